@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { registerValidate } from './validate.js';
+
+/** The verbs of DESIGN.md "Command line"; each verb adds one line here. */
+export function registerCommands(program: Command): void {
+  registerValidate(program);
+}

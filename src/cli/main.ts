@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The `sluice` command. Each verb lives in src/cli/commands/<verb>.ts and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, PreflightError, errorMessage } from '../core/errors.js';
+import { EXIT_RUNTIME, EXIT_USAGE } from './exit-codes.js';
+import { registerCommands } from './commands/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Legacy databases to a NATS JetStream change stream and a modern REST API')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return EXIT_USAGE;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof PreflightError) {
+    process.stderr.write(`sluice: ${err.message}\n  ${err.problems.join('\n  ')}\n`);
+    return EXIT_RUNTIME;
+  }
+  process.stderr.write(`sluice: ${errorMessage(err)}\n`);
+  if (process.env.SLUICE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return EXIT_RUNTIME;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /[\\/](main\.(ts|js)|sluice(\.js)?)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => process.exit(reportError(err)),
+  );
+}

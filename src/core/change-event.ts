@@ -1,0 +1,58 @@
+// The wire format of a change event: Debezium JSON without the schema wrapper (DESIGN.md "Change events").
+import { z } from 'zod';
+
+export const opSchema = z.enum(['r', 'c', 'u', 'd', 't']).describe('r snapshot read, c create, u update, d delete, t truncate');
+export type Op = z.infer<typeof opSchema>;
+
+const rowSchema = z.record(z.string(), z.unknown());
+
+export const sourceInfoSchema = z.looseObject({
+  version: z.string(),
+  connector: z.string(),
+  name: z.string(),
+  ts_ms: z.number().int(),
+  snapshot: z.enum(['true', 'false', 'last', 'incremental']),
+  db: z.string(),
+  schema: z.string(),
+  table: z.string(),
+  lsn: z.string().optional(),
+  txId: z.number().int().optional(),
+  /** Columns the source did not send (PostgreSQL unchanged TOAST): absent from `after`, never faked. */
+  unavailable: z.array(z.string()).optional(),
+});
+export type SourceInfo = z.infer<typeof sourceInfoSchema>;
+
+export const transactionSchema = z.object({
+  id: z.string(),
+  total_order: z.number().int().positive(),
+  data_collection_order: z.number().int().positive(),
+});
+
+export const changeEventSchema = z
+  .object({
+    before: rowSchema.nullable(),
+    after: rowSchema.nullable(),
+    source: sourceInfoSchema,
+    op: opSchema,
+    ts_ms: z.number().int(),
+    transaction: transactionSchema.nullable().optional(),
+  })
+  .superRefine((e, ctx) => {
+    const needAfter = e.op === 'r' || e.op === 'c' || e.op === 'u';
+    if (needAfter && e.after === null) ctx.addIssue({ code: 'custom', path: ['after'], message: `op ${e.op} needs an after image` });
+    if (e.op === 'd' && e.before === null) ctx.addIssue({ code: 'custom', path: ['before'], message: 'op d needs a before image (at least the key)' });
+  });
+
+export type ChangeEvent = z.infer<typeof changeEventSchema>;
+
+/**
+ * One event as a source adapter hands it to the pipeline. `position` and `index` make the
+ * deterministic `Nats-Msg-Id` (`<source>:<position>:<index>`): the same change read again after a
+ * crash must get the same pair, so the stream's duplicate window absorbs it.
+ */
+export interface SourceChange {
+  readonly event: ChangeEvent;
+  readonly key: Readonly<Record<string, unknown>>;
+  readonly position: string;
+  readonly index: number;
+}

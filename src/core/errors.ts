@@ -1,0 +1,76 @@
+// Error classes with a stable `code`, `retriable` and `cause` (STYLE.md §6). The retry loop reads only `retriable`.
+
+export interface BridgeErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+}
+
+export class BridgeError extends Error {
+  readonly code: string = 'SLUICE_ERROR';
+  readonly retriable: boolean;
+
+  constructor(message: string, options: BridgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration file or CLI argument is wrong. Exit code 2. */
+export class ConfigError extends BridgeError {
+  override readonly code = 'CONFIG_INVALID';
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A prerequisite of a source is missing (wal_level, privileges, replica identity...). */
+export class PreflightError extends BridgeError {
+  override readonly code = 'PREFLIGHT_FAILED';
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The source cannot be reached right now (network, restart). Retried with backoff. */
+export class SourceUnavailableError extends BridgeError {
+  override readonly code = 'SOURCE_UNAVAILABLE';
+  constructor(message: string, options: BridgeErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+  }
+}
+
+/** The position we must resume from no longer exists at the source (slot dropped, log purged). Never retried: resuming elsewhere would lose changes silently. */
+export class OffsetLostError extends BridgeError {
+  override readonly code = 'OFFSET_LOST';
+}
+
+/** Another instance advanced the committed offset (compare-and-set failed). */
+export class OffsetConflictError extends BridgeError {
+  override readonly code = 'OFFSET_CONFLICT';
+}
+
+/** Publishing to JetStream failed for a reason that retrying will not fix. */
+export class PublishError extends BridgeError {
+  override readonly code = 'PUBLISH_FAILED';
+}
+
+/** An event could not be decoded or encoded; it goes to the dead-letter subject. */
+export class PoisonEventError extends BridgeError {
+  override readonly code = 'POISON_EVENT';
+}
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof BridgeError ? err.retriable : false;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,56 @@
+// Committed offsets in a NATS KV bucket, advanced only by compare-and-set on the entry's revision,
+// so two instances can never both move one source forward.
+import type { KV } from '@nats-io/kv';
+import { OffsetConflictError } from '../core/errors.js';
+import type { StoredOffset } from '../core/offset.js';
+import { escapeToken } from './subjects.js';
+
+export class KvOffsetStore {
+  readonly #kv: KV;
+  readonly #revisions = new Map<string, number>();
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  static key(source: string): string {
+    return `offset.${escapeToken(source).replace(/%/g, '_')}`;
+  }
+
+  /** Loads the committed offset and remembers its revision for the next commit. */
+  async load(source: string): Promise<StoredOffset | null> {
+    const e = await this.#kv.get(KvOffsetStore.key(source));
+    if (!e || e.operation !== 'PUT' || e.value.length === 0) {
+      this.#revisions.set(source, 0);
+      return null;
+    }
+    this.#revisions.set(source, e.revision);
+    const body = e.json<{ offset: string; updatedAt: string }>();
+    return { offset: body.offset, updatedAt: body.updatedAt, revision: e.revision };
+  }
+
+  /** Writes `offset` if nobody else wrote since our load/commit; throws OffsetConflictError otherwise. */
+  async commit(source: string, offset: string): Promise<number> {
+    const key = KvOffsetStore.key(source);
+    const expected = this.#revisions.get(source);
+    if (expected === undefined) throw new OffsetConflictError(`offset of ${source} committed before it was loaded`);
+    const value = JSON.stringify({ offset, updatedAt: new Date().toISOString() });
+    try {
+      const rev = expected === 0 ? await this.#kv.create(key, value) : await this.#kv.update(key, value, expected);
+      this.#revisions.set(source, rev);
+      return rev;
+    } catch (err) {
+      if (/wrong last sequence|key exists/i.test((err as Error).message))
+        throw new OffsetConflictError(`the offset of source ${source} was changed by another process (expected revision ${expected})`, {
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
+  /** Removes the committed offset (a reset: the next run snapshots again). */
+  async reset(source: string): Promise<void> {
+    await this.#kv.purge(KvOffsetStore.key(source));
+    this.#revisions.delete(source);
+  }
+}

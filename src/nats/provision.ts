@@ -1,0 +1,59 @@
+// Creates the stream and the KV bucket when missing, with settings from the config.
+import { jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConfig } from '../config/schema.js';
+import type { Logger } from '../core/source-adapter.js';
+
+const NANOS = 1_000_000;
+
+export function streamSettings(cfg: NatsConfig): Partial<StreamConfig> & { name: string } {
+  return {
+    name: cfg.stream,
+    subjects: [`${cfg.subjectPrefix}.>`],
+    storage: cfg.streamConfig.storage === 'memory' ? ('memory' as StreamConfig['storage']) : ('file' as StreamConfig['storage']),
+    num_replicas: cfg.streamConfig.replicas,
+    max_bytes: cfg.streamConfig.maxBytes,
+    max_age: cfg.streamConfig.maxAge * NANOS,
+    duplicate_window: cfg.streamConfig.duplicateWindow * NANOS,
+    // When the stream is full, refuse new events (we wait and retry) rather than drop old ones silently.
+    discard: 'new' as StreamConfig['discard'],
+  };
+}
+
+export async function ensureStream(jsm: JetStreamManager, cfg: NatsConfig, log?: Logger): Promise<void> {
+  const wanted = streamSettings(cfg);
+  try {
+    const info = await jsm.streams.info(cfg.stream);
+    const subjects = info.config.subjects ?? [];
+    if (!subjects.includes(`${cfg.subjectPrefix}.>`)) {
+      await jsm.streams.update(cfg.stream, { ...info.config, subjects: [...subjects, `${cfg.subjectPrefix}.>`] });
+      log?.info({ stream: cfg.stream }, 'added the subject prefix to the existing stream');
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(wanted);
+    log?.info({ stream: cfg.stream }, 'created the stream');
+  }
+}
+
+export async function ensureKv(nc: NatsConnection, cfg: NatsConfig): Promise<KV> {
+  const kvm = new Kvm(nc);
+  return kvm.create(cfg.kvBucket, {
+    history: 1,
+    storage: cfg.streamConfig.storage === 'memory' ? ('memory' as never) : ('file' as never),
+    replicas: cfg.streamConfig.replicas,
+  });
+}
+
+export async function provision(nc: NatsConnection, cfg: NatsConfig, log?: Logger): Promise<{ jsm: JetStreamManager; kv: KV }> {
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, cfg, log);
+  const kv = await ensureKv(nc, cfg);
+  return { jsm, kv };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || /stream not found/i.test(e?.message ?? '');
+}

@@ -1,0 +1,302 @@
+// JetStream publisher with a bounded window of publishes in flight and acks settled in order.
+//
+// Each event is published with a reply subject `<inbox>.<seq>` under one wildcard subscription,
+// so thousands can be in flight without a request object per message. `ackedThrough` only moves
+// over a contiguous prefix of acknowledged sequence numbers: the dispatcher commits an offset only
+// when every event up to it is stored.
+//
+// On a failure (timeout, no responders while NATS restarts, stream full) the window stops taking
+// new events, and every unacknowledged event is published again, one at a time and in order, until
+// each is stored. Events that were stored the first time come back as duplicates (their
+// Nats-Msg-Id is deterministic), so nothing is stored twice.
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { PublishError } from '../core/errors.js';
+import type { Logger } from '../core/source-adapter.js';
+
+export interface PublishRequest {
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly msgId: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface PubAck {
+  readonly stream: string;
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly req: PublishRequest;
+  sentAt: number;
+  acked: boolean;
+  failed: boolean;
+  streamSeq: number;
+  waiter?: { resolve: () => void; reject: (e: Error) => void } | undefined;
+}
+
+interface AckWaiter {
+  seq: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface PublisherOptions {
+  readonly window: number;
+  readonly timeoutMs: number;
+  readonly log?: Logger;
+  /** Called when a retried event was stored after a later one (seen only when a server lost events mid-window). */
+  readonly onReorder?: (subject: string) => void;
+  readonly onRetry?: (reason: string) => void;
+}
+
+export class JetStreamPublisher {
+  readonly #nc: NatsConnection;
+  readonly #opts: PublisherOptions;
+  readonly #inbox: string;
+  readonly #sub: Subscription;
+  readonly #pending = new Map<number, Pending>();
+  #head = 1; // lowest seq not yet acked
+  #nextSeq = 1;
+  #recovering = false;
+  #closed = false;
+  #fatal: Error | null = null;
+  #maxAckedStreamSeq = 0;
+  #spaceWaiters: (() => void)[] = [];
+  #ackWaiters: AckWaiter[] = [];
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(nc: NatsConnection, opts: PublisherOptions) {
+    this.#nc = nc;
+    this.#opts = opts;
+    this.#inbox = createInbox();
+    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#onReply(err, msg) });
+    this.#timer = setInterval(() => this.#sweep(), Math.max(50, Math.min(1000, opts.timeoutMs / 4)));
+    this.#timer.unref();
+  }
+
+  /** Every sequence number up to this one is stored in the stream. */
+  get ackedThrough(): number {
+    return this.#head - 1;
+  }
+
+  /** The sequence number the last publish() got. */
+  get lastSeq(): number {
+    return this.#nextSeq - 1;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends one event and returns its sequence number once it is in flight; waits while the window
+   * is full or a retry is under way. Throws if the publisher has failed for good.
+   */
+  async publish(req: PublishRequest): Promise<number> {
+    while (this.#pending.size >= this.#opts.window || this.#recovering) {
+      this.#throwIfDone();
+      await new Promise<void>((r) => this.#spaceWaiters.push(r));
+    }
+    this.#throwIfDone();
+    const seq = this.#nextSeq++;
+    const p: Pending = { seq, req, sentAt: Date.now(), acked: false, failed: false, streamSeq: 0 };
+    this.#pending.set(seq, p);
+    this.#send(p);
+    return seq;
+  }
+
+  /** Resolves when every event up to `seq` (default: all published so far) is stored. */
+  async waitAcked(seq = this.lastSeq): Promise<void> {
+    this.#throwIfDone();
+    if (seq <= this.ackedThrough) return;
+    await new Promise<void>((resolve, reject) => this.#ackWaiters.push({ seq, resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#failAll(new PublishError('publisher closed'));
+    this.#sub.unsubscribe();
+  }
+
+  #throwIfDone(): void {
+    if (this.#fatal) throw this.#fatal;
+    if (this.#closed) throw new PublishError('publisher closed');
+  }
+
+  #send(p: Pending): void {
+    p.sentAt = Date.now();
+    p.failed = false;
+    const h: MsgHdrs = natsHeaders();
+    h.set('Nats-Msg-Id', p.req.msgId);
+    if (p.req.headers) for (const [k, v] of Object.entries(p.req.headers)) h.set(k, v);
+    try {
+      this.#nc.publish(p.req.subject, p.req.payload, { reply: `${this.#inbox}.${p.seq}`, headers: h });
+    } catch (err) {
+      // A closed or draining connection throws here; retried like any other failure. (Payloads
+      // over max_payload never get here: the dispatcher sends those to the dead-letter subject.)
+      this.#markFailed(p, `cannot publish to ${p.req.subject}: ${(err as Error).message}`);
+    }
+  }
+
+  #onReply(err: Error | null, msg: Msg): void {
+    if (err) return;
+    const seq = Number(msg.subject.slice(this.#inbox.length + 1));
+    const p = this.#pending.get(seq);
+    if (!p || p.acked) return;
+    const status = msg.headers?.code ?? 0;
+    if (status >= 300 || msg.data.length === 0) {
+      this.#markFailed(p, status === 503 ? 'no responders (stream unavailable)' : `status ${status}`);
+      return;
+    }
+    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+    try {
+      ack = JSON.parse(new TextDecoder().decode(msg.data));
+    } catch {
+      this.#markFailed(p, 'unreadable PubAck');
+      return;
+    }
+    if (ack.error) {
+      this.#markFailed(p, `${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code ?? '?'})`);
+      return;
+    }
+    p.acked = true;
+    p.streamSeq = ack.seq ?? 0;
+    if (!ack.duplicate) {
+      if (p.streamSeq < this.#maxAckedStreamSeq) this.#opts.onReorder?.(p.req.subject);
+      this.#maxAckedStreamSeq = Math.max(this.#maxAckedStreamSeq, p.streamSeq);
+    }
+    if (p.waiter) {
+      p.waiter.resolve();
+      p.waiter = undefined;
+    }
+    this.#advance();
+  }
+
+  #markFailed(p: Pending, reason: string): void {
+    p.failed = true;
+    if (p.waiter) {
+      p.waiter.reject(new Error(reason));
+      p.waiter = undefined;
+      return;
+    }
+    this.#startRecovery(reason);
+  }
+
+  #advance(): void {
+    while (true) {
+      const p = this.#pending.get(this.#head);
+      if (!p || !p.acked) break;
+      this.#pending.delete(this.#head);
+      this.#head++;
+    }
+    const through = this.ackedThrough;
+    if (this.#ackWaiters.length > 0) {
+      const still: AckWaiter[] = [];
+      for (const w of this.#ackWaiters) {
+        if (w.seq <= through) w.resolve();
+        else still.push(w);
+      }
+      this.#ackWaiters = still;
+    }
+    this.#wakeSpace();
+  }
+
+  #wakeSpace(): void {
+    if (this.#recovering || this.#pending.size >= this.#opts.window) return;
+    const ws = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const w of ws) w();
+  }
+
+  #sweep(): void {
+    if (this.#recovering || this.#closed) return;
+    const p = this.#pending.get(this.#head);
+    if (p && !p.acked && Date.now() - p.sentAt > this.#opts.timeoutMs) this.#startRecovery('PubAck timeout');
+  }
+
+  #startRecovery(reason: string): void {
+    if (this.#recovering || this.#closed) return;
+    this.#recovering = true;
+    this.#opts.onRetry?.(reason);
+    this.#opts.log?.warn({ reason, inFlight: this.#pending.size }, 'publish failed; resending unacknowledged events in order');
+    void this.#recover(reason);
+  }
+
+  async #recover(firstReason: string): Promise<void> {
+    let attempt = 0;
+    let reason = firstReason;
+    try {
+      // Let replies to what is already on the wire arrive before resending anything.
+      await delay(Math.min(this.#opts.timeoutMs, 200));
+      const seqs = [...this.#pending.keys()].sort((a, b) => a - b);
+      for (const seq of seqs) {
+        const p = this.#pending.get(seq);
+        if (!p || p.acked) continue;
+        while (!p.acked) {
+          if (this.#closed) return;
+          try {
+            await this.#sendAndWait(p);
+          } catch (err) {
+            reason = (err as Error).message;
+            attempt++;
+            const backoff = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+            if (attempt === 1 || attempt % 10 === 0)
+              this.#opts.log?.warn({ reason, attempt, subject: p.req.subject }, 'publish still failing; retrying');
+            await delay(backoff);
+          }
+        }
+      }
+      if (attempt > 0) this.#opts.log?.info({ attempts: attempt, lastReason: reason }, 'publishing recovered');
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.#recovering = false;
+      this.#wakeSpace();
+    }
+  }
+
+  #sendAndWait(p: Pending): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        if (p.waiter) p.waiter = undefined;
+        reject(new Error('PubAck timeout'));
+      }, this.#opts.timeoutMs);
+      p.waiter = {
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      };
+      this.#send(p);
+    });
+  }
+
+  #fail(err: Error): void {
+    if (!this.#fatal) this.#fatal = err;
+    this.#failAll(err);
+  }
+
+  #failAll(err: Error): void {
+    for (const w of this.#ackWaiters) w.reject(err);
+    this.#ackWaiters = [];
+    this.#wakeSpaceAll();
+  }
+
+  #wakeSpaceAll(): void {
+    const ws = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const w of ws) w();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,50 @@
+// Subject naming: `<prefix>.<source>.<schema>.<table>.<op>`. Every token goes through escapeToken.
+import type { Op } from '../core/change-event.js';
+
+/**
+ * Makes a string safe as one NATS subject token. `.`, `*`, `>`, whitespace, `%` and anything
+ * outside printable ASCII are percent-encoded (UTF-8 bytes), so the mapping is reversible and
+ * two different names never share a token.
+ */
+export function escapeToken(raw: string): string {
+  if (raw === '') return '%00';
+  if (/^[A-Za-z0-9_\-$#@!&+,;=~'"()[\]{}|^`:<?/\\]+$/.test(raw)) return raw;
+  let out = '';
+  for (const ch of raw) {
+    if (/^[A-Za-z0-9_\-$#@!&+,;=~'"()[\]{}|^`:<?/\\]$/.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function unescapeToken(token: string): string {
+  if (token === '%00') return '';
+  return decodeURIComponent(token);
+}
+
+export function eventSubject(prefix: string, source: string, schema: string, table: string, op: Op): string {
+  return `${prefix}.${escapeToken(source)}.${escapeToken(schema)}.${escapeToken(table)}.${op}`;
+}
+
+/** All events of one source. */
+export function sourceWildcard(prefix: string, source: string): string {
+  return `${prefix}.${escapeToken(source)}.>`;
+}
+
+export function deadLetterSubject(prefix: string, source: string): string {
+  return `${prefix}.${escapeToken(source)}._dlq`;
+}
+
+export function msgId(source: string, position: string, index: number): string {
+  return `${source}:${position}:${index}`;
+}
+
+/** Splits a Nats-Msg-Id written by msgId(); the source name has no `:`, the position may. */
+export function parseMsgId(id: string): { source: string; position: string; index: number } | null {
+  const first = id.indexOf(':');
+  const last = id.lastIndexOf(':');
+  if (first <= 0 || last === first) return null;
+  const index = Number(id.slice(last + 1));
+  if (!Number.isInteger(index)) return null;
+  return { source: id.slice(0, first), position: id.slice(first + 1, last), index };
+}

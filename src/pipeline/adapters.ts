@@ -1,0 +1,17 @@
+// Source kind → adapter factory. Adapters (and their drivers) load lazily: a PostgreSQL-only user
+// never loads another database's driver.
+import type { SourceConfig } from '../config/schema.js';
+import type { AnySourceAdapter, Logger } from '../core/source-adapter.js';
+
+export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promise<AnySourceAdapter> {
+  switch (cfg.kind) {
+    case 'postgres': {
+      const { createPostgresAdapter } = await import('../../adapters/postgres/index.js');
+      return createPostgresAdapter(cfg, log) as AnySourceAdapter;
+    }
+    default: {
+      const never: never = cfg.kind;
+      throw new Error(`unknown source kind ${String(never)}`);
+    }
+  }
+}
