@@ -35,6 +35,7 @@ export const natsSchema = z
       })
       .prefault({}),
     commitInterval: duration('200ms').describe('Offsets are committed at most this often (and on every idle moment)'),
+    leaseTtl: duration('10s').describe('How long a crashed instance keeps a source before a standby (or its restart) takes over'),
   })
   .prefault({});
 

@@ -32,6 +32,8 @@ export const defaultCapabilities: SourceCapabilities = Object.freeze({
 export interface ChangeBatch<O> {
   readonly changes: readonly SourceChange[];
   readonly offset: O | null;
+  /** The adapter needs this batch's offset committed before it goes on (e.g. a snapshot's first checkpoint). */
+  readonly sync?: boolean;
 }
 
 export interface SourceContext {
@@ -39,10 +41,10 @@ export interface SourceContext {
   readonly log: Logger;
   /**
    * The position of the last event of this source that JetStream holds, when the pipeline could
-   * read it (its Nats-Msg-Id split into position and index, and its Sluice-Key). Adapters may use
-   * it to resume an interrupted snapshot exactly after the last row published.
+   * read it (its Nats-Msg-Id split into position and index, its Sluice-Key and the event). Adapters
+   * may use it to resume an interrupted snapshot exactly after the last row published.
    */
-  readonly lastPublished?: { position: string; index: number; key: unknown } | null;
+  readonly lastPublished?: { position: string; index: number; key: unknown; event: unknown } | null;
 }
 
 export interface Logger {

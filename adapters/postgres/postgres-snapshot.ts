@@ -1,0 +1,200 @@
+// The initial snapshot, consistent with the slot: the slot is created with an exported snapshot,
+// the tables are read inside that snapshot, and streaming starts at the slot's consistent point,
+// so changes committed after it come from the stream and nothing is read twice or missed.
+//
+// An interrupted snapshot resumes by table and key range: a temporary slot exports a fresh
+// snapshot (at LSN `at`), the remaining ranges are read there, and the stream then skips changes to
+// those ranges committed before `at` (they are already in what was read). See PgOffset.resumed.
+import type pg from 'pg';
+import type { SourceChange } from '../../src/core/change-event.js';
+import { OffsetLostError } from '../../src/core/errors.js';
+import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { quoteIdent, slotInfo, type TableInfo } from './postgres-catalog.js';
+import { classifyPgError } from './postgres-errors.js';
+import type { PgOffset, SnapshotRange } from './postgres-offset.js';
+import type { PgSession } from './postgres-session.js';
+
+interface ExportedSlot {
+  readonly consistentPoint: string;
+  readonly snapshotName: string;
+  readonly conn: pg.Client; // the snapshot lives while this replication connection is idle
+}
+
+async function createSlotWithSnapshot(s: PgSession, slot: string, temporary: boolean): Promise<ExportedSlot> {
+  const conn = await s.connect(true);
+  try {
+    const version = Number((await conn.query('SHOW server_version_num')).rows[0]?.server_version_num ?? 0);
+    const tmp = temporary ? ' TEMPORARY' : '';
+    const sql =
+      version >= 150000
+        ? `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${tmp} LOGICAL pgoutput (SNAPSHOT 'export')`
+        : `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${tmp} LOGICAL pgoutput EXPORT_SNAPSHOT`;
+    const { rows } = await conn.query(sql);
+    const r = rows[0] as { consistent_point: string; snapshot_name: string };
+    return { consistentPoint: r.consistent_point, snapshotName: r.snapshot_name, conn };
+  } catch (err) {
+    await conn.end().catch(() => {});
+    throw classifyPgError(err, `cannot create replication slot ${slot}`);
+  }
+}
+
+/** Where to pick up an interrupted snapshot: the committed progress, or later if the stream already holds later rows. */
+function resumePoint(from: NonNullable<PgOffset['snapshot']>, ctx: SourceContext, tables: readonly TableInfo[]): { table: string; after: unknown[] | null; ordinal: number } {
+  const last = ctx.lastPublished;
+  const point = { table: from.table, after: from.after, ordinal: from.ordinal };
+  if (!last || last.position !== from.position || last.index < from.ordinal) return point;
+  const ev = last.event as { source?: { schema?: string; table?: string } } | undefined;
+  const qualified = `${ev?.source?.schema}.${ev?.source?.table}`;
+  const t = tables.find((x) => x.qualified === qualified);
+  if (!t || t.key.length === 0) return point;
+  const key = last.key as Record<string, unknown>;
+  // Key values as they were published are decoded values; text forms are what we compare with in SQL.
+  return { table: qualified, after: t.key.map((k) => toSqlText(key[k])), ordinal: last.index + 1 };
+}
+
+/**
+ * The ranges read after `lsn`: earlier resumes' ranges stay for the tables already finished; the
+ * current table's earlier ranges end where this resume starts; the rest is read now, at `at`.
+ */
+function resumedRanges(tables: readonly TableInfo[], previous: readonly SnapshotRange[], start: { table: string; after: unknown[] | null }, at: string): SnapshotRange[] {
+  const idx = Math.max(0, tables.findIndex((t) => t.qualified === start.table));
+  const done = new Set(tables.slice(0, idx).map((t) => t.qualified));
+  const out: SnapshotRange[] = previous.filter((r) => done.has(r.table));
+  const current = tables[idx];
+  if (current && current.key.length > 0 && start.after) {
+    // Earlier ranges of this table that began before the new start now end at it.
+    for (const r of previous) if (r.table === current.qualified) out.push(r.upTo === null ? { ...r, upTo: start.after } : r);
+    out.push({ table: current.qualified, after: start.after, upTo: null, at });
+  } else if (current) {
+    out.push({ table: current.qualified, after: null, upTo: null, at });
+  }
+  for (const t of tables.slice(idx + 1)) out.push({ table: t.qualified, after: null, upTo: null, at });
+  return out;
+}
+
+function toSqlText(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v;
+}
+
+export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset | null): AsyncGenerator<ChangeBatch<PgOffset>> {
+  const tables = [...s.tables.values()];
+  const admin = await s.connect();
+  let exported: ExportedSlot | null = null;
+  let reader: pg.Client | null = null;
+  try {
+    let lsn: string;
+    let position: string;
+    let start: { table: string; after: unknown[] | null; ordinal: number };
+    let resumed: SnapshotRange[] | undefined;
+    if (from?.snapshot) {
+      if (!(await slotInfo(admin, s.slot)))
+        throw new OffsetLostError(`replication slot ${s.slot} disappeared while its snapshot was unfinished; reset the source's offset to start again`);
+      lsn = from.lsn;
+      position = from.snapshot.position;
+      start = resumePoint(from.snapshot, ctx, tables);
+      exported = await createSlotWithSnapshot(s, `${s.slot}_resume_${process.pid}`, true);
+      resumed = resumedRanges(tables, from.resumed ?? [], start, exported.consistentPoint);
+      ctx.log.info({ table: start.table, ordinal: start.ordinal, at: exported.consistentPoint }, 'resuming the interrupted snapshot');
+    } else {
+      const existing = await slotInfo(admin, s.slot);
+      if (existing) {
+        // Nothing was committed for this source, so nothing was published from this slot: a
+        // leftover of a run that stopped before its first checkpoint. Start clean.
+        ctx.log.warn({ slot: s.slot }, 'dropping a replication slot left by a run that never committed an offset');
+        await admin.query('SELECT pg_drop_replication_slot($1)', [s.slot]);
+      }
+      exported = await createSlotWithSnapshot(s, s.slot, false);
+      lsn = exported.consistentPoint;
+      position = `snapshot@${lsn}`;
+      start = { table: tables[0]?.qualified ?? '', after: null, ordinal: 0 };
+      ctx.log.info({ slot: s.slot, consistentPoint: lsn, tables: tables.length }, 'created the slot; reading the tables in its snapshot');
+      // Checkpoint before publishing anything, so a crash from here on resumes instead of restarting.
+      yield { changes: [], offset: { lsn, snapshot: { ...start, position } }, sync: true };
+    }
+
+    reader = await s.connect();
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await reader.query(`SET TRANSACTION SNAPSHOT '${exported.snapshotName}'`);
+
+    let ordinal = start.ordinal;
+    const tsMs = Date.now();
+    const first = Math.max(0, tables.findIndex((t) => t.qualified === start.table));
+    for (let ti = first; ti < tables.length; ti++) {
+      const t = tables[ti]!;
+      let after = ti === first && t.key.length > 0 ? start.after : null;
+      for await (const page of readTable(s, reader, t, after)) {
+        if (ctx.signal.aborted) return;
+        const changes: SourceChange[] = page.rows.map((row) =>
+          s.change({ op: 'r', schema: t.schema, table: t.name, before: null, after: row, key: s.keyOf(t, row, []), tsMs, snapshot: 'true', position, index: ordinal++ }),
+        );
+        after = page.lastKey;
+        yield { changes, offset: { lsn, snapshot: { table: t.qualified, after, ordinal, position }, ...(resumed ? { resumed } : {}) } };
+      }
+      const next = tables[ti + 1];
+      if (next) yield { changes: [], offset: { lsn, snapshot: { table: next.qualified, after: null, ordinal, position }, ...(resumed ? { resumed } : {}) } };
+    }
+    await reader.query('COMMIT');
+    ctx.log.info({ rows: ordinal, tables: tables.length }, 'snapshot complete');
+    yield { changes: [], offset: resumed && resumed.length > 0 ? { lsn, resumed } : { lsn }, sync: true };
+  } catch (err) {
+    throw classifyPgError(err, 'snapshot failed');
+  } finally {
+    await reader?.end().catch(() => {});
+    await exported?.conn.end().catch(() => {});
+    await admin.end().catch(() => {});
+  }
+}
+
+interface Page {
+  rows: Record<string, unknown>[];
+  lastKey: unknown[] | null;
+}
+
+/** Keyset pages in key order (resumable); tables without a key are read through one cursor. */
+async function* readTable(s: PgSession, reader: pg.Client, t: TableInfo, after: unknown[] | null): AsyncGenerator<Page> {
+  const cols = t.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const n = s.cfg.snapshotChunkSize;
+  if (t.key.length === 0) {
+    const cursor = `sluice_${t.name.replace(/[^a-z0-9_]/gi, '_')}`.slice(0, 60);
+    await reader.query(`DECLARE ${quoteIdent(cursor)} NO SCROLL CURSOR FOR SELECT ${cols} FROM ${t.quoted}`);
+    while (true) {
+      const res = await reader.query({ text: `FETCH ${n} FROM ${quoteIdent(cursor)}` });
+      if (res.rows.length === 0) break;
+      await s.learnTypes(reader, res.fields.map((f) => f.dataTypeID));
+      yield { rows: decodeRows(s, res), lastKey: null };
+    }
+    await reader.query(`CLOSE ${quoteIdent(cursor)}`);
+    return;
+  }
+  const keyList = t.key.map(quoteIdent).join(', ');
+  const keyParams = t.key.map((_, i) => `$${i + 1}::${t.keyTypes[i]}`).join(', ');
+  let cursorKey = after;
+  while (true) {
+    const where = cursorKey ? `WHERE (${keyList}) > (${keyParams})` : '';
+    const res = await reader.query({ text: `SELECT ${cols} FROM ${t.quoted} ${where} ORDER BY ${keyList} LIMIT ${n}`, values: cursorKey ?? [] });
+    if (res.rows.length === 0) return;
+    await s.learnTypes(reader, res.fields.map((f) => f.dataTypeID));
+    // The key as text, exactly as PostgreSQL printed it, so the next page's bound compares exactly.
+    const last = res.rows[res.rows.length - 1] as Record<string, string | null>;
+    cursorKey = t.key.map((k) => last[k] ?? null);
+    yield { rows: decodeRows(s, res), lastKey: cursorKey };
+    if (res.rows.length < n) return;
+  }
+}
+
+function decodeRows(s: PgSession, res: pg.QueryResult): Record<string, unknown>[] {
+  const decoders = res.fields.map((f) => ({ name: f.name, decode: s.types.decoder(f.dataTypeID) }));
+  const out: Record<string, unknown>[] = new Array(res.rows.length);
+  for (let i = 0; i < res.rows.length; i++) {
+    const raw = res.rows[i] as Record<string, string | null>;
+    const row: Record<string, unknown> = {};
+    for (const d of decoders) {
+      const v = raw[d.name];
+      row[d.name] = v === null || v === undefined ? null : d.decode(v);
+    }
+    out[i] = row;
+  }
+  return out;
+}

@@ -1,0 +1,340 @@
+// Streams pgoutput changes from the slot through pg-logical-replication, with every automatic
+// acknowledgement off: the slot moves only when acknowledge() is called with an offset that the
+// pipeline has published and committed (DESIGN.md "Durability order").
+//
+// Traps handled here (reference/legacy-sources.md §4.3): auto-ack off and the periodic status timer
+// off (timeoutSeconds 0); keepalives that ask for a reply get our last *acknowledged* LSN; a new
+// service instance per connection, started from the committed offset; the library's acknowledge()
+// adds one to the LSN, so we pass LSN - 1 to report exactly the commit end; type parsers off so
+// values keep every digit.
+import lr from 'pg-logical-replication';
+import type { Pgoutput } from 'pg-logical-replication';
+import type pg from 'pg';
+import type { SourceChange } from '../../src/core/change-event.js';
+import { BridgeError, OffsetLostError } from '../../src/core/errors.js';
+import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { AsyncQueue } from '../../src/util/async-queue.js';
+import { slotInfo } from './postgres-catalog.js';
+import { classifyPgError, PostgresError } from './postgres-errors.js';
+import { bigIntToLsn, compareLsn, lsnToBigInt, type PgOffset, type SnapshotRange } from './postgres-offset.js';
+import type { PgSession } from './postgres-session.js';
+import type { Decoder } from './postgres-types.js';
+
+const { LogicalReplicationService, PgoutputPlugin } = lr;
+
+export const HEARTBEAT_PREFIX = 'sluice-heartbeat';
+
+const rawText = (v: unknown) => v;
+
+/** pgoutput parser with pg-types off: every text value stays as PostgreSQL printed it. */
+class RawPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const msg = super.parse(buffer) as Pgoutput.Message;
+    if (msg.tag === 'relation') for (const c of msg.columns) c.parser = rawText;
+    return msg;
+  }
+}
+
+interface Relation {
+  readonly schema: string;
+  readonly name: string;
+  readonly qualified: string;
+  readonly columns: readonly { name: string; decode: Decoder }[];
+  readonly replicaKey: readonly string[];
+  readonly captured: boolean;
+}
+
+interface Txn {
+  readonly xid: number;
+  readonly position: string;
+  readonly commitLsn: string;
+  readonly commitMs: number;
+  index: number;
+  readonly perTable: Map<string, number>;
+  pending: SourceChange[];
+}
+
+type Item = { lsn: string; msg: Pgoutput.Message };
+
+const normalize = (lsn: string): string => bigIntToLsn(lsnToBigInt(lsn));
+
+export class PgReplicationStream {
+  #service: InstanceType<typeof LogicalReplicationService> | null = null;
+  #acked: string;
+  #relations = new Map<number, Relation>();
+  #admin: pg.Client | null = null;
+
+  constructor(
+    readonly s: PgSession,
+    readonly captured: ReadonlySet<string>,
+    from: string,
+  ) {
+    this.#acked = from;
+  }
+
+  /** Reports `lsn` to the server as flushed: the slot may drop WAL before it. */
+  async acknowledge(lsn: string): Promise<void> {
+    if (compareLsn(lsn, this.#acked) <= 0) return;
+    this.#acked = lsn;
+    await this.#sendStatus();
+  }
+
+  async #sendStatus(): Promise<void> {
+    const v = lsnToBigInt(this.#acked);
+    // The library reports lsn + 1; we want exactly the commit end.
+    await this.#service?.acknowledge(bigIntToLsn(v > 0n ? v - 1n : 0n));
+  }
+
+  async close(): Promise<void> {
+    const svc = this.#service;
+    this.#service = null;
+    await svc?.destroy().catch(() => {});
+    await this.#admin?.end().catch(() => {});
+    this.#admin = null;
+  }
+
+  async *run(ctx: SourceContext, from: PgOffset): AsyncGenerator<ChangeBatch<PgOffset>> {
+    const s = this.s;
+    this.#admin = await s.connect();
+    const admin = this.#admin;
+    await this.#waitForSlot(admin, from, ctx);
+
+    const queue = new AsyncQueue<Item>(4096);
+    const service = new LogicalReplicationService(s.clientConfig(false) as never, {
+      acknowledge: { auto: false, timeoutSeconds: 0 },
+      flowControl: { enabled: true },
+    });
+    this.#service = service;
+    service.on('data', (lsn: string, msg: Pgoutput.Message) => queue.push({ lsn, msg }));
+    service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      if (shouldRespond) this.#sendStatus().catch(() => {});
+    });
+    service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));
+    const plugin = new RawPgoutputPlugin({ protoVersion: 1, publicationNames: [s.publication], messages: true });
+    service
+      .subscribe(plugin, s.slot, from.lsn)
+      .then(
+        () => queue.fail(classifyPgError(new Error('Connection terminated: the replication stream ended'), 'replication')),
+        (err: unknown) => queue.fail(classifyPgError(err, 'replication failed')),
+      );
+    const onAbort = () => queue.end();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+    let resumed: SnapshotRange[] | undefined = from.resumed;
+    let txn: Txn | null = null;
+    let lastOffsetLsn = from.lsn;
+    try {
+      for await (const { lsn, msg } of queue) {
+        switch (msg.tag) {
+          case 'begin': {
+            const commitLsn = normalize(msg.commitLsn ?? lsn);
+            txn = { xid: msg.xid, position: commitLsn, commitLsn, commitMs: Number(BigInt(msg.commitTime as bigint) / 1000n), index: 0, perTable: new Map(), pending: [] };
+            break;
+          }
+          case 'relation':
+            await this.#onRelation(admin, msg);
+            break;
+          case 'insert':
+          case 'update':
+          case 'delete':
+          case 'truncate': {
+            if (!txn) throw new BridgeError(`pgoutput ${msg.tag} outside a transaction at ${lsn}`);
+            const changes = this.#toChanges(txn, normalize(lsn), msg);
+            for (const c of changes) {
+              if (resumed && (await this.#alreadyRead(admin, resumed, txn.commitLsn, c))) continue;
+              txn.pending.push(c);
+            }
+            if (txn.pending.length >= s.cfg.maxBatchRows) {
+              yield { changes: txn.pending, offset: null };
+              txn.pending = [];
+            }
+            break;
+          }
+          case 'commit': {
+            if (!txn) break;
+            const end = normalize(msg.commitEndLsn ?? lsn);
+            if (resumed && resumed.every((r) => compareLsn(txn!.commitLsn, r.at) >= 0)) resumed = undefined;
+            lastOffsetLsn = end;
+            yield { changes: txn.pending, offset: resumed ? { lsn: end, resumed } : { lsn: end } };
+            txn = null;
+            break;
+          }
+          case 'message': {
+            // A heartbeat outside any transaction: a resumable point with nothing to publish, so a
+            // quiet captured database lets its slot advance on a busy server.
+            if (!msg.transactional && !txn && msg.prefix === HEARTBEAT_PREFIX && msg.messageLsn) {
+              const at = normalize(msg.messageLsn);
+              if (compareLsn(at, lastOffsetLsn) > 0) {
+                lastOffsetLsn = at;
+                yield { changes: [], offset: resumed ? { lsn: at, resumed } : { lsn: at } };
+              }
+            }
+            break;
+          }
+          case 'origin':
+          case 'type':
+            break;
+          default: {
+            const never: never = msg;
+            throw new BridgeError(`unexpected pgoutput message ${JSON.stringify(never)}`);
+          }
+        }
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      await this.close();
+    }
+  }
+
+  async #waitForSlot(admin: pg.Client, from: PgOffset, ctx: SourceContext): Promise<void> {
+    const s = this.s;
+    const deadline = Date.now() + s.cfg.slotBusyTimeout;
+    let delay = 250;
+    while (true) {
+      const slot = await slotInfo(admin, s.slot);
+      if (!slot)
+        throw new OffsetLostError(
+          `replication slot ${s.slot} does not exist, so changes after ${from.lsn} cannot be read; reset the offset of source ${s.cfg.name} to snapshot again`,
+        );
+      if (slot.confirmedFlushLsn && compareLsn(slot.confirmedFlushLsn, from.lsn) > 0)
+        throw new OffsetLostError(
+          `replication slot ${s.slot} was advanced to ${slot.confirmedFlushLsn} past the committed offset ${from.lsn} by something other than this source; changes in between are lost`,
+        );
+      if (slot.walStatus === 'lost') throw new OffsetLostError(`replication slot ${s.slot} has lost WAL it needs (wal_status = lost)`);
+      if (!slot.active) return;
+      if (Date.now() > deadline)
+        throw new PostgresError(`replication slot ${s.slot} is still active for PID ${slot.activePid} after ${s.cfg.slotBusyTimeout} ms; is another sluice running for source ${s.cfg.name}?`, '55006');
+      ctx.log.warn({ slot: s.slot, pid: slot.activePid }, 'replication slot is active for another connection; waiting');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+      if (ctx.signal.aborted) return;
+    }
+  }
+
+  async #onRelation(admin: pg.Client, msg: Pgoutput.MessageRelation): Promise<void> {
+    const s = this.s;
+    const qualified = `${msg.schema}.${msg.name}`;
+    const captured = this.captured.has(qualified);
+    await s.learnTypes(admin, msg.columns.map((c) => c.typeOid));
+    if (captured) {
+      const known = s.tables.get(qualified);
+      // A new Relation message after DDL: reload the key (and columns) from the catalog.
+      if (!known || known.columns.length !== msg.columns.length) await s.loadTable(admin, qualified);
+    }
+    this.#relations.set(msg.relationOid, {
+      schema: msg.schema,
+      name: msg.name,
+      qualified,
+      columns: msg.columns.map((c) => ({ name: c.name, decode: s.types.decoder(c.typeOid) })),
+      replicaKey: msg.keyColumns,
+      captured,
+    });
+  }
+
+  #decode(rel: Relation, tuple: Record<string, unknown> | null, unavailable?: string[]): Record<string, unknown> | null {
+    if (!tuple) return null;
+    const row: Record<string, unknown> = {};
+    for (const c of rel.columns) {
+      const v = tuple[c.name];
+      if (v === undefined) {
+        unavailable?.push(c.name);
+        continue;
+      }
+      row[c.name] = v === null ? null : c.decode(v as string);
+    }
+    return row;
+  }
+
+  #toChanges(txn: Txn, lsn: string, msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate): SourceChange[] {
+    const s = this.s;
+    const make = (rel: Relation, op: 'c' | 'u' | 'd' | 't', before: Record<string, unknown> | null, after: Record<string, unknown> | null, unavailable?: string[]) => {
+      const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
+      txn.perTable.set(rel.qualified, n);
+      const idx = txn.index++;
+      const table = s.tables.get(rel.qualified);
+      const keySource = op === 'd' ? before : after;
+      return s.change({
+        op,
+        schema: rel.schema,
+        table: rel.name,
+        before,
+        after,
+        key: keySource ? s.keyOf(table, keySource, rel.replicaKey) : {},
+        tsMs: txn.commitMs,
+        snapshot: 'false',
+        lsn,
+        txId: txn.xid,
+        unavailable,
+        transaction: { id: String(txn.xid), total_order: idx + 1, data_collection_order: n },
+        position: txn.position,
+        index: idx,
+      });
+    };
+    const relOf = (r: Pgoutput.MessageRelation) => this.#relations.get(r.relationOid);
+    switch (msg.tag) {
+      case 'insert': {
+        const rel = relOf(msg.relation);
+        return rel?.captured ? [make(rel, 'c', null, this.#decode(rel, msg.new))] : [];
+      }
+      case 'update': {
+        const rel = relOf(msg.relation);
+        if (!rel?.captured) return [];
+        const unavailable: string[] = [];
+        const after = this.#decode(rel, msg.new, unavailable);
+        const before = msg.old ? this.#decode(rel, msg.old) : msg.key ? this.#decode(rel, onlyDefined(msg.key)) : null;
+        return [make(rel, 'u', before, after, unavailable)];
+      }
+      case 'delete': {
+        const rel = relOf(msg.relation);
+        if (!rel?.captured) return [];
+        const before = msg.old ? this.#decode(rel, msg.old) : this.#decode(rel, onlyDefined(msg.key ?? {}));
+        return [make(rel, 'd', before, null)];
+      }
+      case 'truncate':
+        return msg.relations.flatMap((r) => {
+          const rel = relOf(r);
+          return rel?.captured ? [make(rel, 't', null, null)] : [];
+        });
+    }
+  }
+
+  /** True when a resumed snapshot already read this row at an LSN after this transaction's commit. */
+  async #alreadyRead(admin: pg.Client, ranges: readonly SnapshotRange[], commitLsn: string, c: SourceChange): Promise<boolean> {
+    const src = c.event.source;
+    const qualified = `${src.schema}.${src.table}`;
+    const candidates = ranges.filter((r) => r.table === qualified && compareLsn(commitLsn, r.at) < 0);
+    if (candidates.length === 0) return false;
+    if (candidates.some((r) => r.after === null && r.upTo === null)) return true;
+    const t = this.s.tables.get(qualified);
+    if (!t || t.key.length === 0) return true;
+    const key = t.key.map((k) => toText(c.key[k]));
+    const row = (from: number) => `ROW(${t.keyTypes.map((ty, i) => `$${from + i}::${ty}`).join(', ')})`;
+    for (const r of candidates) {
+      const conds: string[] = [];
+      const values: unknown[] = [...key];
+      if (r.after) {
+        conds.push(`${row(1)} > ${row(values.length + 1)}`);
+        values.push(...r.after);
+      }
+      if (r.upTo) {
+        conds.push(`${row(1)} <= ${row(values.length + 1)}`);
+        values.push(...r.upTo);
+      }
+      const { rows } = await admin.query(`SELECT (${conds.join(' AND ')}) AS hit`, values);
+      if (rows[0]?.hit === 't' || rows[0]?.hit === true) return true;
+    }
+    return false;
+  }
+}
+
+function onlyDefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function toText(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v;
+}

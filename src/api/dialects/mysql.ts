@@ -1,0 +1,56 @@
+// MySQL and MariaDB through knex + mysql2. Dates stay strings, big numbers stay exact strings.
+import type { Knex } from 'knex';
+import { dialectBase, errorProps, urlParts, type DbErrorKind, type Dialect } from '../dialect.js';
+
+const kinds: Record<number, DbErrorKind> = {
+  1062: 'unique',
+  1451: 'foreignKey',
+  1452: 'foreignKey',
+  1216: 'foreignKey',
+  1217: 'foreignKey',
+  1048: 'notNull',
+  1364: 'notNull',
+  3819: 'check', // MySQL 8
+  4025: 'check', // MariaDB
+  1264: 'invalidValue', // out of range
+  1265: 'invalidValue', // data truncated
+  1292: 'invalidValue', // incorrect date/time value
+  1366: 'invalidValue', // incorrect integer/string value
+  1406: 'invalidValue', // data too long
+};
+
+export const mysqlDialect: Dialect = {
+  ...dialectBase,
+  name: 'mysql',
+  client: 'mysql2',
+  supportsReturning: false,
+  classifyError(err: unknown): DbErrorKind | null {
+    const { errno } = errorProps(err);
+    return errno === undefined ? null : (kinds[errno] ?? null);
+  },
+  async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
+    const row = (await knex('information_schema.tables')
+      .select({ n: 'TABLE_ROWS' })
+      .where('TABLE_NAME', table)
+      .andWhere('TABLE_SCHEMA', schema ?? knex.raw('DATABASE()'))
+      .first()) as { n: number | string | null } | undefined;
+    return row?.n === null || row?.n === undefined ? dialectBase.estimateCount(knex, schema, table) : Number(row.n);
+  },
+  async knexConfig(url: string): Promise<Knex.Config> {
+    const p = urlParts(url);
+    const connection: Knex.MySql2ConnectionConfig = {
+      host: p.host,
+      port: p.port ?? 3306,
+      ...(p.user ? { user: p.user } : {}),
+      ...(p.password ? { password: p.password } : {}),
+      ...(p.database ? { database: p.database } : {}),
+      charset: 'utf8mb4',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      decimalNumbers: false,
+      ...(p.params.get('socket') ? { socketPath: p.params.get('socket')! } : {}),
+    };
+    return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+  },
+};

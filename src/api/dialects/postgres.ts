@@ -1,0 +1,39 @@
+// PostgreSQL through knex + pg. Date/time types stay text (pg-types would turn them into JS Dates,
+// dropping microseconds and applying the process zone: see traps.md).
+import type { Knex } from 'knex';
+import { dialectBase, errorProps, type DbErrorKind, type Dialect } from '../dialect.js';
+
+const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timestamp, timestamptz, timetz
+
+export const postgresDialect: Dialect = {
+  ...dialectBase,
+  name: 'postgres',
+  client: 'pg',
+  classifyError(err: unknown): DbErrorKind | null {
+    const { code } = errorProps(err);
+    if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return null;
+    if (code === '23505') return 'unique';
+    if (code === '23503') return 'foreignKey';
+    if (code === '23502') return 'notNull';
+    if (code === '23514') return 'check';
+    if (code.startsWith('22')) return 'invalidValue'; // data exceptions: too long, out of range, bad text
+    return null;
+  },
+  whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void {
+    qb.whereRaw(negate ? '?? NOT ILIKE ?' : '?? ILIKE ?', [column, pattern]);
+  },
+  async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
+    const name = schema ? `${schema}.${table}` : table;
+    const res = (await knex.raw('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(?)', [name])) as { rows: { n: string }[] };
+    const n = Number(res.rows[0]?.n ?? -1);
+    return n >= 0 ? n : dialectBase.estimateCount(knex, schema, table); // -1: never analysed
+  },
+  async knexConfig(url: string): Promise<Knex.Config> {
+    const pg = (await import('pg')).default;
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        textTypes.has(oid) ? (v: string) => v : pg.types.getTypeParser(oid, format ?? 'text'),
+    };
+    return { client: 'pg', connection: { connectionString: url, types } as Knex.PgConnectionConfig, pool: { min: 0, max: 10 } };
+  },
+};

@@ -1,0 +1,45 @@
+// SQLite through knex + better-sqlite3. URLs: sqlite:./file.db, sqlite:///abs/file.db, sqlite::memory:.
+import type { Knex } from 'knex';
+import { dialectBase, errorProps, type DbErrorKind, type Dialect } from '../dialect.js';
+
+const kinds: Record<string, DbErrorKind> = {
+  SQLITE_CONSTRAINT_UNIQUE: 'unique',
+  SQLITE_CONSTRAINT_PRIMARYKEY: 'unique',
+  SQLITE_CONSTRAINT_FOREIGNKEY: 'foreignKey',
+  SQLITE_CONSTRAINT_NOTNULL: 'notNull',
+  SQLITE_CONSTRAINT_CHECK: 'check',
+  SQLITE_MISMATCH: 'invalidValue',
+  SQLITE_TOOBIG: 'invalidValue',
+};
+
+/** The file name of a sqlite: URL. */
+export function sqliteFilename(url: string): string {
+  const rest = url.replace(/^sqlite3?:/, '');
+  if (rest === ':memory:' || rest === '//:memory:') return ':memory:';
+  return rest.startsWith('//') ? rest.slice(2) : rest;
+}
+
+export const sqliteDialect: Dialect = {
+  ...dialectBase,
+  name: 'sqlite',
+  client: 'better-sqlite3',
+  rowLocks: false,
+  classifyError(err: unknown): DbErrorKind | null {
+    const { code } = errorProps(err);
+    return code === undefined ? null : (kinds[code] ?? null);
+  },
+  async knexConfig(url: string): Promise<Knex.Config> {
+    return {
+      client: 'better-sqlite3',
+      connection: { filename: sqliteFilename(url) },
+      useNullAsDefault: true,
+      pool: {
+        // A legacy application may hold the file: wait for its locks instead of failing at once.
+        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+    };
+  },
+};

@@ -1,0 +1,155 @@
+// Reads and writes one mapped legacy table through knex: keyset lists, get/insert/update/delete by
+// key, counts, and "rows whose column is in (...)" for embeds. Works on column names and DB values;
+// the HTTP layer turns API names and values into these.
+import type { Knex } from 'knex';
+import type { DbValue } from '../core/codecs.js';
+import type { MappedField, ResourceMapping } from '../core/mapping.js';
+import { BridgeError } from '../core/errors.js';
+import type { ApiDatabase } from './database.js';
+import type { DbErrorKind } from './dialect.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Filter } from './filter-grammar.js';
+import { applyFilter, applyKeyset, applyOrder, type FieldLookup, type OrderTerm } from './query-filters.js';
+
+export type DbRow = Record<string, unknown>;
+export type DbKey = Record<string, DbValue>;
+export type Executor = Knex | Knex.Transaction;
+
+/** A write the database refused because of the client's data (constraint, bad value). */
+export class DataRejectedError extends BridgeError {
+  override readonly code = 'DATA_REJECTED';
+  constructor(
+    readonly kind: DbErrorKind,
+    cause: unknown,
+  ) {
+    super(`the database rejected the data (${kind})`, { cause });
+  }
+}
+
+export interface ListRequest {
+  readonly filters: readonly Filter[];
+  readonly lookup: FieldLookup;
+  /** Ordering asked for; key fields are appended as tie-breakers. */
+  readonly order: readonly OrderTerm[];
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+  /** Fields to read (key and ordering columns are always added). */
+  readonly fields: readonly MappedField[];
+}
+
+export interface ListResult {
+  readonly rows: DbRow[];
+  readonly next: string | null;
+}
+
+export class ResourceStore {
+  readonly table: string;
+
+  constructor(
+    readonly db: ApiDatabase,
+    readonly mapping: ResourceMapping,
+  ) {
+    this.table = mapping.schema ? `${mapping.schema}.${mapping.tableName}` : mapping.tableName;
+  }
+
+  private from(ex: Executor): Knex.QueryBuilder {
+    return ex(this.table);
+  }
+
+  /** The full ordering (with key tie-breakers) and its text form, which cursors are bound to. */
+  ordering(order: readonly OrderTerm[]): { terms: OrderTerm[]; text: string } {
+    const terms = [...order];
+    for (const k of this.mapping.key) if (!terms.some((t) => t.field === k)) terms.push({ field: k, desc: false });
+    return { terms, text: terms.map((t) => `${t.field.name}.${t.desc ? 'desc' : 'asc'}`).join(',') };
+  }
+
+  private filtered(ex: Executor, filters: readonly Filter[], lookup: FieldLookup): Knex.QueryBuilder {
+    const qb = this.from(ex);
+    for (const f of filters) applyFilter(qb, f, lookup, this.db.dialect);
+    return qb;
+  }
+
+  async list(req: ListRequest): Promise<ListResult> {
+    const { terms, text } = this.ordering(req.order);
+    const qb = this.filtered(this.db.knex, req.filters, req.lookup);
+    if (req.cursor !== undefined) applyKeyset(qb, terms, decodeCursor(req.cursor, text, terms.length));
+    const columns = new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column));
+    applyOrder(qb, terms);
+    const rows = (await qb.select([...columns]).limit(req.limit + 1)) as DbRow[];
+    if (rows.length <= req.limit) return { rows, next: null };
+    rows.length = req.limit;
+    const last = rows[rows.length - 1]!;
+    return { rows, next: encodeCursor(text, terms.map((t) => last[t.field.column])) };
+  }
+
+  async count(filters: readonly Filter[], lookup: FieldLookup, mode: 'exact' | 'estimated'): Promise<number> {
+    if (mode === 'estimated' && filters.length === 0)
+      return this.db.dialect.estimateCount(this.db.knex, this.mapping.schema, this.mapping.tableName);
+    const row = (await this.filtered(this.db.knex, filters, lookup).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  /** One row by key, also matching `filters` (row-level access), or undefined. */
+  async get(ex: Executor, key: DbKey, filters: readonly Filter[], lookup: FieldLookup, forUpdate = false): Promise<DbRow | undefined> {
+    const qb = this.filtered(ex, filters, lookup).where(key).select(this.allColumns()).first();
+    if (forUpdate && this.db.dialect.rowLocks && ex !== this.db.knex) qb.forUpdate();
+    return (await qb) as DbRow | undefined;
+  }
+
+  /** Inserts a row and returns its key (from the values, RETURNING, or the driver's insert id). */
+  async insert(ex: Executor, values: DbKey): Promise<DbKey> {
+    const keyCols = this.mapping.key.map((k) => k.column);
+    const fromValues = keyCols.every((c) => values[c] !== undefined && values[c] !== null);
+    const result = await this.guard(async () => {
+      if (fromValues) return this.from(ex).insert(values);
+      if (this.db.dialect.supportsReturning) return this.from(ex).insert(values).returning(keyCols);
+      return this.from(ex).insert(values);
+    });
+    if (fromValues) return Object.fromEntries(keyCols.map((c) => [c, values[c]!]));
+    const first = (result as unknown[])[0];
+    if (typeof first === 'object' && first !== null) return first as DbKey;
+    if (keyCols.length === 1) return { [keyCols[0]!]: first as DbValue };
+    throw new BridgeError(`resource ${this.mapping.name}: cannot tell the key of the inserted row; send every key field`);
+  }
+
+  async update(ex: Executor, key: DbKey, values: DbKey): Promise<number> {
+    if (Object.keys(values).length === 0) return 1;
+    return this.guard(() => this.from(ex).where(key).update(values));
+  }
+
+  async delete(ex: Executor, key: DbKey): Promise<number> {
+    return this.guard(() => this.from(ex).where(key).delete());
+  }
+
+  /** Rows whose `columns` equal one of `tuples` (embeds: one query for a whole page). */
+  async whereIn(columns: readonly string[], tuples: readonly DbValue[][], filters: readonly Filter[], lookup: FieldLookup, select: readonly string[]): Promise<DbRow[]> {
+    if (tuples.length === 0) return [];
+    const qb = this.filtered(this.db.knex, filters, lookup);
+    if (columns.length === 1) qb.whereIn(columns[0]!, tuples.map((t) => t[0]!));
+    else
+      qb.where((outer) => {
+        for (const t of tuples) outer.orWhere((b) => columns.forEach((c, i) => b.where(c, t[i]!)));
+      });
+    const cols = new Set([...select, ...columns]);
+    return (await qb.select([...cols])) as DbRow[];
+  }
+
+  allColumns(): string[] {
+    return [...this.mapping.fields.values()].map((f) => f.column);
+  }
+
+  async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.knex.transaction(fn);
+  }
+
+  /** Turns the dialect's client-fault errors into DataRejectedError; everything else passes through. */
+  async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const kind = this.db.dialect.classifyError(err);
+      if (kind) throw new DataRejectedError(kind, err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// publish → ack → commit offset → acknowledge source, in that order and never another
+// (DESIGN.md "Durability order"). Publishing is pipelined by the publisher's window; offsets are
+// committed by a separate loop once every event up to them is stored, at most every
+// `commitInterval`, so single-row transactions do not cost one KV write each.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SourceChange } from '../core/change-event.js';
+import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
+import type { JetStreamPublisher } from '../nats/publisher.js';
+import type { KvOffsetStore } from '../nats/offset-store.js';
+import { deadLetterSubject, eventSubject, msgId } from '../nats/subjects.js';
+import { metrics } from '../util/metrics.js';
+
+export interface DispatcherDeps {
+  readonly adapter: AnySourceAdapter;
+  readonly publisher: JetStreamPublisher;
+  readonly store: KvOffsetStore;
+  readonly nc: NatsConnection;
+  readonly prefix: string;
+  readonly commitIntervalMs: number;
+  readonly log: Logger;
+}
+
+interface PendingCommit {
+  readonly seq: number;
+  readonly offset: unknown;
+}
+
+const encoder = new TextEncoder();
+const HEADER_ALLOWANCE = 4096;
+
+export class Dispatcher {
+  readonly #d: DispatcherDeps;
+  #pending: PendingCommit[] = [];
+  #committing: Promise<void> | null = null;
+  #lastCommitAt = 0;
+  #error: Error | null = null;
+  #stopped = false;
+  #committed: unknown = null;
+  #wake: (() => void) | null = null;
+  #committedSeq: number;
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps;
+    this.#committedSeq = deps.publisher.ackedThrough;
+  }
+
+  /** The newest offset committed by this dispatcher (null before the first). */
+  get committed(): unknown {
+    return this.#committed;
+  }
+
+  /** Publishes every batch; returns the last offset seen (committed before returning). */
+  async run(batches: AsyncIterable<ChangeBatch<unknown>>): Promise<unknown> {
+    let last: unknown = null;
+    try {
+      for await (const batch of batches) {
+        this.#throwIfFailed();
+        for (const c of batch.changes) await this.#publish(c);
+        if (batch.offset !== null) {
+          last = batch.offset;
+          this.#pending.push({ seq: this.#d.publisher.lastSeq, offset: batch.offset });
+          if (batch.sync) await this.flush();
+          else this.#kick();
+        }
+      }
+      await this.flush();
+      return last;
+    } finally {
+      this.#stopped = true;
+      this.#wake?.();
+    }
+  }
+
+  /** Waits until every offset handed over so far is committed and acknowledged. */
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0 || this.#committing) {
+      this.#throwIfFailed();
+      this.#kick(true);
+      await this.#committing;
+    }
+    this.#throwIfFailed();
+  }
+
+  async #publish(c: SourceChange): Promise<void> {
+    const d = this.#d;
+    const src = c.event.source;
+    const id = msgId(d.adapter.name, c.position, c.index);
+    let payload = encoder.encode(JSON.stringify(c.event));
+    let subject = eventSubject(d.prefix, d.adapter.name, src.schema, src.table, c.event.op);
+    const max = d.nc.info?.max_payload ?? 1024 * 1024;
+    if (payload.length + HEADER_ALLOWANCE > max) {
+      // A poison event: too large for the server. Record it on the dead-letter subject (in order,
+      // under the same Nats-Msg-Id scheme) instead of stopping the pipeline.
+      d.log.error({ subject, msgId: id, bytes: payload.length, max }, 'event larger than max_payload; sent to the dead-letter subject');
+      metrics.deadLettered.inc({ source: d.adapter.name });
+      payload = encoder.encode(
+        JSON.stringify({ reason: 'max_payload exceeded', bytes: payload.length, maxPayload: max, subject, msgId: id, key: c.key, source: src, op: c.event.op }),
+      );
+      subject = deadLetterSubject(d.prefix, d.adapter.name);
+    }
+    await d.publisher.publish({
+      subject,
+      payload,
+      msgId: id,
+      headers: { 'Sluice-Key': JSON.stringify(c.key), 'Content-Type': 'application/json' },
+    });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error) throw this.#error;
+  }
+
+  #kick(now = false): void {
+    if (this.#committing || this.#pending.length === 0 || this.#error) return;
+    this.#committing = this.#commitLoop(now).finally(() => {
+      this.#committing = null;
+    });
+  }
+
+  async #commitLoop(now: boolean): Promise<void> {
+    const d = this.#d;
+    try {
+      while (this.#pending.length > 0 && !this.#error) {
+        const wait = now ? 0 : this.#lastCommitAt + d.commitIntervalMs - Date.now();
+        if (wait > 0 && !this.#stopped) await new Promise<void>((r) => {
+          this.#wake = r;
+          setTimeout(r, wait);
+        });
+        const target = this.#pending[this.#pending.length - 1]!;
+        await d.publisher.waitAcked(target.seq);
+        const serialized = d.adapter.offsets.serialize(target.offset);
+        await d.store.commit(d.adapter.name, serialized);
+        this.#committed = target.offset;
+        this.#lastCommitAt = Date.now();
+        metrics.offsetCommits.inc({ source: d.adapter.name });
+        metrics.eventsPublished.inc({ source: d.adapter.name }, Math.max(0, target.seq - this.#committedSeq));
+        this.#committedSeq = Math.max(this.#committedSeq, target.seq);
+        // Batches are only appended, so everything up to `target` is covered by this commit.
+        this.#pending.splice(0, this.#pending.indexOf(target) + 1);
+        await d.adapter.acknowledge(target.offset);
+      }
+    } catch (err) {
+      this.#error = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+}

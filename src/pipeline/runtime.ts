@@ -1,0 +1,59 @@
+// Wires a validated config into running sources (and, when configured, the REST service).
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SluiceConfig } from '../config/schema.js';
+import type { Logger } from '../core/source-adapter.js';
+import { connectNats } from '../nats/connection.js';
+import { provision } from '../nats/provision.js';
+import { createSourceAdapter } from './adapters.js';
+import { SourceCoordinator } from './coordinator.js';
+
+export interface Runtime {
+  readonly nc: NatsConnection;
+  readonly coordinators: readonly SourceCoordinator[];
+  /** Settles when every source has stopped; rejects with the first source failure. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(cfg: SluiceConfig, log: Logger & { child?: (b: object) => Logger }): Promise<Runtime> {
+  const nc = await connectNats(cfg.nats, log);
+  const { jsm, kv } = await provision(nc, cfg.nats, log);
+  const coordinators: SourceCoordinator[] = [];
+  for (const s of cfg.sources) {
+    const slog = log.child ? log.child({ source: s.name }) : log;
+    const adapter = await createSourceAdapter(s, slog);
+    coordinators.push(
+      new SourceCoordinator({
+        adapter,
+        nc,
+        jsm,
+        kv,
+        stream: cfg.nats.stream,
+        prefix: cfg.nats.subjectPrefix,
+        publishWindow: cfg.nats.publish.window,
+        publishTimeoutMs: cfg.nats.publish.timeout,
+        commitIntervalMs: cfg.nats.commitInterval,
+        leaseTtlMs: cfg.nats.leaseTtl,
+        log: slog,
+      }),
+    );
+  }
+  const runs = coordinators.map((c) => c.run());
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of coordinators) c.stop();
+    await Promise.allSettled(runs);
+    await nc.drain().catch(() => {});
+  };
+  const done = (async () => {
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  })();
+  return { nc, coordinators, done, stop };
+}
