@@ -61,6 +61,7 @@ export class PostgresAdapter implements SourceAdapter<PgOffset> {
     const report = await this.preflight();
     if (!report.ok) throw new PreflightError(`source ${this.name} is not ready`, report.problems);
     const s = this.#s;
+    for (const w of report.warnings) s.log.warn({ source: this.name }, w);
     const admin = await s.connect();
     try {
       const { found } = await resolveTables(admin, s.cfg.tables);

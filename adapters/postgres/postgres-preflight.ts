@@ -5,12 +5,13 @@ import type { PgSession } from './postgres-session.js';
 
 export async function runPreflight(s: PgSession): Promise<PreflightReport> {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const facts: Record<string, unknown> = {};
   let client;
   try {
     client = await s.connect();
   } catch (err) {
-    return { ok: false, problems: [`cannot connect: ${(err as Error).message}`], facts };
+    return { ok: false, problems: [`cannot connect: ${(err as Error).message}`], warnings, facts };
   }
   try {
     const q = async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0] as Record<string, string>;
@@ -46,8 +47,10 @@ export async function runPreflight(s: PgSession): Promise<PreflightReport> {
       if (info.replicaIdentity === 'n')
         problems.push(`${t} has REPLICA IDENTITY NOTHING, so its updates and deletes cannot be captured: run ALTER TABLE ${info.quoted} REPLICA IDENTITY FULL`);
       else if (info.replicaIdentity === 'd' && !info.hasPrimaryKey)
-        problems.push(
-          `${t} has no primary key, so once published its UPDATE and DELETE statements would fail: run ALTER TABLE ${info.quoted} REPLICA IDENTITY FULL (or REPLICA IDENTITY USING INDEX on a unique index)`,
+        // Inserts are still captured (append-only tables such as logs are common), so this warns
+        // rather than refuses; the fix is one statement.
+        warnings.push(
+          `${t} has no primary key or replica identity: once it is in the publication, UPDATE and DELETE on it fail (SQLSTATE 55000). Run ALTER TABLE ${info.quoted} REPLICA IDENTITY FULL (or USING INDEX on a unique index) unless it only ever gets INSERTs`,
         );
     }
 
@@ -69,5 +72,5 @@ export async function runPreflight(s: PgSession): Promise<PreflightReport> {
   } finally {
     await client.end().catch(() => {});
   }
-  return { ok: problems.length === 0, problems, facts };
+  return { ok: problems.length === 0, problems, warnings, facts };
 }

@@ -97,6 +97,9 @@ export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset
       exported = await createSlotWithSnapshot(s, `${s.slot}_resume_${process.pid}`, true);
       resumed = resumedRanges(tables, from.resumed ?? [], start, exported.consistentPoint);
       ctx.log.info({ table: start.table, ordinal: start.ordinal, at: exported.consistentPoint }, 'resuming the interrupted snapshot');
+      // Record the new ranges before publishing a row read at the new snapshot: a crash after this
+      // point must still know which changes those rows already contain.
+      yield { changes: [], offset: { lsn, snapshot: { ...start, position }, resumed }, sync: true };
     } else {
       const existing = await slotInfo(admin, s.slot);
       if (existing) {

@@ -58,6 +58,8 @@ export interface PreflightReport {
   readonly ok: boolean;
   /** Each problem says what is wrong and how to fix it. */
   readonly problems: readonly string[];
+  /** Things that work but deserve attention (each says what to do). */
+  readonly warnings: readonly string[];
   readonly facts: Readonly<Record<string, unknown>>;
 }
 

@@ -104,6 +104,23 @@ export class Harness {
     }
   }
 
+  /** Waits until the marker table's row 1 is in the stream (so everything committed before it is too). */
+  async waitForMarker(child: ChildProcess, source = 'bench', timeoutMs = 180_000): Promise<void> {
+    const nc = await this.natsConnection();
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`sluice exited with ${child.exitCode}`);
+        const m = await jsm.streams.getMessage('SLUICE', { last_by_subj: `sluice.${source}.public.marker.c` }).catch(() => null);
+        return m !== null;
+      },
+      'the marker event',
+      timeoutMs,
+      250,
+    );
+  }
+
   async stop(): Promise<void> {
     await this.nc?.close().catch(() => {});
     await Promise.all([this.pg.stop(), this.nats.stop()]);

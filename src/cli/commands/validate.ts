@@ -21,6 +21,7 @@ export function registerValidate(program: Command): void {
           const report = await adapter.preflight();
           process.stdout.write(`source ${s.name} (${s.kind}): ${report.ok ? 'ready' : 'NOT READY'}\n`);
           for (const p of report.problems) process.stdout.write(`  - ${p}\n`);
+          for (const w of report.warnings) process.stdout.write(`  ! ${w}\n`);
           failed ||= !report.ok;
         } finally {
           await adapter.close();
