@@ -14,6 +14,11 @@ export interface Dialect {
   readonly supportsReturning: boolean;
   /** SELECT ... FOR UPDATE is meaningful (false on SQLite, where a write transaction locks the file). Default true. */
   readonly rowLocks: boolean;
+  /**
+   * NULLs sort as the largest value by default (ASC → last, DESC → first): PostgreSQL, Oracle.
+   * When false (MySQL, SQLite, SQL Server) nullable ordering columns get a CASE term. Default false.
+   */
+  readonly nullsSortHigh: boolean;
   /** Classifies a driver error; null when it is not a client mistake (then it is a 500/503). */
   classifyError(err: unknown): DbErrorKind | null;
   /** Case-insensitive LIKE. Default: LOWER(col) LIKE LOWER(?). */
@@ -26,6 +31,7 @@ export interface Dialect {
 
 export const dialectBase = {
   supportsReturning: true,
+  nullsSortHigh: false,
   rowLocks: true,
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void {
     const sql = 'LOWER(??) LIKE LOWER(?)';
@@ -47,7 +53,7 @@ export function errorProps(err: unknown): { code?: string; errno?: number; numbe
     ...(typeof e.errno === 'number' ? { errno: e.errno } : {}),
     ...(typeof e.number === 'number' ? { number: e.number } : {}),
     ...(typeof e.errorNum === 'number' ? { errorNum: e.errorNum } : {}),
-    message: typeof e.message === 'string' ? e.message : String(err),
+    message: typeof e.message === 'string' ? e.message : Object.prototype.toString.call(err),
   };
 }
 

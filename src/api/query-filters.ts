@@ -89,9 +89,16 @@ export interface OrderTerm {
   readonly desc: boolean;
 }
 
-/** ORDER BY with NULLs sorting as the largest value in both directions (keyset relies on it). */
-export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[]): void {
-  for (const t of terms) qb.orderBy(t.field.column, t.desc ? 'desc' : 'asc', t.desc ? 'first' : 'last');
+/**
+ * ORDER BY with NULLs sorting as the largest value in both directions (keyset relies on it).
+ * Not knex's `nulls` argument: on MySQL and SQLite it replaces the column by its IS NULL test.
+ */
+export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], dialect: Dialect): void {
+  for (const t of terms) {
+    const dir = t.desc ? 'desc' : 'asc';
+    if (t.field.spec.nullable && !dialect.nullsSortHigh) qb.orderByRaw(`CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ${dir}`, [t.field.column]);
+    qb.orderBy(t.field.column, dir);
+  }
 }
 
 /** Rows strictly after the row whose ordering values are `values` (expanded OR-of-ANDs form). */
@@ -119,6 +126,9 @@ function after(qb: Knex.QueryBuilder, t: OrderTerm, v: unknown): void {
     return;
   }
   if (v === null) qb.whereRaw('1 = 0');
-  else if (nullable) qb.where((s) => s.where(col, '>', v as Knex.Value).orWhereNull(col));
+  else if (nullable)
+    qb.where((s) => {
+      s.where(col, '>', v as Knex.Value).orWhereNull(col);
+    });
   else qb.where(col, '>', v as Knex.Value);
 }

@@ -74,8 +74,8 @@ export class ResourceStore {
     const qb = this.filtered(this.db.knex, req.filters, req.lookup);
     if (req.cursor !== undefined) applyKeyset(qb, terms, decodeCursor(req.cursor, text, terms.length));
     const columns = new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column));
-    applyOrder(qb, terms);
-    const rows = (await qb.select([...columns]).limit(req.limit + 1)) as DbRow[];
+    applyOrder(qb, terms, this.db.dialect);
+    const rows = await this.guard(async () => (await qb.select([...columns]).limit(req.limit + 1)) as DbRow[]);
     if (rows.length <= req.limit) return { rows, next: null };
     rows.length = req.limit;
     const last = rows[rows.length - 1]!;
@@ -85,7 +85,8 @@ export class ResourceStore {
   async count(filters: readonly Filter[], lookup: FieldLookup, mode: 'exact' | 'estimated'): Promise<number> {
     if (mode === 'estimated' && filters.length === 0)
       return this.db.dialect.estimateCount(this.db.knex, this.mapping.schema, this.mapping.tableName);
-    const row = (await this.filtered(this.db.knex, filters, lookup).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    const qb = this.filtered(this.db.knex, filters, lookup).count({ n: '*' }).first();
+    const row = await this.guard(async () => (await qb) as { n: number | string } | undefined);
     return Number(row?.n ?? 0);
   }
 
@@ -93,7 +94,7 @@ export class ResourceStore {
   async get(ex: Executor, key: DbKey, filters: readonly Filter[], lookup: FieldLookup, forUpdate = false): Promise<DbRow | undefined> {
     const qb = this.filtered(ex, filters, lookup).where(key).select(this.allColumns()).first();
     if (forUpdate && this.db.dialect.rowLocks && ex !== this.db.knex) qb.forUpdate();
-    return (await qb) as DbRow | undefined;
+    return this.guard(async () => (await qb) as DbRow | undefined);
   }
 
   /** Inserts a row and returns its key (from the values, RETURNING, or the driver's insert id). */
@@ -128,10 +129,14 @@ export class ResourceStore {
     if (columns.length === 1) qb.whereIn(columns[0]!, tuples.map((t) => t[0]!));
     else
       qb.where((outer) => {
-        for (const t of tuples) outer.orWhere((b) => columns.forEach((c, i) => b.where(c, t[i]!)));
+        for (const t of tuples) {
+          outer.orWhere((b) => {
+            for (let i = 0; i < columns.length; i++) b.where(columns[i]!, t[i]!);
+          });
+        }
       });
     const cols = new Set([...select, ...columns]);
-    return (await qb.select([...cols])) as DbRow[];
+    return this.guard(() => qb.select<DbRow[]>([...cols]));
   }
 
   allColumns(): string[] {

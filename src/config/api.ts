@@ -22,10 +22,10 @@ export const fieldSchema = z
   .transform((f, ctx) => {
     const parsed = codecs[f.codec].options.safeParse(f.options);
     if (!parsed.success) {
-      for (const i of parsed.error.issues) ctx.addIssue({ ...i, path: ['options', ...i.path] } as z.core.$ZodRawIssue);
+      for (const i of parsed.error.issues) ctx.addIssue({ ...i, path: ['options', ...i.path] });
       return z.NEVER;
     }
-    return { ...f, options: parsed.data as Record<string, unknown> };
+    return { ...f, options: parsed.data };
   });
 export type FieldConfig = z.output<typeof fieldSchema>;
 
@@ -148,11 +148,10 @@ export const apiSchema = z
     trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a proxy)'),
     idempotency: z
       .strictObject({
-        table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sluice_idempotency'),
         ttl: duration('24h').describe('How long a POST response is kept for replay'),
       })
       .prefault({})
-      .describe('Idempotency-Key records, kept in a table sluice creates in each API database'),
+      .describe('Idempotency-Key records, kept in the table sluice_idempotency that sluice creates in each API database'),
     docs: z.boolean().default(true).describe('Serve the interactive reference at <basePath>/docs'),
     resources: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -'), resourceSchema).default({}),
   })

@@ -28,11 +28,13 @@ export interface Codec {
 
 const decimalText = /^-?\d+(\.\d+)?$/;
 
-function asText(db: unknown): string | null {
+export function asText(db: unknown): string | null {
   if (db === null || db === undefined) return null;
   if (Buffer.isBuffer(db)) return db.toString('utf8');
   if (db instanceof Date) return db.toISOString();
-  return String(db);
+  if (typeof db === 'string') return db;
+  if (typeof db === 'number' || typeof db === 'bigint' || typeof db === 'boolean') return String(db);
+  return JSON.stringify(db);
 }
 
 function checked(schema: z.ZodType, value: unknown, text: string): unknown {
@@ -94,7 +96,7 @@ function booleanCodec(o: z.infer<typeof booleanOptions>): Codec {
     decode: (db) => {
       if (db === null || db === undefined) return null;
       if (typeof db === 'boolean') return db;
-      const t = String(db).trim().toLowerCase();
+      const t = (asText(db) ?? '').trim().toLowerCase();
       return ['1', 't', 'true', 'y', 'yes'].includes(t) ? true : ['0', 'f', 'false', 'n', 'no'].includes(t) ? false : null;
     },
     encode: (v) => (o.storage === 'integer' ? (v ? 1 : 0) : Boolean(v)),
@@ -163,7 +165,7 @@ function centsCodec(o: z.infer<typeof centsOptions>): Codec {
       if (db === null || db === undefined) return null;
       let n: bigint;
       try {
-        n = BigInt(typeof db === 'number' ? Math.trunc(db) : String(db).trim());
+        n = BigInt(typeof db === 'number' ? Math.trunc(db) : (asText(db) ?? '').trim());
       } catch {
         return null;
       }

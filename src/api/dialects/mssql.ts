@@ -25,10 +25,10 @@ export const mssqlDialect: Dialect = {
     return number === undefined ? null : (kinds[number] ?? null);
   },
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
-    const rows = (await knex.raw(
+    const rows = await knex.raw<{ n: number | null }[]>(
       'SELECT SUM(p.row_count) AS n FROM sys.dm_db_partition_stats p WHERE p.object_id = OBJECT_ID(?) AND p.index_id IN (0, 1)',
       [schema ? `${schema}.${table}` : table],
-    )) as { n: number | null }[];
+    );
     return Number(rows[0]?.n ?? 0);
   },
   async knexConfig(url: string): Promise<Knex.Config> {

@@ -20,6 +20,7 @@ const kinds: Record<number, DbErrorKind> = {
 export const oracleDialect: Dialect = {
   ...dialectBase,
   name: 'oracle',
+  nullsSortHigh: true,
   client: 'oracledb',
   classifyError(err: unknown): DbErrorKind | null {
     const { errorNum } = errorProps(err);

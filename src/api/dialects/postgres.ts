@@ -8,6 +8,7 @@ const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timest
 export const postgresDialect: Dialect = {
   ...dialectBase,
   name: 'postgres',
+  nullsSortHigh: true,
   client: 'pg',
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
@@ -24,7 +25,7 @@ export const postgresDialect: Dialect = {
   },
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const name = schema ? `${schema}.${table}` : table;
-    const res = (await knex.raw('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(?)', [name])) as { rows: { n: string }[] };
+    const res = await knex.raw<{ rows: { n: string }[] }>('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(?)', [name]);
     const n = Number(res.rows[0]?.n ?? -1);
     return n >= 0 ? n : dialectBase.estimateCount(knex, schema, table); // -1: never analysed
   },

@@ -1,0 +1,98 @@
+// createApp(deps) → the Hono app: resource routes from the mappings, auth, rate limits,
+// OpenAPI + docs, health and metrics. No module-level state: tests call app.request().
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { Registry } from 'prom-client';
+import type { ApiDatabase } from '../api/database.js';
+import type { ApiConfig } from '../config/api.js';
+import type { Authenticator } from './auth.js';
+import { docsRoutes } from './docs.js';
+import type { AppEnv } from './env.js';
+import { errorMapper, type ErrorLog } from './error-mapper.js';
+import { httpMetrics, observabilityRoutes } from './observability.js';
+import { buildOpenApi } from './openapi.js';
+import { MethodNotAllowedProblem, NotFoundProblem, PayloadTooLargeProblem, problemResponse } from './problem.js';
+import { rateLimit } from './rate-limit.js';
+import { getHandler, listHandler } from './resource-reads.js';
+import type { ResourceRuntime } from './resource-runtime.js';
+import { createHandler, modifyHandler } from './resource-writes.js';
+
+export interface AppDeps {
+  readonly api: ApiConfig;
+  readonly resources: ReadonlyMap<string, ResourceRuntime>;
+  readonly databases: readonly ApiDatabase[];
+  readonly authenticate: Authenticator;
+  readonly registry?: Registry;
+  readonly log?: ErrorLog;
+  /** Clock for rate limiting (tests). */
+  readonly now?: () => number;
+}
+
+const silent: ErrorLog = { error: () => {} };
+
+/** The client address: X-Forwarded-For's first hop behind a trusted proxy, else the socket's. */
+function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (fwd) return fwd;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // app.request() in tests has no socket
+  }
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { api } = deps;
+  const base = api.basePath === '/' ? '' : api.basePath;
+  const registry = deps.registry ?? new Registry();
+  const app = new Hono<AppEnv>();
+
+  app.onError(errorMapper(deps.log ?? silent));
+  app.notFound((c) => problemResponse(new NotFoundProblem(`no route ${c.req.method} ${c.req.path}`), c.req.path));
+  app.use('*', httpMetrics(registry));
+  observabilityRoutes(app, deps.databases, registry);
+
+  const openapi = buildOpenApi(api, deps.resources);
+  app.get(`${base}/openapi.json`, (c) => c.json(openapi));
+  if (api.docs) docsRoutes(app, base);
+
+  const guarded = `${base}/*`;
+  app.use(
+    guarded,
+    bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path) }),
+  );
+  app.use(guarded, async (c, next) => {
+    c.set('principal', await deps.authenticate({ apiKey: c.req.header('x-api-key'), authorization: c.req.header('authorization') }));
+    await next();
+  });
+  if (api.rateLimit)
+    app.use(
+      guarded,
+      rateLimit({
+        limit: api.rateLimit.limit,
+        windowMs: api.rateLimit.window,
+        callerId: (c) => c.get('principal').id || `ip:${clientAddress(c, api.trustProxy)}`,
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
+    );
+
+  const readDeps = { resources: deps.resources, limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit } };
+  for (const r of deps.resources.values()) {
+    const collection = `${base}/${r.name}`;
+    const item = `${collection}/:key{.+}`;
+    app.get(collection, (c) => listHandler(c, r, readDeps));
+    app.post(collection, (c) => createHandler(c, r, collection));
+    app.get(item, (c) => getHandler(c, r, readDeps, collection));
+    app.put(item, (c) => modifyHandler(c, r, collection, 'replace'));
+    app.patch(item, (c) => modifyHandler(c, r, collection, 'patch'));
+    app.delete(item, (c) => modifyHandler(c, r, collection, 'delete'));
+    const notAllowed = (allow: string) => (c: Context<AppEnv>) =>
+      problemResponse(new MethodNotAllowedProblem(`${c.req.method} is not allowed here`), c.req.path, { allow });
+    app.on(['PUT', 'PATCH', 'DELETE'], collection, notAllowed('GET, POST'));
+    app.on(['POST'], item, notAllowed('GET, PUT, PATCH, DELETE'));
+  }
+  return app;
+}

@@ -1,0 +1,58 @@
+// Every thrown error → an RFC 9457 response. Client mistakes never become a 500.
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { QuerySyntaxError } from '../api/filter-grammar.js';
+import { DataRejectedError } from '../api/resource-store.js';
+import { CodecError } from '../core/codecs.js';
+import {
+  BadRequestProblem,
+  ConflictProblem,
+  HttpProblem,
+  PayloadTooLargeProblem,
+  problemResponse,
+  ServiceUnavailableProblem,
+  UnprocessableProblem,
+} from './problem.js';
+
+export interface ErrorLog {
+  error(obj: object, msg: string): void;
+}
+
+const dataMessages = {
+  unique: 'a row with this key or unique value already exists',
+  foreignKey: 'the row refers to, or is referred to by, rows that do not allow this',
+  notNull: 'a required column would be empty',
+  check: 'the database rejected the values (check constraint)',
+  invalidValue: 'a value does not fit its column (too long, out of range or malformed)',
+} as const;
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|PROTOCOL_CONNECTION_LOST|57P0[1-3]|08\d{3})$/.test(code);
+}
+
+export function toProblem(err: unknown, method: string): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof QuerySyntaxError) return new BadRequestProblem(err.message, [{ path: err.parameter, message: err.message }]);
+  if (err instanceof CodecError) return new BadRequestProblem(err.message);
+  if (err instanceof DataRejectedError) {
+    const msg = dataMessages[err.kind];
+    if (method === 'GET' || method === 'HEAD') return new BadRequestProblem(`a filter value does not fit its column: ${msg}`);
+    return err.kind === 'unique' || err.kind === 'foreignKey' ? new ConflictProblem(msg) : new UnprocessableProblem(msg);
+  }
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new PayloadTooLargeProblem('the body is too large');
+    return new BadRequestProblem(err.message || 'bad request');
+  }
+  if (err instanceof Error && err.name === 'KnexTimeoutError') return new ServiceUnavailableProblem('the database is busy; retry shortly');
+  if (isConnectionError(err)) return new ServiceUnavailableProblem('the database cannot be reached right now');
+  return new HttpProblem('an unexpected error occurred; it has been logged');
+}
+
+export function errorMapper(log: ErrorLog) {
+  return (err: Error, c: Context): Response => {
+    const p = toProblem(err, c.req.method);
+    if (p.status >= 500) log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    return problemResponse(p, new URL(c.req.url).pathname);
+  };
+}

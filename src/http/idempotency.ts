@@ -1,0 +1,102 @@
+// Idempotency-Key on POST, kept durably in the database (table sluice_idempotency, installed by
+// migrations/api). The record is written in the same transaction as the insert, so a crash never
+// leaves a key without its row or a row without its key; a concurrent duplicate waits on the
+// primary key and then replays the committed response.
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { apiMigrationSource, apiMigrationTable } from '../../migrations/api/index.js';
+import type { ApiDatabase } from '../api/database.js';
+import { ConflictProblem, UnprocessableProblem } from './problem.js';
+
+const table = 'sluice_idempotency';
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+/** A concurrent request holds the same key and has not finished. */
+class IdempotencyRace extends Error {}
+
+export function requestFingerprint(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+export class IdempotencyStore {
+  private lastPurge = 0;
+
+  constructor(
+    private readonly db: ApiDatabase,
+    private readonly ttlMs: number,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Creates the table if missing (knex migrations, own bookkeeping table). */
+  async install(): Promise<void> {
+    await this.db.knex.migrate.latest({ migrationSource: apiMigrationSource, tableName: apiMigrationTable });
+  }
+
+  private async find(scope: string, key: string): Promise<{ fingerprint: string; status: number; response: string } | undefined> {
+    const rows: { fingerprint: string; status: number; response: string }[] = await this.db
+      .knex(table)
+      .where({ scope, idem_key: key })
+      .andWhere('created_ms', '>=', Date.now() - this.ttlMs)
+      .select('fingerprint', 'status', 'response');
+    return rows[0];
+  }
+
+  private replay(found: { fingerprint: string; status: number; response: string }, fingerprint: string): StoredResponse {
+    if (found.fingerprint !== fingerprint)
+      throw new UnprocessableProblem('this Idempotency-Key was used with a different request body');
+    const r = JSON.parse(found.response) as { headers: Record<string, string>; body: unknown };
+    return { status: Number(found.status), headers: { ...r.headers, 'idempotent-replayed': 'true' }, body: r.body };
+  }
+
+  /**
+   * Runs `work` once per (scope, key): a repeat returns the stored response. `work` gets the
+   * transaction to write in and returns the response to store.
+   */
+  async run(scope: string, key: string, fingerprint: string, work: (trx: Knex.Transaction) => Promise<StoredResponse>): Promise<StoredResponse> {
+    this.maybePurge();
+    const found = await this.find(scope, key);
+    if (found) return this.replay(found, fingerprint);
+    try {
+      return await this.db.knex.transaction(async (trx) => {
+        // An expired record of the same key would block the insert: clear it first.
+        await trx(table).where({ scope, idem_key: key }).andWhere('created_ms', '<', Date.now() - this.ttlMs).delete();
+        try {
+          await trx(table).insert({ scope, idem_key: key, fingerprint, status: 0, response: '{}', created_ms: Date.now() });
+        } catch (err) {
+          if (this.db.dialect.classifyError(err) === 'unique') throw new IdempotencyRace();
+          throw err;
+        }
+        const res = await work(trx);
+        await trx(table)
+          .where({ scope, idem_key: key })
+          .update({ status: res.status, response: JSON.stringify({ headers: res.headers, body: res.body }) });
+        return res;
+      });
+    } catch (err) {
+      if (!(err instanceof IdempotencyRace)) throw err;
+      const now = await this.find(scope, key);
+      if (now && Number(now.status) !== 0) return this.replay(now, fingerprint);
+      throw new ConflictProblem('a request with this Idempotency-Key is still being processed; retry later');
+    }
+  }
+
+  /** Deletes expired records, at most once a minute, off the request path. */
+  private maybePurge(): void {
+    const now = Date.now();
+    if (now - this.lastPurge < 60_000) return;
+    this.lastPurge = now;
+    this.db
+      .knex(table)
+      .where('created_ms', '<', now - this.ttlMs)
+      .delete()
+      .then(
+        () => {},
+        (err: unknown) => this.onError(err),
+      );
+  }
+}

@@ -1,0 +1,68 @@
+// GET /<resource> (keyset list with filters, order, select, embed, counts) and GET /<resource>/<key>.
+import type { Context } from 'hono';
+import type { ListLimits } from './list-params.js';
+import { parseEmbed, parseKeyText, parseListParams, parseSelect } from './list-params.js';
+import { attachEmbeds, relationColumns } from './embeds.js';
+import { etagOf, ifNoneMatchHit } from './etag.js';
+import { parsePrefer, preferenceApplied } from './prefer.js';
+import { NotFoundProblem } from './problem.js';
+import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js';
+import type { AppEnv } from './env.js';
+
+export interface ReadDeps {
+  readonly resources: ReadonlyMap<string, ResourceRuntime>;
+  readonly limits: ListLimits;
+}
+
+/** Raw (still percent-encoded) key text after `<basePath>/<resource>/`. */
+export function rawKey(c: Context<AppEnv>, collectionPath: string): string {
+  const path = new URL(c.req.url).pathname;
+  return path.slice(collectionPath.length + 1);
+}
+
+export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: ReadDeps): Promise<Response> {
+  const principal = c.get('principal');
+  r.policy.check(principal, 'read');
+  const view = viewFor(r, principal);
+  const url = new URL(c.req.url);
+  const params = parseListParams(url.searchParams, r.mapping, view.hidden, Object.keys(r.config.relations), deps.limits);
+  const prefer = parsePrefer(c.req.header('prefer'));
+  const filters = [...params.filters, ...view.rowFilters];
+  const lookup = fullLookup(r);
+  const extra = relationColumns(r, params.embed).map((col) => [...r.mapping.fields.values()].find((f) => f.column === col)!);
+  const [page, count] = await Promise.all([
+    r.store.list({ filters, lookup, order: params.order, limit: params.limit, cursor: params.cursor, fields: [...params.fields, ...extra] }),
+    prefer.count ? r.store.count(filters, lookup, prefer.count) : Promise.resolve(undefined),
+  ]);
+  const data = page.rows.map((row) => r.mapping.toApi(row, params.fields));
+  await attachEmbeds(r, deps.resources, principal, params.embed, page.rows, data);
+
+  const headers: Record<string, string> = {};
+  if (page.next !== null) {
+    const next = new URL(url);
+    next.searchParams.set('cursor', page.next);
+    headers.link = `<${next.pathname}${next.search}>; rel="next"`;
+  }
+  if (count !== undefined) headers['content-range'] = `${data.length === 0 ? '*' : `0-${data.length - 1}`}/${count}`;
+  const applied = preferenceApplied({ ...(prefer.count ? { count: prefer.count } : {}) });
+  if (applied) headers['preference-applied'] = applied;
+  return c.json({ data, next: page.next, ...(count !== undefined ? { count } : {}) }, 200, headers);
+}
+
+export async function getHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: ReadDeps, collectionPath: string): Promise<Response> {
+  const principal = c.get('principal');
+  r.policy.check(principal, 'read');
+  const view = viewFor(r, principal);
+  const key = r.mapping.keyToDb(parseKeyText(rawKey(c, collectionPath), r.mapping));
+  const params = new URL(c.req.url).searchParams;
+  const fields = parseSelect(params, r.mapping, view.hidden);
+  const embed = parseEmbed(params, Object.keys(r.config.relations));
+  const row = await r.store.get(r.store.db.knex, key, view.rowFilters, fullLookup(r));
+  if (!row) throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
+  const etag = etagOf(row, r.store.allColumns());
+  const inm = c.req.header('if-none-match');
+  if (inm !== undefined && ifNoneMatchHit(inm, etag)) return c.body(null, 304, { etag });
+  const out = [r.mapping.toApi(row, fields)];
+  await attachEmbeds(r, deps.resources, principal, embed, [row], out);
+  return c.json(out[0], 200, { etag });
+}

@@ -1,0 +1,115 @@
+// Wiring from config to a listening REST service: databases, mappings, stores, policies,
+// idempotency tables, authenticator, then createApp + @hono/node-server.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { openDatabase, type ApiDatabase } from '../api/database.js';
+import { ResourceStore } from '../api/resource-store.js';
+import { resourceDatabaseUrl, type ApiConfig } from '../config/api.js';
+import type { SluiceConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import { ResourceMapping } from '../core/mapping.js';
+import type { AppLogger } from '../util/logger.js';
+import { ResourcePolicy } from './access.js';
+import { createApp } from './app.js';
+import { createAuthenticator, type Authenticator } from './auth.js';
+import { IdempotencyStore } from './idempotency.js';
+import type { ResourceRuntime } from './resource-runtime.js';
+import type { Hono } from 'hono';
+import type { AppEnv } from './env.js';
+
+export interface ApiRuntime {
+  readonly resources: ReadonlyMap<string, ResourceRuntime>;
+  readonly databases: readonly ApiDatabase[];
+  readonly authenticate: Authenticator;
+  close(): Promise<void>;
+}
+
+interface Log {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Opens one pool per database and builds every resource. Installs the idempotency table where POST is allowed. */
+export async function createApiRuntime(
+  api: ApiConfig,
+  sources: readonly { name: string; url?: string | undefined }[],
+  log: Log = { warn: () => {}, error: () => {} },
+): Promise<ApiRuntime> {
+  const authEnabled = api.auth.apiKeys.length > 0 || api.auth.jwt !== undefined;
+  const authenticate = await createAuthenticator(api.auth);
+  const byUrl = new Map<string, { db: ApiDatabase; idempotency: IdempotencyStore; needsInstall: boolean }>();
+  const resources = new Map<string, ResourceRuntime>();
+  try {
+    for (const [name, cfg] of Object.entries(api.resources)) {
+      const url = resourceDatabaseUrl(cfg, sources, api);
+      if (url === undefined) throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
+      let entry = byUrl.get(url);
+      if (!entry) {
+        const db = await openDatabase(url);
+        const idempotency = new IdempotencyStore(db, api.idempotency.ttl, (err) => log.error({ err }, 'idempotency purge failed'));
+        entry = { db, idempotency, needsInstall: false };
+        byUrl.set(url, entry);
+      }
+      const policy = new ResourcePolicy(name, cfg, authEnabled);
+      const mapping = new ResourceMapping(name, cfg);
+      if (!cfg.access || Object.values(cfg.access).some((a) => a.includes('create'))) entry.needsInstall = true;
+      if (policy.anonymousActions().size > 1 || (!authEnabled && !cfg.access))
+        log.warn({ resource: name }, 'resource is writable without credentials (no api.auth, or anonymous write access)');
+      resources.set(name, { name, config: cfg, mapping, store: new ResourceStore(entry.db, mapping), policy, idempotency: entry.idempotency });
+    }
+    for (const e of byUrl.values()) if (e.needsInstall) await e.idempotency.install();
+  } catch (err) {
+    await Promise.allSettled([...byUrl.values()].map((e) => e.db.close()));
+    throw err;
+  }
+  const databases = [...byUrl.values()].map((e) => e.db);
+  return {
+    resources,
+    databases,
+    authenticate,
+    async close() {
+      await Promise.allSettled(databases.map((d) => d.close()));
+    },
+  };
+}
+
+export function createAppFromRuntime(api: ApiConfig, rt: ApiRuntime, log?: Log, registry?: Registry): Hono<AppEnv> {
+  return createApp({ api, resources: rt.resources, databases: rt.databases, authenticate: rt.authenticate, ...(log ? { log } : {}), ...(registry ? { registry } : {}) });
+}
+
+/**
+ * Starts the REST service of `cfg.api` (called by `sluice run` and `sluice serve`).
+ * Resolves once listening; `url` is http://host:port (the real port when listen uses :0).
+ */
+export async function startApi(cfg: SluiceConfig, log: AppLogger): Promise<{ close(): Promise<void>; url: string }> {
+  const api = cfg.api;
+  if (!api) throw new ConfigError('no api section in the config');
+  const rt = await createApiRuntime(api, cfg.sources, log);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
+  const app = createAppFromRuntime(api, rt, log, registry);
+  const sep = api.listen.lastIndexOf(':');
+  const hostname = api.listen.slice(0, sep);
+  const port = Number(api.listen.slice(sep + 1));
+  let server: ReturnType<typeof serve>;
+  try {
+    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+  const addr = server.address() as AddressInfo;
+  const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${addr.port}`;
+  log.info({ url, resources: [...rt.resources.keys()] }, 'REST API listening');
+  return {
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rt.close();
+    },
+  };
+}
