@@ -55,7 +55,8 @@ export function localToUtcIso(local: string, timeZone: string): string | null {
   utc = wall - offsetAt(utc, timeZone);
   const d = new Date(utc);
   const base = d.toISOString().slice(0, 19);
-  return `${base}${fraction(m[7])}Z`;
+  // DATETIME(6) pads with zeros: "08:00:00.000000" and "08:00:00" are the same instant, sent the short way.
+  return `${base}${fraction(m[7]?.replace(/0+$/, ''))}Z`;
 }
 
 /** "2024-03-01T07:30:00.5Z" (or with an offset) → "2024-03-01 08:30:00.5" in `timeZone`. */

@@ -28,10 +28,10 @@ export class TestMariaDB {
     if (mariadbMissing) throw new Error(mariadbMissing);
     const dir = await mkdtemp(join(tmpdir(), 'sluice-mariadb-'));
     const data = join(dir, 'data');
-    const init = spawnSync(installDb!, [`--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], {
+    const init = spawnSync(installDb!, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], {
       encoding: 'utf8',
     });
-    if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}`);
+    if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}${init.stdout}`);
     const port = await freePort();
     const proc = spawn(
       serverBin!,
