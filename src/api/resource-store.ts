@@ -69,13 +69,20 @@ export class ResourceStore {
     return qb;
   }
 
-  async list(req: ListRequest): Promise<ListResult> {
+  /** The SELECT of one page (one row more than the limit, to know whether a next page exists). */
+  listQuery(req: ListRequest): { qb: Knex.QueryBuilder; terms: OrderTerm[]; text: string } {
     const { terms, text } = this.ordering(req.order);
     const qb = this.filtered(this.db.knex, req.filters, req.lookup);
     if (req.cursor !== undefined) applyKeyset(qb, terms, decodeCursor(req.cursor, text, terms.length));
     const columns = new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column));
     applyOrder(qb, terms, this.db.dialect);
-    const rows = await this.guard(async () => (await qb.select([...columns]).limit(req.limit + 1)) as DbRow[]);
+    qb.select([...columns]).limit(req.limit + 1);
+    return { qb, terms, text };
+  }
+
+  async list(req: ListRequest): Promise<ListResult> {
+    const { qb, terms, text } = this.listQuery(req);
+    const rows = await this.guard(async () => (await qb) as DbRow[]);
     if (rows.length <= req.limit) return { rows, next: null };
     rows.length = req.limit;
     const last = rows[rows.length - 1]!;

@@ -1,0 +1,65 @@
+// An app over a fresh SQLite file holding the legacy fixture, for app.request() tests.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { Hono } from 'hono';
+import { openDatabase } from '../../../src/api/database.js';
+import { apiSchema, type ApiConfig } from '../../../src/config/api.js';
+import type { AppEnv } from '../../../src/http/env.js';
+import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
+import { createApp } from '../../../src/http/app.js';
+import { createLegacySchema } from '../../fixtures/rest/legacy-db.js';
+
+/** Parsed JSON, loosely typed for assertions. */
+type Json = ReturnType<typeof JSON.parse>;
+
+export interface Harness {
+  readonly app: Hono<AppEnv>;
+  readonly api: ApiConfig;
+  readonly rt: ApiRuntime;
+  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; json: Json; text: string }>;
+  close(): Promise<void>;
+}
+
+/** The fixture's `api` section as a plain object, with `database` set; `patch` edits it before parsing. */
+export function fixtureApi(url: string, patch: (api: Json) => void = () => {}): ApiConfig {
+  const raw: Json = (parse(readFileSync(new URL('../../fixtures/rest/legacy.yaml', import.meta.url), 'utf8'))).api;
+  raw.database = url;
+  patch(raw);
+  return apiSchema.parse(raw);
+}
+
+export async function startHarness(patch?: (api: Json) => void, now?: () => number): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-unit-'));
+  const url = `sqlite:${join(dir, 'legacy.db')}`;
+  const seed = await openDatabase(url);
+  await createLegacySchema(seed.knex, 'sqlite');
+  await seed.close();
+  const api = fixtureApi(url, patch);
+  const rt = await createApiRuntime(api, []);
+  const app = now
+    ? createApp({ api, resources: rt.resources, databases: rt.databases, authenticate: rt.authenticate, now })
+    : createAppFromRuntime(api, rt);
+  return {
+    app,
+    api,
+    rt,
+    async request(method, path, init = {}) {
+      const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
+      const res = await app.request(path, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+      });
+      const text = await res.text();
+      const json = text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined;
+      return { status: res.status, headers: res.headers, json, text };
+    },
+    async close() {
+      await rt.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
