@@ -8,6 +8,7 @@ import { openDatabase, type ApiDatabase } from '../../../src/api/database.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
+import { requestJson } from '../../fixtures/rest/request.js';
 import { createLegacySchema, custId, customerCount, customerRow, type Flavor } from '../../fixtures/rest/legacy-db.js';
 
 export interface RestBackend {
@@ -28,17 +29,7 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     let seedDb: ApiDatabase;
     let knex: Knex;
 
-    const req = async (method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) => {
-      const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
-      const res = await app.request(path, {
-        method,
-        headers,
-        ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
-      });
-      const text = await res.text();
-      const json = text && /json/.test(res.headers.get('content-type') ?? '') ? (JSON.parse(text) as Body) : undefined;
-      return { status: res.status, headers: res.headers, json: json as Body, text };
-    };
+    const req = (method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) => requestJson(app, method, path, init);
     const rowCount = async (table: string) => Number(((await knex(table).count({ n: '*' }).first()) as { n: number | string }).n);
 
     beforeAll(async () => {

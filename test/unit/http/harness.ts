@@ -11,15 +11,14 @@ import type { AppEnv } from '../../../src/http/env.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
 import { createApp } from '../../../src/http/app.js';
 import { createLegacySchema } from '../../fixtures/rest/legacy-db.js';
+import { requestJson, type Json, type TestResponse } from '../../fixtures/rest/request.js';
 
-/** Parsed JSON, loosely typed for assertions. */
-type Json = ReturnType<typeof JSON.parse>;
 
 export interface Harness {
   readonly app: Hono<AppEnv>;
   readonly api: ApiConfig;
   readonly rt: ApiRuntime;
-  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; json: Json; text: string }>;
+  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -46,17 +45,7 @@ export async function startHarness(patch?: (api: Json) => void, now?: () => numb
     app,
     api,
     rt,
-    async request(method, path, init = {}) {
-      const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
-      const res = await app.request(path, {
-        method,
-        headers,
-        ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
-      });
-      const text = await res.text();
-      const json = text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined;
-      return { status: res.status, headers: res.headers, json, text };
-    },
+    request: (method, path, init) => requestJson(app, method, path, init),
     async close() {
       await rt.close();
       await rm(dir, { recursive: true, force: true });
