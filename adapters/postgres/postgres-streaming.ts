@@ -54,7 +54,7 @@ interface Txn {
   pending: SourceChange[];
 }
 
-type Item = { lsn: string; msg: Pgoutput.Message };
+type Item = { lsn: string; msg: Pgoutput.Message } | { lsn: string; msg: { tag: 'keepalive' } };
 
 const normalize = (lsn: string): string => bigIntToLsn(lsnToBigInt(lsn));
 
@@ -106,7 +106,13 @@ export class PgReplicationStream {
     });
     this.#service = service;
     service.on('data', (lsn: string, msg: Pgoutput.Message) => queue.push({ lsn, msg }));
-    service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      // Everything before a keepalive's WAL end has been sent to us. Once it is all processed
+      // (nothing queued in the library), that position is a resumable point: passing it through
+      // the pipeline lets the slot advance past WAL with nothing to decode (and lets a shutting-down
+      // server see its last WAL confirmed instead of waiting for wal_sender_timeout).
+      const libraryQueue = (service as unknown as { _messageQueue?: unknown[] })._messageQueue;
+      if (queue.size === 0 && (libraryQueue?.length ?? 0) === 0) void queue.push({ lsn, msg: { tag: 'keepalive' } });
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });
     service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));
@@ -157,6 +163,14 @@ export class PgReplicationStream {
             lastOffsetLsn = end;
             yield { changes: txn.pending, offset: resumed ? { lsn: end, resumed } : { lsn: end } };
             txn = null;
+            break;
+          }
+          case 'keepalive': {
+            const at = normalize(lsn);
+            if (!txn && compareLsn(at, lastOffsetLsn) > 0) {
+              lastOffsetLsn = at;
+              yield { changes: [], offset: resumed ? { lsn: at, resumed } : { lsn: at } };
+            }
             break;
           }
           case 'message': {

@@ -9,6 +9,12 @@
 // new events, and every unacknowledged event is published again, one at a time and in order, until
 // each is stored. Events that were stored the first time come back as duplicates (their
 // Nats-Msg-Id is deterministic), so nothing is stored twice.
+//
+// Order across a reconnect: nats.js drops what it had not written when the connection broke, and
+// what was written may or may not have reached the server. So nothing is sent on a new
+// connection while events sent on an older one are unacknowledged; those are resent first, one at
+// a time. The connection is told apart by the identity of `nc.info`, which nats.js replaces on
+// every (re)connect, and which is checked synchronously before each send.
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PublishError } from '../core/errors.js';
 import type { Logger } from '../core/source-adapter.js';
@@ -63,6 +69,8 @@ export class JetStreamPublisher {
   #closed = false;
   #fatal: Error | null = null;
   #maxAckedStreamSeq = 0;
+  /** The connection (its INFO object) the window's events were sent on. */
+  #epoch: unknown = undefined;
   #spaceWaiters: (() => void)[] = [];
   #ackWaiters: AckWaiter[] = [];
   readonly #timer: NodeJS.Timeout;
@@ -95,8 +103,12 @@ export class JetStreamPublisher {
    * is full or a retry is under way. Throws if the publisher has failed for good.
    */
   async publish(req: PublishRequest): Promise<number> {
-    while (this.#pending.size >= this.#opts.window || this.#recovering) {
+    while (this.#pending.size >= this.#opts.window || this.#recovering || !this.#sameConnection()) {
       this.#throwIfDone();
+      if (!this.#recovering && !this.#sameConnection()) {
+        this.#startRecovery('reconnected');
+        continue;
+      }
       await new Promise<void>((r) => this.#spaceWaiters.push(r));
     }
     this.#throwIfDone();
@@ -120,6 +132,18 @@ export class JetStreamPublisher {
     clearInterval(this.#timer);
     this.#failAll(new PublishError('publisher closed'));
     this.#sub.unsubscribe();
+  }
+
+  /** True while the connection is the one the unacknowledged events were sent on (or none are). */
+  #sameConnection(): boolean {
+    const info = this.#nc.info;
+    if (!info) return false;
+    if (info === this.#epoch) return true;
+    if (this.#pending.size === 0) {
+      this.#epoch = info;
+      return true;
+    }
+    return false;
   }
 
   #throwIfDone(): void {
@@ -259,7 +283,11 @@ export class JetStreamPublisher {
     }
   }
 
-  #sendAndWait(p: Pending): Promise<void> {
+  async #sendAndWait(p: Pending): Promise<void> {
+    // Not while disconnected: nats.js would drop it on reconnect anyway.
+    for (let i = 0; !this.#nc.info && i < 100 && !this.#closed; i++) await delay(50);
+    if (!this.#nc.info) throw new Error('disconnected');
+    this.#epoch = this.#nc.info;
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         if (p.waiter) p.waiter = undefined;

@@ -10,6 +10,7 @@ import type { SluiceConfig } from '../../src/config/schema.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { readAll, type StoredEvent } from '../../src/nats/stream-reader.js';
 import { startRuntime, type Runtime } from '../../src/pipeline/runtime.js';
+import { createLogger } from '../../src/util/logger.js';
 import { TestNatsServer } from './nats-server.js';
 import { TestPostgres } from './postgres-server.js';
 import { waitFor } from './ports.js';
@@ -54,7 +55,7 @@ export class Harness {
   }
 
   async runInProcess(cfg: SluiceConfig): Promise<Runtime> {
-    return startRuntime(cfg, quietLog);
+    return startRuntime(cfg, process.env.SLUICE_TEST_LOG ? createLogger(process.env.SLUICE_TEST_LOG) : quietLog);
   }
 
   async writeConfig(raw: Record<string, unknown>): Promise<string> {
