@@ -47,10 +47,14 @@ describe.skipIf(chromiumMissing !== undefined)(`docs page in headless Chromium${
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${api.url}/api/docs`);
     await page.getByText('List customers').first().waitFor({ timeout: 60_000 });
-    const body = await page.locator('body').innerText();
-    expect(body).toContain('Sluice REST API');
-    expect(body).toContain('OAS 3.1.0');
-    for (const path of ['/api/customers/{key}', '/api/orders/{key}', '/api/events']) expect(body).toContain(path);
+    // The sidebar comes first; the sections render right after: poll the page text.
+    const wanted = ['Sluice REST API', 'OAS 3.1.0', '/api/customers/{key}', '/api/orders/{key}', '/api/events'];
+    await expect
+      .poll(async () => {
+        const body = await page.locator('body').innerText();
+        return wanted.filter((w) => !body.includes(w));
+      }, { timeout: 60_000 })
+      .toEqual([]);
     expect(errors).toEqual([]);
     await page.screenshot({ path: join(dir, 'docs.png') });
     // Fonts or telemetry a page might want from the internet are refused: the page renders anyway.
