@@ -58,6 +58,11 @@ export class Harness {
     return startRuntime(cfg, process.env.SLUICE_TEST_LOG ? createLogger(process.env.SLUICE_TEST_LOG) : quietLog);
   }
 
+  /** Waits until every source of `rt` streams (its slot exists and its snapshot is done). */
+  async waitStreaming(rt: Runtime): Promise<void> {
+    await waitFor(async () => rt.coordinators.every((c) => c.state === 'streaming'), 'sources streaming', 60_000);
+  }
+
   async writeConfig(raw: Record<string, unknown>): Promise<string> {
     const file = join(this.dir, `sluice-${Math.random().toString(36).slice(2)}.json.yaml`);
     await writeFile(file, JSON.stringify(raw, null, 2));
