@@ -1,6 +1,7 @@
 // What the generic store needs from each SQL dialect. Everything database-specific in the REST
 // layer is behind this small interface (STYLE.md §1, §3); defaults live in `dialectBase`.
 import type { Knex } from 'knex';
+import type { Introspector } from './introspect/types.js';
 
 /** A database error that is the client's fault, classified by the dialect that raised it. */
 export type DbErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'check' | 'invalidValue';
@@ -25,6 +26,8 @@ export interface Dialect {
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void;
   /** A cheap row-count estimate of a whole table; default: an exact COUNT(*). */
   estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number>;
+  /** Reads tables, keys and foreign keys for `sluice init`; absent where not implemented. */
+  readonly introspector?: () => Promise<Introspector>;
   /** knex config (client, connection options) for a URL of this dialect. */
   knexConfig(url: string): Promise<Knex.Config>;
 }

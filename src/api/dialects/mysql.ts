@@ -24,6 +24,7 @@ export const mysqlDialect: Dialect = {
   name: 'mysql',
   client: 'mysql2',
   supportsReturning: false,
+  introspector: async () => (await import('../introspect/mysql.js')).mysqlIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { errno } = errorProps(err);
     return errno === undefined ? null : (kinds[errno] ?? null);

@@ -10,6 +10,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   nullsSortHigh: true,
   client: 'pg',
+  introspector: async () => (await import('../introspect/postgres.js')).postgresIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
     if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return null;

@@ -24,6 +24,7 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   client: 'better-sqlite3',
   rowLocks: false,
+  introspector: async () => (await import('../introspect/sqlite.js')).sqliteIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
     return code === undefined ? null : (kinds[code] ?? null);

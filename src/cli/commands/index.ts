@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
 import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
+import { registerInit } from './init.js';
+import { registerHashKey } from './hash-key.js';
+import { registerServe } from './serve.js';
 
 /** The verbs of DESIGN.md "Command line"; each verb adds one line here. */
 export function registerCommands(program: Command): void {
   registerRun(program);
   registerValidate(program);
+  registerInit(program);
+  registerHashKey(program);
+  registerServe(program);
 }
