@@ -1,7 +1,7 @@
 // The one zod schema of the config file. Every field has a default and a description.
 import { z } from 'zod';
 import { postgresSourceSchema } from '../../adapters/postgres/config.js';
-import { apiSchema } from './api.js';
+import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
@@ -60,6 +60,7 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}" (also sources[${first}])` });
       else seen.set(s.name, i);
     });
+    checkApiReferences(cfg, ctx);
   });
 
 export type SluiceConfig = z.infer<typeof configSchema>;

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
+import { registerStatus } from './status.js';
+import { registerTail } from './tail.js';
 import { registerValidate } from './validate.js';
 import { registerInit } from './init.js';
 import { registerHashKey } from './hash-key.js';
@@ -9,6 +12,9 @@ import { registerServe } from './serve.js';
 export function registerCommands(program: Command): void {
   registerRun(program);
   registerValidate(program);
+  registerStatus(program);
+  registerTail(program);
+  registerDemo(program);
   registerInit(program);
   registerHashKey(program);
   registerServe(program);

@@ -12,13 +12,24 @@ export function registerRun(program: Command): void {
       const cfg = await loadConfig(opts.config);
       const log = createLogger(process.env.SLUICE_LOG_LEVEL ?? cfg.log.level);
       const rt = await startRuntime(cfg, log);
-      const onSignal = (sig: string) => {
-        log.info({ signal: sig }, 'stopping');
-        void rt.stop();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // The REST service loads only when configured: a stream-only user never loads knex.
+      const api = cfg.api ? await (await import('../../http/server.js')).startApi(cfg, log) : null;
+      if (api) log.info({ url: api.url }, 'REST API listening');
+      const stopped = new Promise<void>((resolve) => {
+        const onSignal = (sig: string) => {
+          log.info({ signal: sig }, 'stopping');
+          void Promise.all([rt.stop(), api?.close()]).finally(resolve);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
       log.info({ sources: cfg.sources.map((s) => s.name) }, 'sluice running');
-      await rt.done;
+      try {
+        // With sources, run until they stop (or one fails); an API-only config runs until a signal.
+        await (cfg.sources.length > 0 ? Promise.race([rt.done, stopped]) : stopped);
+        await rt.done;
+      } finally {
+        await api?.close();
+      }
     });
 }

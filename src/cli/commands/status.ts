@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { Kvm } from '@nats-io/kv';
+import { loadConfig } from '../../config/load.js';
+import { connectNats } from '../../nats/connection.js';
+import { KvOffsetStore } from '../../nats/offset-store.js';
+import { escapeToken } from '../../nats/subjects.js';
+import { createSourceAdapter } from '../../pipeline/adapters.js';
+import { createLogger } from '../../util/logger.js';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('per source: state, committed offset, lag, slot and retained WAL')
+    .option('-c, --config <file>', 'config file', 'sluice.yaml')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const cfg = await loadConfig(opts.config);
+      const log = createLogger('error');
+      const nc = await connectNats({ ...cfg.nats }, undefined, 'sluice-status');
+      const out: Record<string, unknown>[] = [];
+      try {
+        const kv = await new Kvm(nc).open(cfg.nats.kvBucket).catch(() => null);
+        const store = kv ? new KvOffsetStore(kv) : null;
+        for (const s of cfg.sources) {
+          const row: Record<string, unknown> = { source: s.name, kind: s.kind };
+          const stored = await store?.load(s.name).catch(() => null);
+          const adapter = await createSourceAdapter(s, log);
+          try {
+            const offset = stored ? adapter.offsets.parse(stored.offset) : null;
+            row.offset = offset === null ? null : adapter.offsets.describe(offset);
+            row.committedAt = stored?.updatedAt ?? null;
+            const st = await kv?.get(`status.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const body = st && st.value.length > 0 ? st.json<{ state: string; detail: string; pid: number; at: string }>() : null;
+            row.state = body?.state ?? 'never run';
+            if (body?.detail) row.detail = body.detail;
+            if (body?.pid) row.pid = body.pid;
+            Object.assign(row, (await adapter.status(offset).catch((err: unknown) => ({ facts: { error: String(err) } }))).facts);
+          } finally {
+            await adapter.close();
+          }
+          out.push(row);
+        }
+      } finally {
+        await nc.close();
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      for (const row of out) {
+        process.stdout.write(`${row.source} (${row.kind}): ${row.state}\n`);
+        for (const [k, v] of Object.entries(row)) {
+          if (k === 'source' || k === 'kind' || k === 'state') continue;
+          const shown = typeof v === 'number' && /Bytes$/.test(k) ? `${v} (${formatBytes(v)})` : Array.isArray(v) ? v.join(', ') : String(v);
+          process.stdout.write(`  ${k.padEnd(18)} ${shown}\n`);
+        }
+      }
+    });
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
