@@ -30,10 +30,23 @@ function wallClockMs(ms: number, timeZone: string): number {
   return Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute, parts.second);
 }
 
-/** Offset of `timeZone` from UTC at the instant `ms`, in milliseconds. */
+const quarterHour = 900_000;
+const offsets = new Map<string, number>();
+
+/**
+ * Offset of `timeZone` from UTC at the instant `ms`, in milliseconds. Zone transitions fall on
+ * quarter hours, so the offset is cached per zone and UTC quarter hour (Intl is slow per row).
+ */
 function offsetAt(ms: number, timeZone: string): number {
-  const whole = Math.floor(ms / 1000) * 1000;
-  return wallClockMs(whole, timeZone) - whole;
+  const bucket = Math.floor(ms / quarterHour) * quarterHour;
+  const key = `${timeZone}|${bucket}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    offset = wallClockMs(bucket, timeZone) - bucket;
+    if (offsets.size >= 100_000) offsets.clear();
+    offsets.set(key, offset);
+  }
+  return offset;
 }
 
 function pad(n: number, width = 2): string {
