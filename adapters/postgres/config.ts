@@ -5,7 +5,10 @@ import { commonSourceShape } from '../../src/config/source-common.js';
 
 const identifier = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case PostgreSQL identifier (letters, digits, _; at most 63)');
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    'expected a lower-case PostgreSQL identifier (letters, digits, _; at most 63)',
+  );
 
 export const postgresSourceSchema = z.strictObject({
   ...commonSourceShape,
@@ -16,11 +19,28 @@ export const postgresSourceSchema = z.strictObject({
     .describe('Connection URL of a role with REPLICATION (or superuser) and SELECT on the tables'),
   slot: identifier.optional().describe('Replication slot name; default sluice_<source name>'),
   publication: identifier.optional().describe('Publication name; default sluice_<source name>'),
-  createPublication: z.boolean().default(true).describe('Create or extend the publication when tables are missing from it'),
-  heartbeatInterval: duration('10s').describe('How often pg_logical_emit_message runs so a quiet database does not hold WAL; 0 turns it off'),
-  snapshotChunkSize: z.number().int().positive().default(5000).describe('Rows per keyset page during the snapshot'),
-  maxBatchRows: z.number().int().positive().default(2000).describe('A large transaction is handed to the publisher in chunks of this many rows'),
-  slotBusyTimeout: duration('90s').describe('How long to retry when the slot is still active for a previous connection'),
+  createPublication: z
+    .boolean()
+    .default(true)
+    .describe('Create or extend the publication when tables are missing from it'),
+  heartbeatInterval: duration('10s').describe(
+    'How often pg_logical_emit_message runs so a quiet database does not hold WAL; 0 turns it off',
+  ),
+  snapshotChunkSize: z
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe('Rows per keyset page during the snapshot'),
+  maxBatchRows: z
+    .number()
+    .int()
+    .positive()
+    .default(2000)
+    .describe('A large transaction is handed to the publisher in chunks of this many rows'),
+  slotBusyTimeout: duration('90s').describe(
+    'How long to retry when the slot is still active for a previous connection',
+  ),
 });
 
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;

@@ -104,7 +104,10 @@ export class PostgresAdapter implements SourceAdapter<PgOffset> {
     try {
       const existing = await slotInfo(admin, s.slot);
       if (existing?.confirmedFlushLsn) return { lsn: existing.confirmedFlushLsn };
-      const { rows } = await admin.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [s.slot]);
+      const { rows } = await admin.query(
+        `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
+        [s.slot],
+      );
       return { lsn: rows[0].lsn };
     } catch (err) {
       throw classifyPgError(err, `cannot create replication slot ${s.slot}`);
@@ -157,7 +160,10 @@ export class PostgresAdapter implements SourceAdapter<PgOffset> {
       const current = rows[0].lsn as string;
       let lagBytes: number | null = null;
       if (committed) {
-        const r = await admin.query('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS d', [current, committed.lsn]);
+        const r = await admin.query('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS d', [
+          current,
+          committed.lsn,
+        ]);
         lagBytes = Number(r.rows[0].d);
       }
       return {

@@ -21,12 +21,19 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** Expands `schema.table` and `schema.*` globs (`*`, `?`) to the ordinary tables that exist. */
-export async function resolveTables(client: pg.ClientBase, patterns: readonly string[]): Promise<{ found: string[]; missing: string[] }> {
+export async function resolveTables(
+  client: pg.ClientBase,
+  patterns: readonly string[],
+): Promise<{ found: string[]; missing: string[] }> {
   const found: string[] = [];
   const missing: string[] = [];
   for (const p of patterns) {
     const [schema, table] = p.split('.') as [string, string];
-    const like = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
+    const like = (s: string) =>
+      s
+        .replace(/[\\%_]/g, (c) => `\\${c}`)
+        .replace(/\*/g, '%')
+        .replace(/\?/g, '_');
     const { rows } = await client.query<{ schema: string; name: string }>(
       `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND n.nspname LIKE $1 AND c.relname LIKE $2
@@ -117,12 +124,19 @@ export async function slotInfo(client: pg.ClientBase, slot: string): Promise<Slo
 }
 
 /** Creates the publication, or adds the tables it lacks. Returns what it did. */
-export async function ensurePublication(client: pg.ClientBase, publication: string, tables: readonly TableInfo[]): Promise<string> {
+export async function ensurePublication(
+  client: pg.ClientBase,
+  publication: string,
+  tables: readonly TableInfo[],
+): Promise<string> {
   const { rows } = await client.query<{ schemaname: string; tablename: string }>(
     'SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = $1',
     [publication],
   );
-  const { rows: pubs } = await client.query('SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1', [publication]);
+  const { rows: pubs } = await client.query(
+    'SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1',
+    [publication],
+  );
   const list = tables.map((t) => t.quoted).join(', ');
   if (pubs.length === 0) {
     await client.query(`CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLE ${list}`);
@@ -132,12 +146,20 @@ export async function ensurePublication(client: pg.ClientBase, publication: stri
   const have = new Set(rows.map((r) => `${r.schemaname}.${r.tablename}`));
   const lacking = tables.filter((t) => !have.has(t.qualified));
   if (lacking.length === 0) return `publication ${publication} is up to date`;
-  await client.query(`ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE ${lacking.map((t) => t.quoted).join(', ')}`);
+  await client.query(
+    `ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE ${lacking.map((t) => t.quoted).join(', ')}`,
+  );
   return `added ${lacking.map((t) => t.qualified).join(', ')} to publication ${publication}`;
 }
 
-export async function publicationTables(client: pg.ClientBase, publication: string): Promise<Set<string> | 'all' | null> {
-  const { rows: pubs } = await client.query('SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1', [publication]);
+export async function publicationTables(
+  client: pg.ClientBase,
+  publication: string,
+): Promise<Set<string> | 'all' | null> {
+  const { rows: pubs } = await client.query(
+    'SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1',
+    [publication],
+  );
   if (pubs.length === 0) return null;
   if (bool(pubs[0].puballtables)) return 'all';
   const { rows } = await client.query<{ schemaname: string; tablename: string }>(

@@ -79,7 +79,8 @@ export const pgOffsetCodec: OffsetCodec<PgOffset> = {
     return 0;
   },
   describe(o) {
-    if (o.snapshot) return `snapshot of ${o.snapshot.table} (${o.snapshot.ordinal} rows read), then from ${o.lsn}`;
+    if (o.snapshot)
+      return `snapshot of ${o.snapshot.table} (${o.snapshot.ordinal} rows read), then from ${o.lsn}`;
     return o.resumed ? `${o.lsn} (skipping changes already read by a resumed snapshot)` : o.lsn;
   },
 };

@@ -36,7 +36,7 @@ export class PgSession {
       types: RAW_TYPES,
       connectionTimeoutMillis: 10_000,
       ...(replication ? { replication: 'database' } : {}),
-    } as pg.ClientConfig;
+    };
   }
 
   async connect(replication = false): Promise<pg.Client> {
@@ -62,13 +62,23 @@ export class PgSession {
     const unknown = this.types.unknown(oids);
     if (unknown.length === 0) return;
     const { rows } = await client.query<TypeInfo>(TYPE_INFO_SQL, [unknown]);
-    this.types.learn(rows.map((r) => ({ ...r, oid: Number(r.oid), elem: Number(r.elem), base: Number(r.base) })));
+    this.types.learn(
+      rows.map((r) => ({ ...r, oid: Number(r.oid), elem: Number(r.elem), base: Number(r.base) })),
+    );
     // An OID the catalog does not know is decoded as text; remember it so we do not ask again.
     const got = new Set(rows.map((r) => Number(r.oid)));
-    this.types.learn(unknown.filter((o) => !got.has(o)).map((oid) => ({ oid, typtype: 'b', elem: 0, base: 0, category: 'S' })));
+    this.types.learn(
+      unknown
+        .filter((o) => !got.has(o))
+        .map((oid) => ({ oid, typtype: 'b', elem: 0, base: 0, category: 'S' })),
+    );
   }
 
-  keyOf(table: TableInfo | undefined, row: Readonly<Record<string, unknown>>, fallback: readonly string[]): Record<string, unknown> {
+  keyOf(
+    table: TableInfo | undefined,
+    row: Readonly<Record<string, unknown>>,
+    fallback: readonly string[],
+  ): Record<string, unknown> {
     const cols = table && table.key.length > 0 ? table.key : fallback;
     const key: Record<string, unknown> = {};
     for (const c of cols) key[c] = row[c];

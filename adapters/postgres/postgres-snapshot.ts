@@ -39,7 +39,11 @@ async function createSlotWithSnapshot(s: PgSession, slot: string, temporary: boo
 }
 
 /** Where to pick up an interrupted snapshot: the committed progress, or later if the stream already holds later rows. */
-function resumePoint(from: NonNullable<PgOffset['snapshot']>, ctx: SourceContext, tables: readonly TableInfo[]): { table: string; after: unknown[] | null; ordinal: number } {
+function resumePoint(
+  from: NonNullable<PgOffset['snapshot']>,
+  ctx: SourceContext,
+  tables: readonly TableInfo[],
+): { table: string; after: unknown[] | null; ordinal: number } {
   const last = ctx.lastPublished;
   const point = { table: from.table, after: from.after, ordinal: from.ordinal };
   if (!last || last.position !== from.position || last.index < from.ordinal) return point;
@@ -56,14 +60,23 @@ function resumePoint(from: NonNullable<PgOffset['snapshot']>, ctx: SourceContext
  * The ranges read after `lsn`: earlier resumes' ranges stay for the tables already finished; the
  * current table's earlier ranges end where this resume starts; the rest is read now, at `at`.
  */
-function resumedRanges(tables: readonly TableInfo[], previous: readonly SnapshotRange[], start: { table: string; after: unknown[] | null }, at: string): SnapshotRange[] {
-  const idx = Math.max(0, tables.findIndex((t) => t.qualified === start.table));
+function resumedRanges(
+  tables: readonly TableInfo[],
+  previous: readonly SnapshotRange[],
+  start: { table: string; after: unknown[] | null },
+  at: string,
+): SnapshotRange[] {
+  const idx = Math.max(
+    0,
+    tables.findIndex((t) => t.qualified === start.table),
+  );
   const done = new Set(tables.slice(0, idx).map((t) => t.qualified));
   const out: SnapshotRange[] = previous.filter((r) => done.has(r.table));
   const current = tables[idx];
   if (current && current.key.length > 0 && start.after) {
     // Earlier ranges of this table that began before the new start now end at it.
-    for (const r of previous) if (r.table === current.qualified) out.push(r.upTo === null ? { ...r, upTo: start.after } : r);
+    for (const r of previous)
+      if (r.table === current.qualified) out.push(r.upTo === null ? { ...r, upTo: start.after } : r);
     out.push({ table: current.qualified, after: start.after, upTo: null, at });
   } else if (current) {
     out.push({ table: current.qualified, after: null, upTo: null, at });
@@ -78,7 +91,11 @@ function toSqlText(v: unknown): unknown {
   return v;
 }
 
-export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset | null): AsyncGenerator<ChangeBatch<PgOffset>> {
+export async function* snapshot(
+  s: PgSession,
+  ctx: SourceContext,
+  from: PgOffset | null,
+): AsyncGenerator<ChangeBatch<PgOffset>> {
   const tables = [...s.tables.values()];
   const admin = await s.connect();
   let exported: ExportedSlot | null = null;
@@ -90,13 +107,18 @@ export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset
     let resumed: SnapshotRange[] | undefined;
     if (from?.snapshot) {
       if (!(await slotInfo(admin, s.slot)))
-        throw new OffsetLostError(`replication slot ${s.slot} disappeared while its snapshot was unfinished; reset the source's offset to start again`);
+        throw new OffsetLostError(
+          `replication slot ${s.slot} disappeared while its snapshot was unfinished; reset the source's offset to start again`,
+        );
       lsn = from.lsn;
       position = from.snapshot.position;
       start = resumePoint(from.snapshot, ctx, tables);
       exported = await createSlotWithSnapshot(s, `${s.slot}_resume_${process.pid}`, true);
       resumed = resumedRanges(tables, from.resumed ?? [], start, exported.consistentPoint);
-      ctx.log.info({ table: start.table, ordinal: start.ordinal, at: exported.consistentPoint }, 'resuming the interrupted snapshot');
+      ctx.log.info(
+        { table: start.table, ordinal: start.ordinal, at: exported.consistentPoint },
+        'resuming the interrupted snapshot',
+      );
       // Record the new ranges before publishing a row read at the new snapshot: a crash after this
       // point must still know which changes those rows already contain.
       yield { changes: [], offset: { lsn, snapshot: { ...start, position }, resumed }, sync: true };
@@ -105,14 +127,20 @@ export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset
       if (existing) {
         // Nothing was committed for this source, so nothing was published from this slot: a
         // leftover of a run that stopped before its first checkpoint. Start clean.
-        ctx.log.warn({ slot: s.slot }, 'dropping a replication slot left by a run that never committed an offset');
+        ctx.log.warn(
+          { slot: s.slot },
+          'dropping a replication slot left by a run that never committed an offset',
+        );
         await admin.query('SELECT pg_drop_replication_slot($1)', [s.slot]);
       }
       exported = await createSlotWithSnapshot(s, s.slot, false);
       lsn = exported.consistentPoint;
       position = `snapshot@${lsn}`;
       start = { table: tables[0]?.qualified ?? '', after: null, ordinal: 0 };
-      ctx.log.info({ slot: s.slot, consistentPoint: lsn, tables: tables.length }, 'created the slot; reading the tables in its snapshot');
+      ctx.log.info(
+        { slot: s.slot, consistentPoint: lsn, tables: tables.length },
+        'created the slot; reading the tables in its snapshot',
+      );
       // Checkpoint before publishing anything, so a crash from here on resumes instead of restarting.
       yield { changes: [], offset: { lsn, snapshot: { ...start, position } }, sync: true };
     }
@@ -123,20 +151,49 @@ export async function* snapshot(s: PgSession, ctx: SourceContext, from: PgOffset
 
     let ordinal = start.ordinal;
     const tsMs = Date.now();
-    const first = Math.max(0, tables.findIndex((t) => t.qualified === start.table));
+    const first = Math.max(
+      0,
+      tables.findIndex((t) => t.qualified === start.table),
+    );
     for (let ti = first; ti < tables.length; ti++) {
       const t = tables[ti]!;
       let after = ti === first && t.key.length > 0 ? start.after : null;
       for await (const page of readTable(s, reader, t, after)) {
         if (ctx.signal.aborted) return;
         const changes: SourceChange[] = page.rows.map((row) =>
-          s.change({ op: 'r', schema: t.schema, table: t.name, before: null, after: row, key: s.keyOf(t, row, []), tsMs, snapshot: 'true', position, index: ordinal++ }),
+          s.change({
+            op: 'r',
+            schema: t.schema,
+            table: t.name,
+            before: null,
+            after: row,
+            key: s.keyOf(t, row, []),
+            tsMs,
+            snapshot: 'true',
+            position,
+            index: ordinal++,
+          }),
         );
         after = page.lastKey;
-        yield { changes, offset: { lsn, snapshot: { table: t.qualified, after, ordinal, position }, ...(resumed ? { resumed } : {}) } };
+        yield {
+          changes,
+          offset: {
+            lsn,
+            snapshot: { table: t.qualified, after, ordinal, position },
+            ...(resumed ? { resumed } : {}),
+          },
+        };
       }
       const next = tables[ti + 1];
-      if (next) yield { changes: [], offset: { lsn, snapshot: { table: next.qualified, after: null, ordinal, position }, ...(resumed ? { resumed } : {}) } };
+      if (next)
+        yield {
+          changes: [],
+          offset: {
+            lsn,
+            snapshot: { table: next.qualified, after: null, ordinal, position },
+            ...(resumed ? { resumed } : {}),
+          },
+        };
     }
     await reader.query('COMMIT');
     ctx.log.info({ rows: ordinal, tables: tables.length }, 'snapshot complete');
@@ -156,7 +213,12 @@ interface Page {
 }
 
 /** Keyset pages in key order (resumable); tables without a key are read through one cursor. */
-async function* readTable(s: PgSession, reader: pg.Client, t: TableInfo, after: unknown[] | null): AsyncGenerator<Page> {
+async function* readTable(
+  s: PgSession,
+  reader: pg.Client,
+  t: TableInfo,
+  after: unknown[] | null,
+): AsyncGenerator<Page> {
   const cols = t.columns.map((c) => quoteIdent(c.name)).join(', ');
   const n = s.cfg.snapshotChunkSize;
   if (t.key.length === 0) {
@@ -165,7 +227,10 @@ async function* readTable(s: PgSession, reader: pg.Client, t: TableInfo, after: 
     while (true) {
       const res = await reader.query({ text: `FETCH ${n} FROM ${quoteIdent(cursor)}` });
       if (res.rows.length === 0) break;
-      await s.learnTypes(reader, res.fields.map((f) => f.dataTypeID));
+      await s.learnTypes(
+        reader,
+        res.fields.map((f) => f.dataTypeID),
+      );
       yield { rows: decodeRows(s, res), lastKey: null };
     }
     await reader.query(`CLOSE ${quoteIdent(cursor)}`);
@@ -176,9 +241,15 @@ async function* readTable(s: PgSession, reader: pg.Client, t: TableInfo, after: 
   let cursorKey = after;
   while (true) {
     const where = cursorKey ? `WHERE (${keyList}) > (${keyParams})` : '';
-    const res = await reader.query({ text: `SELECT ${cols} FROM ${t.quoted} ${where} ORDER BY ${keyList} LIMIT ${n}`, values: cursorKey ?? [] });
+    const res = await reader.query({
+      text: `SELECT ${cols} FROM ${t.quoted} ${where} ORDER BY ${keyList} LIMIT ${n}`,
+      values: cursorKey ?? [],
+    });
     if (res.rows.length === 0) return;
-    await s.learnTypes(reader, res.fields.map((f) => f.dataTypeID));
+    await s.learnTypes(
+      reader,
+      res.fields.map((f) => f.dataTypeID),
+    );
     // The key as text, exactly as PostgreSQL printed it, so the next page's bound compares exactly.
     const last = res.rows[res.rows.length - 1] as Record<string, string | null>;
     cursorKey = t.key.map((k) => last[k] ?? null);

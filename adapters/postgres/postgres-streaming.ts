@@ -16,7 +16,13 @@ import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.j
 import { AsyncQueue } from '../../src/util/async-queue.js';
 import { slotInfo } from './postgres-catalog.js';
 import { classifyPgError, PostgresError } from './postgres-errors.js';
-import { bigIntToLsn, compareLsn, lsnToBigInt, type PgOffset, type SnapshotRange } from './postgres-offset.js';
+import {
+  bigIntToLsn,
+  compareLsn,
+  lsnToBigInt,
+  type PgOffset,
+  type SnapshotRange,
+} from './postgres-offset.js';
 import type { PgSession } from './postgres-session.js';
 import type { Decoder } from './postgres-types.js';
 
@@ -29,7 +35,7 @@ const rawText = (v: unknown) => v;
 /** pgoutput parser with pg-types off: every text value stays as PostgreSQL printed it. */
 class RawPgoutputPlugin extends PgoutputPlugin {
   override parse(buffer: Buffer): Pgoutput.Message {
-    const msg = super.parse(buffer) as Pgoutput.Message;
+    const msg = super.parse(buffer);
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = rawText;
     return msg;
   }
@@ -100,7 +106,7 @@ export class PgReplicationStream {
     await this.#waitForSlot(admin, from, ctx);
 
     const queue = new AsyncQueue<Item>(4096);
-    const service = new LogicalReplicationService(s.clientConfig(false) as never, {
+    const service = new LogicalReplicationService(s.clientConfig(false), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
       flowControl: { enabled: true },
     });
@@ -112,17 +118,23 @@ export class PgReplicationStream {
       // the pipeline lets the slot advance past WAL with nothing to decode (and lets a shutting-down
       // server see its last WAL confirmed instead of waiting for wal_sender_timeout).
       const libraryQueue = (service as unknown as { _messageQueue?: unknown[] })._messageQueue;
-      if (queue.size === 0 && (libraryQueue?.length ?? 0) === 0) void queue.push({ lsn, msg: { tag: 'keepalive' } });
+      if (queue.size === 0 && (libraryQueue?.length ?? 0) === 0)
+        void queue.push({ lsn, msg: { tag: 'keepalive' } });
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });
     service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));
-    const plugin = new RawPgoutputPlugin({ protoVersion: 1, publicationNames: [s.publication], messages: true });
-    service
-      .subscribe(plugin, s.slot, from.lsn)
-      .then(
-        () => queue.fail(classifyPgError(new Error('Connection terminated: the replication stream ended'), 'replication')),
-        (err: unknown) => queue.fail(classifyPgError(err, 'replication failed')),
-      );
+    const plugin = new RawPgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [s.publication],
+      messages: true,
+    });
+    service.subscribe(plugin, s.slot, from.lsn).then(
+      () =>
+        queue.fail(
+          classifyPgError(new Error('Connection terminated: the replication stream ended'), 'replication'),
+        ),
+      (err: unknown) => queue.fail(classifyPgError(err, 'replication failed')),
+    );
     const onAbort = () => queue.end();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -134,7 +146,15 @@ export class PgReplicationStream {
         switch (msg.tag) {
           case 'begin': {
             const commitLsn = normalize(msg.commitLsn ?? lsn);
-            txn = { xid: msg.xid, position: commitLsn, commitLsn, commitMs: Number(BigInt(msg.commitTime as bigint) / 1000n), index: 0, perTable: new Map(), pending: [] };
+            txn = {
+              xid: msg.xid,
+              position: commitLsn,
+              commitLsn,
+              commitMs: Number(BigInt(msg.commitTime as bigint) / 1000n),
+              index: 0,
+              perTable: new Map(),
+              pending: [],
+            };
             break;
           }
           case 'relation':
@@ -214,11 +234,18 @@ export class PgReplicationStream {
         throw new OffsetLostError(
           `replication slot ${s.slot} was advanced to ${slot.confirmedFlushLsn} past the committed offset ${from.lsn} by something other than this source; changes in between are lost`,
         );
-      if (slot.walStatus === 'lost') throw new OffsetLostError(`replication slot ${s.slot} has lost WAL it needs (wal_status = lost)`);
+      if (slot.walStatus === 'lost')
+        throw new OffsetLostError(`replication slot ${s.slot} has lost WAL it needs (wal_status = lost)`);
       if (!slot.active) return;
       if (Date.now() > deadline)
-        throw new PostgresError(`replication slot ${s.slot} is still active for PID ${slot.activePid} after ${s.cfg.slotBusyTimeout} ms; is another sluice running for source ${s.cfg.name}?`, '55006');
-      ctx.log.warn({ slot: s.slot, pid: slot.activePid }, 'replication slot is active for another connection; waiting');
+        throw new PostgresError(
+          `replication slot ${s.slot} is still active for PID ${slot.activePid} after ${s.cfg.slotBusyTimeout} ms; is another sluice running for source ${s.cfg.name}?`,
+          '55006',
+        );
+      ctx.log.warn(
+        { slot: s.slot, pid: slot.activePid },
+        'replication slot is active for another connection; waiting',
+      );
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 5000);
       if (ctx.signal.aborted) return;
@@ -229,7 +256,10 @@ export class PgReplicationStream {
     const s = this.s;
     const qualified = `${msg.schema}.${msg.name}`;
     const captured = this.captured.has(qualified);
-    await s.learnTypes(admin, msg.columns.map((c) => c.typeOid));
+    await s.learnTypes(
+      admin,
+      msg.columns.map((c) => c.typeOid),
+    );
     if (captured) {
       const known = s.tables.get(qualified);
       // A new Relation message after DDL: reload the key (and columns) from the catalog.
@@ -245,7 +275,11 @@ export class PgReplicationStream {
     });
   }
 
-  #decode(rel: Relation, tuple: Record<string, unknown> | null, unavailable?: string[]): Record<string, unknown> | null {
+  #decode(
+    rel: Relation,
+    tuple: Record<string, unknown> | null,
+    unavailable?: string[],
+  ): Record<string, unknown> | null {
     if (!tuple) return null;
     const row: Record<string, unknown> = {};
     for (const c of rel.columns) {
@@ -259,9 +293,19 @@ export class PgReplicationStream {
     return row;
   }
 
-  #toChanges(txn: Txn, lsn: string, msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate): SourceChange[] {
+  #toChanges(
+    txn: Txn,
+    lsn: string,
+    msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate,
+  ): SourceChange[] {
     const s = this.s;
-    const make = (rel: Relation, op: 'c' | 'u' | 'd' | 't', before: Record<string, unknown> | null, after: Record<string, unknown> | null, unavailable?: string[]) => {
+    const make = (
+      rel: Relation,
+      op: 'c' | 'u' | 'd' | 't',
+      before: Record<string, unknown> | null,
+      after: Record<string, unknown> | null,
+      unavailable?: string[],
+    ) => {
       const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
       txn.perTable.set(rel.qualified, n);
       const idx = txn.index++;
@@ -295,7 +339,11 @@ export class PgReplicationStream {
         if (!rel?.captured) return [];
         const unavailable: string[] = [];
         const after = this.#decode(rel, msg.new, unavailable);
-        const before = msg.old ? this.#decode(rel, msg.old) : msg.key ? this.#decode(rel, onlyDefined(msg.key)) : null;
+        const before = msg.old
+          ? this.#decode(rel, msg.old)
+          : msg.key
+            ? this.#decode(rel, onlyDefined(msg.key))
+            : null;
         return [make(rel, 'u', before, after, unavailable)];
       }
       case 'delete': {
@@ -313,7 +361,12 @@ export class PgReplicationStream {
   }
 
   /** True when a resumed snapshot already read this row at an LSN after this transaction's commit. */
-  async #alreadyRead(admin: pg.Client, ranges: readonly SnapshotRange[], commitLsn: string, c: SourceChange): Promise<boolean> {
+  async #alreadyRead(
+    admin: pg.Client,
+    ranges: readonly SnapshotRange[],
+    commitLsn: string,
+    c: SourceChange,
+  ): Promise<boolean> {
     const src = c.event.source;
     const qualified = `${src.schema}.${src.table}`;
     const candidates = ranges.filter((r) => r.table === qualified && compareLsn(commitLsn, r.at) < 0);

@@ -4,7 +4,8 @@
 // IntervalStyle=iso_8601, bytea_output=hex (see SESSION_OPTIONS).
 import postgresArray from 'postgres-array';
 
-export const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=3';
+export const SESSION_OPTIONS =
+  '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=3';
 
 export type Decoder = (text: string) => unknown;
 
@@ -32,7 +33,10 @@ const money: Decoder = (t) => {
   return negative ? `-${digits}` : digits;
 };
 
-const bytea: Decoder = (t) => (t.startsWith('\\x') ? Buffer.from(t.slice(2), 'hex').toString('base64') : Buffer.from(t, 'latin1').toString('base64'));
+const bytea: Decoder = (t) =>
+  t.startsWith('\\x')
+    ? Buffer.from(t.slice(2), 'hex').toString('base64')
+    : Buffer.from(t, 'latin1').toString('base64');
 
 const json: Decoder = (t) => JSON.parse(t);
 
@@ -65,10 +69,33 @@ const builtin = new Map<number, Decoder>([
 
 /** Array type OID → element type OID, for the built-in array types. */
 const builtinArrays = new Map<number, number>([
-  [1000, 16], [1001, 17], [1002, 18], [1003, 19], [1005, 21], [1007, 23], [1009, 25], [1014, 1042],
-  [1015, 1043], [1016, 20], [1021, 700], [1022, 701], [1028, 26], [791, 790], [1231, 1700], [1115, 1114],
-  [1182, 1082], [1183, 1083], [1185, 1184], [1187, 1186], [1270, 1266], [2951, 2950], [199, 114], [3807, 3802],
-  [1041, 869], [651, 650], [143, 142],
+  [1000, 16],
+  [1001, 17],
+  [1002, 18],
+  [1003, 19],
+  [1005, 21],
+  [1007, 23],
+  [1009, 25],
+  [1014, 1042],
+  [1015, 1043],
+  [1016, 20],
+  [1021, 700],
+  [1022, 701],
+  [1028, 26],
+  [791, 790],
+  [1231, 1700],
+  [1115, 1114],
+  [1182, 1082],
+  [1183, 1083],
+  [1185, 1184],
+  [1187, 1186],
+  [1270, 1266],
+  [2951, 2950],
+  [199, 114],
+  [3807, 3802],
+  [1041, 869],
+  [651, 650],
+  [143, 142],
 ]);
 
 /** What the catalog says of a type OID that is not built in (enums, domains, arrays of them). */
@@ -118,7 +145,8 @@ export class TypeDecoders {
     if (depth > 8) return identity;
     const b = builtin.get(oid);
     if (b) return b;
-    const elem = builtinArrays.get(oid) ?? (this.#info.get(oid)?.category === 'A' ? this.#info.get(oid)!.elem : 0);
+    const elem =
+      builtinArrays.get(oid) ?? (this.#info.get(oid)?.category === 'A' ? this.#info.get(oid)!.elem : 0);
     if (elem) {
       const inner = this.#build(elem, depth + 1);
       return (t) => postgresArray.parse(t, inner);

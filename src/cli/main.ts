@@ -27,7 +27,12 @@ export async function main(argv: string[]): Promise<number> {
 
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
+      return 0;
     return EXIT_USAGE;
   }
   if (err instanceof ConfigError) {
@@ -43,7 +48,8 @@ export function reportError(err: unknown): number {
   return EXIT_RUNTIME;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /[\\/](main\.(ts|js)|sluice(\.js)?)$/.test(process.argv[1]);
+const invokedDirectly =
+  process.argv[1] !== undefined && /[\\/](main\.(ts|js)|sluice(\.js)?)$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv).then(
     (code) => process.exit(code),

@@ -18,7 +18,10 @@ export const duration = (def: string) =>
     .transform((v, ctx) => {
       const ms = parseDuration(v);
       if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 1s, 2m or 1h, got ${JSON.stringify(v)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration like 500ms, 1s, 2m or 1h, got ${JSON.stringify(v)}`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -35,7 +38,10 @@ export const byteSize = (def: string | number) =>
       if (typeof v === 'number' && Number.isInteger(v) && v >= -1) return v;
       const m = typeof v === 'string' ? /^\s*(\d+)\s*(b|kb|mb|gb|tb)?\s*$/i.exec(v) : null;
       if (!m) {
-        ctx.addIssue({ code: 'custom', message: `expected a size like 512MB or -1, got ${JSON.stringify(v)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size like 512MB or -1, got ${JSON.stringify(v)}`,
+        });
         return z.NEVER;
       }
       return Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!;

@@ -20,15 +20,20 @@ function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
     if (i.code === 'invalid_union' && 'errors' in i && i.errors.length > 0) {
       // Report the branch that got furthest instead of "invalid input".
       const nested = i.errors.flat();
-      if (nested.length > 0) return issueLines(nested.map((n) => ({ ...n, path: [...i.path, ...n.path] })))[0]!;
+      if (nested.length > 0)
+        return issueLines(nested.map((n) => ({ ...n, path: [...i.path, ...n.path] })))[0]!;
     }
-    if (i.code === 'unrecognized_keys') return `${formatPath(i.path)}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`;
+    if (i.code === 'unrecognized_keys')
+      return `${formatPath(i.path)}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`;
     return `${formatPath(i.path)}: ${i.message}`;
   });
 }
 
 /** Validates an already-parsed config object. Throws ConfigError listing every problem. */
-export function parseConfig(raw: unknown, env: Readonly<Record<string, string | undefined>> = process.env): SluiceConfig {
+export function parseConfig(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): SluiceConfig {
   const problems: InterpolationProblem[] = [];
   const interpolated = interpolate(raw ?? {}, env, problems);
   const lines = problems.map((p) => `${formatPath(p.path)}: ${p.message}`);
@@ -38,7 +43,10 @@ export function parseConfig(raw: unknown, env: Readonly<Record<string, string | 
   return deepFreeze(result.data!);
 }
 
-export function parseConfigText(text: string, env?: Readonly<Record<string, string | undefined>>): SluiceConfig {
+export function parseConfigText(
+  text: string,
+  env?: Readonly<Record<string, string | undefined>>,
+): SluiceConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`);
@@ -47,15 +55,19 @@ export function parseConfigText(text: string, env?: Readonly<Record<string, stri
   return parseConfig(doc.toJS(), env);
 }
 
-export async function loadConfig(file: string, env?: Readonly<Record<string, string | undefined>>): Promise<SluiceConfig> {
+export async function loadConfig(
+  file: string,
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<SluiceConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : String(err)}`, [
-      `${file}: cannot be read`,
-    ]);
+    throw new ConfigError(
+      `cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : String(err)}`,
+      [`${file}: cannot be read`],
+    );
   }
   return parseConfigText(text, env);
 }

@@ -12,10 +12,19 @@ export const natsSchema = z
       .union([z.string(), z.array(z.string()).min(1)])
       .default('nats://127.0.0.1:4222')
       .transform((v) => (Array.isArray(v) ? v : v.split(',').map((s) => s.trim())))
-      .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$|^[^\s/:]+:\d+$/, 'expected nats://host:port'))),
+      .pipe(
+        z.array(z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$|^[^\s/:]+:\d+$/, 'expected nats://host:port')),
+      ),
     stream: z.string().regex(token, 'expected letters, digits, _ or -').default('SLUICE'),
-    subjectPrefix: z.string().regex(token, 'expected one subject token (letters, digits, _ or -)').default('sluice'),
-    kvBucket: z.string().regex(token).default('sluice_offsets').describe('KV bucket for committed offsets and leases'),
+    subjectPrefix: z
+      .string()
+      .regex(token, 'expected one subject token (letters, digits, _ or -)')
+      .default('sluice'),
+    kvBucket: z
+      .string()
+      .regex(token)
+      .default('sluice_offsets')
+      .describe('KV bucket for committed offsets and leases'),
     user: z.string().optional(),
     pass: z.string().optional(),
     token: z.string().optional(),
@@ -25,17 +34,29 @@ export const natsSchema = z
         storage: z.enum(['file', 'memory']).default('file'),
         maxBytes: byteSize(-1).describe('Stream size limit; when reached, publishing waits and retries'),
         maxAge: duration('0').describe('0 keeps events forever'),
-        duplicateWindow: duration('10m').describe('How long a Nats-Msg-Id is remembered for dedup; longer than any restart'),
+        duplicateWindow: duration('10m').describe(
+          'How long a Nats-Msg-Id is remembered for dedup; longer than any restart',
+        ),
       })
       .prefault({}),
     publish: z
       .strictObject({
-        window: z.number().int().min(1).max(65536).default(2048).describe('Publishes in flight before waiting for acks'),
+        window: z
+          .number()
+          .int()
+          .min(1)
+          .max(65536)
+          .default(2048)
+          .describe('Publishes in flight before waiting for acks'),
         timeout: duration('10s').describe('How long to wait for one PubAck before retrying'),
       })
       .prefault({}),
-    commitInterval: duration('200ms').describe('Offsets are committed at most this often (and on every idle moment)'),
-    leaseTtl: duration('10s').describe('How long a crashed instance keeps a source before a standby (or its restart) takes over'),
+    commitInterval: duration('200ms').describe(
+      'Offsets are committed at most this often (and on every idle moment)',
+    ),
+    leaseTtl: duration('10s').describe(
+      'How long a crashed instance keeps a source before a standby (or its restart) takes over',
+    ),
   })
   .prefault({});
 
@@ -48,16 +69,24 @@ export const configSchema = z
     sources: z.array(sourceSchema).default([]),
     api: apiSchema.optional(),
     log: z
-      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
       .prefault({}),
-    metrics: z.strictObject({ listen: z.string().optional().describe('host:port for /metrics when no api is set') }).prefault({}),
+    metrics: z
+      .strictObject({ listen: z.string().optional().describe('host:port for /metrics when no api is set') })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.sources.forEach((s, i) => {
       const first = seen.get(s.name);
       if (first !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}" (also sources[${first}])` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `duplicate source name "${s.name}" (also sources[${first}])`,
+        });
       else seen.set(s.name, i);
     });
     checkApiReferences(cfg, ctx);

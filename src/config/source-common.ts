@@ -12,5 +12,8 @@ export const commonSourceShape = {
     .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'expected schema.table (globs like public.* allowed)'))
     .min(1, 'list at least one table')
     .describe('Include list of schema.table; `schema.*` globs allowed'),
-  snapshot: z.enum(['initial', 'never']).default('initial').describe('initial: read existing rows first; never: stream only'),
+  snapshot: z
+    .enum(['initial', 'never'])
+    .default('initial')
+    .describe('initial: read existing rows first; never: stream only'),
 };

@@ -1,7 +1,9 @@
 // The wire format of a change event: Debezium JSON without the schema wrapper (DESIGN.md "Change events").
 import { z } from 'zod';
 
-export const opSchema = z.enum(['r', 'c', 'u', 'd', 't']).describe('r snapshot read, c create, u update, d delete, t truncate');
+export const opSchema = z
+  .enum(['r', 'c', 'u', 'd', 't'])
+  .describe('r snapshot read, c create, u update, d delete, t truncate');
 export type Op = z.infer<typeof opSchema>;
 
 const rowSchema = z.record(z.string(), z.unknown());
@@ -39,8 +41,14 @@ export const changeEventSchema = z
   })
   .superRefine((e, ctx) => {
     const needAfter = e.op === 'r' || e.op === 'c' || e.op === 'u';
-    if (needAfter && e.after === null) ctx.addIssue({ code: 'custom', path: ['after'], message: `op ${e.op} needs an after image` });
-    if (e.op === 'd' && e.before === null) ctx.addIssue({ code: 'custom', path: ['before'], message: 'op d needs a before image (at least the key)' });
+    if (needAfter && e.after === null)
+      ctx.addIssue({ code: 'custom', path: ['after'], message: `op ${e.op} needs an after image` });
+    if (e.op === 'd' && e.before === null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['before'],
+        message: 'op d needs a before image (at least the key)',
+      });
   });
 
 export type ChangeEvent = z.infer<typeof changeEventSchema>;

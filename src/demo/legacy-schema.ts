@@ -28,8 +28,14 @@ INSERT INTO erp.ordhdr VALUES
 
 /** What the legacy application does while the demo watches. */
 export const LEGACY_WRITES: { say: string; sql: string }[] = [
-  { say: 'a new customer is keyed in', sql: `INSERT INTO erp.custmast VALUES ('C0000004', 'DELTA WIDGETS', 'Y', to_char(now(), 'YYYYMMDD')::int, 500.00)` },
-  { say: 'an order is taken (one transaction, two tables)', sql: `BEGIN; INSERT INTO erp.ordhdr VALUES (100003, 'C0000004', to_char(now(), 'YYYYMMDD')::int, 'O', 12345); UPDATE erp.custmast SET "CR_LMT" = 1000.00 WHERE "CUST_NO" = 'C0000004'; COMMIT` },
+  {
+    say: 'a new customer is keyed in',
+    sql: `INSERT INTO erp.custmast VALUES ('C0000004', 'DELTA WIDGETS', 'Y', to_char(now(), 'YYYYMMDD')::int, 500.00)`,
+  },
+  {
+    say: 'an order is taken (one transaction, two tables)',
+    sql: `BEGIN; INSERT INTO erp.ordhdr VALUES (100003, 'C0000004', to_char(now(), 'YYYYMMDD')::int, 'O', 12345); UPDATE erp.custmast SET "CR_LMT" = 1000.00 WHERE "CUST_NO" = 'C0000004'; COMMIT`,
+  },
   { say: 'an order ships', sql: `UPDATE erp.ordhdr SET "ORD_STS" = 'S' WHERE "ORD_NO" = 100002` },
   { say: 'a dormant customer is closed', sql: `DELETE FROM erp.custmast WHERE "CUST_NO" = 'C0000003'` },
 ];
@@ -57,7 +63,11 @@ export const DEMO_RESOURCES = {
       number: { column: 'ORD_NO', codec: 'int' },
       customerId: { column: 'CUST_NO', codec: 'trim', options: { length: 8 } },
       orderedOn: { column: 'ORD_DT', codec: 'yyyymmdd' },
-      status: { column: 'ORD_STS', codec: 'enum', options: { values: { O: 'open', S: 'shipped', C: 'cancelled' } } },
+      status: {
+        column: 'ORD_STS',
+        codec: 'enum',
+        options: { values: { O: 'open', S: 'shipped', C: 'cancelled' } },
+      },
       total: { column: 'TOT_CTS', codec: 'cents' },
     },
   },

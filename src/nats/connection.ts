@@ -3,7 +3,11 @@ import type { NatsConfig } from '../config/schema.js';
 import type { Logger } from '../core/source-adapter.js';
 
 /** Connects with endless reconnects: a NATS restart must pause the pipeline, not end it. */
-export async function connectNats(cfg: Pick<NatsConfig, 'servers' | 'user' | 'pass' | 'token'>, log?: Logger, name = 'sluice'): Promise<NatsConnection> {
+export async function connectNats(
+  cfg: Pick<NatsConfig, 'servers' | 'user' | 'pass' | 'token'>,
+  log?: Logger,
+  name = 'sluice',
+): Promise<NatsConnection> {
   const nc = await connect({
     servers: cfg.servers,
     name,

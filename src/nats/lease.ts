@@ -30,12 +30,15 @@ export class SourceLease {
     let told = false;
     while (!signal.aborted) {
       if (await this.#tryTake()) {
-        this.#timer = setInterval(() => {
-          this.#renew().catch((err: unknown) => {
-            this.release();
-            onLost(err instanceof Error ? err : new Error(String(err)));
-          });
-        }, Math.max(100, this.#ttlMs / 3));
+        this.#timer = setInterval(
+          () => {
+            this.#renew().catch((err: unknown) => {
+              this.release();
+              onLost(err instanceof Error ? err : new Error(String(err)));
+            });
+          },
+          Math.max(100, this.#ttlMs / 3),
+        );
         this.#timer.unref();
         return true;
       }
@@ -47,11 +50,16 @@ export class SourceLease {
   }
 
   async #tryTake(): Promise<boolean> {
-    const body = JSON.stringify({ owner: this.owner, expiresAt: Date.now() + this.#ttlMs } satisfies LeaseBody);
+    const body = JSON.stringify({
+      owner: this.owner,
+      expiresAt: Date.now() + this.#ttlMs,
+    } satisfies LeaseBody);
     const e = await this.#kv.get(this.#key);
     try {
       if (!e || e.operation !== 'PUT' || e.value.length === 0) {
-        this.#revision = e ? await this.#kv.update(this.#key, body, e.revision) : await this.#kv.create(this.#key, body);
+        this.#revision = e
+          ? await this.#kv.update(this.#key, body, e.revision)
+          : await this.#kv.create(this.#key, body);
         return true;
       }
       const cur = e.json<LeaseBody>();
@@ -64,7 +72,10 @@ export class SourceLease {
   }
 
   async #renew(): Promise<void> {
-    const body = JSON.stringify({ owner: this.owner, expiresAt: Date.now() + this.#ttlMs } satisfies LeaseBody);
+    const body = JSON.stringify({
+      owner: this.owner,
+      expiresAt: Date.now() + this.#ttlMs,
+    } satisfies LeaseBody);
     try {
       this.#revision = await this.#kv.update(this.#key, body, this.#revision);
     } catch (err) {

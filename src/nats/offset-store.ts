@@ -33,17 +33,22 @@ export class KvOffsetStore {
   async commit(source: string, offset: string): Promise<number> {
     const key = KvOffsetStore.key(source);
     const expected = this.#revisions.get(source);
-    if (expected === undefined) throw new OffsetConflictError(`offset of ${source} committed before it was loaded`);
+    if (expected === undefined)
+      throw new OffsetConflictError(`offset of ${source} committed before it was loaded`);
     const value = JSON.stringify({ offset, updatedAt: new Date().toISOString() });
     try {
-      const rev = expected === 0 ? await this.#kv.create(key, value) : await this.#kv.update(key, value, expected);
+      const rev =
+        expected === 0 ? await this.#kv.create(key, value) : await this.#kv.update(key, value, expected);
       this.#revisions.set(source, rev);
       return rev;
     } catch (err) {
       if (/wrong last sequence|key exists/i.test((err as Error).message))
-        throw new OffsetConflictError(`the offset of source ${source} was changed by another process (expected revision ${expected})`, {
-          cause: err,
-        });
+        throw new OffsetConflictError(
+          `the offset of source ${source} was changed by another process (expected revision ${expected})`,
+          {
+            cause: err,
+          },
+        );
       throw err;
     }
   }

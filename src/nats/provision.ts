@@ -11,13 +11,13 @@ export function streamSettings(cfg: NatsConfig): Partial<StreamConfig> & { name:
   return {
     name: cfg.stream,
     subjects: [`${cfg.subjectPrefix}.>`],
-    storage: cfg.streamConfig.storage === 'memory' ? ('memory' as StreamConfig['storage']) : ('file' as StreamConfig['storage']),
+    storage: cfg.streamConfig.storage === 'memory' ? 'memory' : 'file',
     num_replicas: cfg.streamConfig.replicas,
     max_bytes: cfg.streamConfig.maxBytes,
     max_age: cfg.streamConfig.maxAge * NANOS,
     duplicate_window: cfg.streamConfig.duplicateWindow * NANOS,
     // When the stream is full, refuse new events (we wait and retry) rather than drop old ones silently.
-    discard: 'new' as StreamConfig['discard'],
+    discard: 'new',
   };
 }
 
@@ -27,7 +27,10 @@ export async function ensureStream(jsm: JetStreamManager, cfg: NatsConfig, log?:
     const info = await jsm.streams.info(cfg.stream);
     const subjects = info.config.subjects ?? [];
     if (!subjects.includes(`${cfg.subjectPrefix}.>`)) {
-      await jsm.streams.update(cfg.stream, { ...info.config, subjects: [...subjects, `${cfg.subjectPrefix}.>`] });
+      await jsm.streams.update(cfg.stream, {
+        ...info.config,
+        subjects: [...subjects, `${cfg.subjectPrefix}.>`],
+      });
       log?.info({ stream: cfg.stream }, 'added the subject prefix to the existing stream');
     }
   } catch (err) {
@@ -41,12 +44,16 @@ export async function ensureKv(nc: NatsConnection, cfg: NatsConfig): Promise<KV>
   const kvm = new Kvm(nc);
   return kvm.create(cfg.kvBucket, {
     history: 1,
-    storage: cfg.streamConfig.storage === 'memory' ? ('memory' as never) : ('file' as never),
+    storage: cfg.streamConfig.storage === 'memory' ? 'memory' : 'file',
     replicas: cfg.streamConfig.replicas,
   });
 }
 
-export async function provision(nc: NatsConnection, cfg: NatsConfig, log?: Logger): Promise<{ jsm: JetStreamManager; kv: KV }> {
+export async function provision(
+  nc: NatsConnection,
+  cfg: NatsConfig,
+  log?: Logger,
+): Promise<{ jsm: JetStreamManager; kv: KV }> {
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, cfg, log);
   const kv = await ensureKv(nc, cfg);

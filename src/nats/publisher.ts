@@ -15,7 +15,14 @@
 // connection while events sent on an older one are unacknowledged; those are resent first, one at
 // a time. The connection is told apart by the identity of `nc.info`, which nats.js replaces on
 // every (re)connect, and which is checked synchronously before each send.
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { PublishError } from '../core/errors.js';
 import type { Logger } from '../core/source-adapter.js';
 
@@ -176,7 +183,12 @@ export class JetStreamPublisher {
       this.#markFailed(p, status === 503 ? 'no responders (stream unavailable)' : `status ${status}`);
       return;
     }
-    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+    let ack: {
+      stream?: string;
+      seq?: number;
+      duplicate?: boolean;
+      error?: { code?: number; err_code?: number; description?: string };
+    };
     try {
       ack = JSON.parse(new TextDecoder().decode(msg.data));
     } catch {
@@ -184,7 +196,10 @@ export class JetStreamPublisher {
       return;
     }
     if (ack.error) {
-      this.#markFailed(p, `${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code ?? '?'})`);
+      this.#markFailed(
+        p,
+        `${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code ?? '?'})`,
+      );
       return;
     }
     p.acked = true;
@@ -246,7 +261,10 @@ export class JetStreamPublisher {
     if (this.#recovering || this.#closed) return;
     this.#recovering = true;
     this.#opts.onRetry?.(reason);
-    this.#opts.log?.warn({ reason, inFlight: this.#pending.size }, 'publish failed; resending unacknowledged events in order');
+    this.#opts.log?.warn(
+      { reason, inFlight: this.#pending.size },
+      'publish failed; resending unacknowledged events in order',
+    );
     void this.#recover(reason);
   }
 
@@ -269,12 +287,16 @@ export class JetStreamPublisher {
             attempt++;
             const backoff = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
             if (attempt === 1 || attempt % 10 === 0)
-              this.#opts.log?.warn({ reason, attempt, subject: p.req.subject }, 'publish still failing; retrying');
+              this.#opts.log?.warn(
+                { reason, attempt, subject: p.req.subject },
+                'publish still failing; retrying',
+              );
             await delay(backoff);
           }
         }
       }
-      if (attempt > 0) this.#opts.log?.info({ attempts: attempt, lastReason: reason }, 'publishing recovered');
+      if (attempt > 0)
+        this.#opts.log?.info({ attempts: attempt, lastReason: reason }, 'publishing recovered');
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
     } finally {

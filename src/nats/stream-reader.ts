@@ -28,7 +28,10 @@ export async function readAll(nc: NatsConnection, stream: string, subject: strin
   const info = await jsm.streams.info(stream, { subjects_filter: subject }).catch(() => null);
   const total = info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
   if (total === 0) return [];
-  const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.All,
+  });
   const out: StoredEvent[] = [];
   const messages = await consumer.consume({ max_messages: 4096 });
   for await (const m of messages) {

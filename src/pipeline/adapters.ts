@@ -7,7 +7,7 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
   switch (cfg.kind) {
     case 'postgres': {
       const { createPostgresAdapter } = await import('../../adapters/postgres/index.js');
-      return createPostgresAdapter(cfg, log) as AnySourceAdapter;
+      return createPostgresAdapter(cfg, log);
     }
     default: {
       const never: never = cfg.kind;

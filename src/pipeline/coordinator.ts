@@ -57,12 +57,12 @@ export class SourceCoordinator {
     const inner = new AbortController();
     const stopInner = () => inner.abort();
     signal.addEventListener('abort', stopInner, { once: true });
-    let leaseLost: Error | null = null;
+    const leaseState: { lost: Error | null } = { lost: null };
 
     this.#fire('start');
     try {
       const got = await lease.acquire(signal, log, (err) => {
-        leaseLost = err;
+        leaseState.lost = err;
         log.error({ err: err.message }, 'lost the lease on this source; stopping it');
         inner.abort();
       });
@@ -87,7 +87,15 @@ export class SourceCoordinator {
           const stored = await store.load(name);
           let offset: unknown = stored ? d.adapter.offsets.parse(stored.offset) : null;
           const ctx: SourceContext = { signal: ctxAbort.signal, log, lastPublished: await this.#tail() };
-          const dispatcher = new Dispatcher({ adapter: d.adapter, publisher, store, nc: d.nc, prefix: d.prefix, commitIntervalMs: d.commitIntervalMs, log });
+          const dispatcher = new Dispatcher({
+            adapter: d.adapter,
+            publisher,
+            store,
+            nc: d.nc,
+            prefix: d.prefix,
+            commitIntervalMs: d.commitIntervalMs,
+            log,
+          });
           if (d.adapter.needsSnapshot(offset)) {
             this.#fire('snapshotNeeded');
             offset = await dispatcher.run(d.adapter.snapshot(ctx, offset));
@@ -96,7 +104,10 @@ export class SourceCoordinator {
           } else {
             this.#fire('streamFrom');
           }
-          log.info({ from: offset === null ? 'slot start' : d.adapter.offsets.describe(offset) }, 'streaming');
+          log.info(
+            { from: offset === null ? 'slot start' : d.adapter.offsets.describe(offset) },
+            'streaming',
+          );
           attempt = 0;
           await dispatcher.run(d.adapter.stream(ctx, offset));
           if (!inner.signal.aborted) throw new Error('the change stream ended unexpectedly');
@@ -107,7 +118,10 @@ export class SourceCoordinator {
           metrics.sourceRestarts.inc({ source: name });
           const wait = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
           this.#detail = errorMessage(err);
-          log.warn({ err: errorMessage(err), attempt, retryInMs: wait }, 'source failed; retrying from the committed offset');
+          log.warn(
+            { err: errorMessage(err), attempt, retryInMs: wait },
+            'source failed; retrying from the committed offset',
+          );
           this.#fire('retriableError');
           await sleep(wait, inner.signal);
           this.#fire('backoffElapsed');
@@ -118,7 +132,7 @@ export class SourceCoordinator {
           await publisher.close();
         }
       }
-      if (leaseLost) throw leaseLost;
+      if (leaseState.lost) throw leaseState.lost;
       this.#fire('stop');
     } catch (err) {
       this.#detail = errorMessage(err);
@@ -135,12 +149,19 @@ export class SourceCoordinator {
   async #tail(): Promise<SourceContext['lastPublished']> {
     const d = this.#d;
     try {
-      const m = await d.jsm.streams.getMessage(d.stream, { last_by_subj: sourceWildcard(d.prefix, d.adapter.name) });
+      const m = await d.jsm.streams.getMessage(d.stream, {
+        last_by_subj: sourceWildcard(d.prefix, d.adapter.name),
+      });
       if (!m) return null;
       const id = m.header?.get('Nats-Msg-Id');
       const parsed = id ? parseMsgId(id) : null;
       if (!parsed || parsed.source !== d.adapter.name) return null;
-      return { position: parsed.position, index: parsed.index, key: JSON.parse(m.header.get('Sluice-Key') || 'null'), event: m.json() };
+      return {
+        position: parsed.position,
+        index: parsed.index,
+        key: JSON.parse(m.header.get('Sluice-Key') || 'null'),
+        event: m.json(),
+      };
     } catch {
       return null;
     }
@@ -156,12 +177,20 @@ export class SourceCoordinator {
   }
 
   #setGauge(): void {
-    for (const s of SOURCE_STATES) metrics.sourceState.set({ source: this.#d.adapter.name, state: s }, s === this.#state ? 1 : 0);
+    for (const s of SOURCE_STATES)
+      metrics.sourceState.set({ source: this.#d.adapter.name, state: s }, s === this.#state ? 1 : 0);
   }
 
   async #publishStatus(): Promise<void> {
-    const body = JSON.stringify({ state: this.#state, detail: this.#detail, pid: process.pid, at: new Date().toISOString() });
-    await this.#d.kv.put(`status.${escapeToken(this.#d.adapter.name).replace(/%/g, '_')}`, body).catch(() => {});
+    const body = JSON.stringify({
+      state: this.#state,
+      detail: this.#detail,
+      pid: process.pid,
+      at: new Date().toISOString(),
+    });
+    await this.#d.kv
+      .put(`status.${escapeToken(this.#d.adapter.name).replace(/%/g, '_')}`, body)
+      .catch(() => {});
   }
 }
 

@@ -91,10 +91,22 @@ export class Dispatcher {
     if (payload.length + HEADER_ALLOWANCE > max) {
       // A poison event: too large for the server. Record it on the dead-letter subject (in order,
       // under the same Nats-Msg-Id scheme) instead of stopping the pipeline.
-      d.log.error({ subject, msgId: id, bytes: payload.length, max }, 'event larger than max_payload; sent to the dead-letter subject');
+      d.log.error(
+        { subject, msgId: id, bytes: payload.length, max },
+        'event larger than max_payload; sent to the dead-letter subject',
+      );
       metrics.deadLettered.inc({ source: d.adapter.name });
       payload = encoder.encode(
-        JSON.stringify({ reason: 'max_payload exceeded', bytes: payload.length, maxPayload: max, subject, msgId: id, key: c.key, source: src, op: c.event.op }),
+        JSON.stringify({
+          reason: 'max_payload exceeded',
+          bytes: payload.length,
+          maxPayload: max,
+          subject,
+          msgId: id,
+          key: c.key,
+          source: src,
+          op: c.event.op,
+        }),
       );
       subject = deadLetterSubject(d.prefix, d.adapter.name);
     }
@@ -122,10 +134,11 @@ export class Dispatcher {
     try {
       while (this.#pending.length > 0 && !this.#error) {
         const wait = now ? 0 : this.#lastCommitAt + d.commitIntervalMs - Date.now();
-        if (wait > 0 && !this.#stopped) await new Promise<void>((r) => {
-          this.#wake = r;
-          setTimeout(r, wait);
-        });
+        if (wait > 0 && !this.#stopped)
+          await new Promise<void>((r) => {
+            this.#wake = r;
+            setTimeout(r, wait);
+          });
         const target = this.#pending[this.#pending.length - 1]!;
         await d.publisher.waitAcked(target.seq);
         const serialized = d.adapter.offsets.serialize(target.offset);

@@ -15,7 +15,10 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function startRuntime(cfg: SluiceConfig, log: Logger & { child?: (b: object) => Logger }): Promise<Runtime> {
+export async function startRuntime(
+  cfg: SluiceConfig,
+  log: Logger & { child?: (b: object) => Logger },
+): Promise<Runtime> {
   const nc = await connectNats(cfg.nats, log);
   const { jsm, kv } = await provision(nc, cfg.nats, log);
   const coordinators: SourceCoordinator[] = [];

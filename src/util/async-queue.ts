@@ -52,7 +52,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         yield item;
         continue;
       }
-      if (this.#error !== null) throw this.#error;
+      if (this.#error !== null)
+        throw this.#error instanceof Error ? this.#error : new Error('queue failed', { cause: this.#error });
       if (this.#ended) return;
       await new Promise<void>((r) => this.#takers.push(r));
     }

@@ -5,13 +5,48 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
 
 export const metrics = {
-  eventsPublished: new Counter({ name: 'sluice_events_published_total', help: 'Events acknowledged by JetStream', labelNames: ['source'], registers: [registry] }),
-  deadLettered: new Counter({ name: 'sluice_events_dead_lettered_total', help: 'Events sent to the dead-letter subject', labelNames: ['source'], registers: [registry] }),
-  publishRetries: new Counter({ name: 'sluice_publish_retries_total', help: 'Times the publish window stopped to resend unacknowledged events', labelNames: ['source'], registers: [registry] }),
-  publishReordered: new Counter({ name: 'sluice_publish_reordered_total', help: 'Retried events stored after a later event (a server lost events mid-window)', labelNames: ['source'], registers: [registry] }),
-  offsetCommits: new Counter({ name: 'sluice_offset_commits_total', help: 'Offsets committed to the KV store', labelNames: ['source'], registers: [registry] }),
-  sourceRestarts: new Counter({ name: 'sluice_source_restarts_total', help: 'Retries after a retriable source or broker error', labelNames: ['source'], registers: [registry] }),
-  sourceState: new Gauge({ name: 'sluice_source_state', help: '1 for the state each source is in', labelNames: ['source', 'state'], registers: [registry] }),
+  eventsPublished: new Counter({
+    name: 'sluice_events_published_total',
+    help: 'Events acknowledged by JetStream',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  deadLettered: new Counter({
+    name: 'sluice_events_dead_lettered_total',
+    help: 'Events sent to the dead-letter subject',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  publishRetries: new Counter({
+    name: 'sluice_publish_retries_total',
+    help: 'Times the publish window stopped to resend unacknowledged events',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  publishReordered: new Counter({
+    name: 'sluice_publish_reordered_total',
+    help: 'Retried events stored after a later event (a server lost events mid-window)',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  offsetCommits: new Counter({
+    name: 'sluice_offset_commits_total',
+    help: 'Offsets committed to the KV store',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  sourceRestarts: new Counter({
+    name: 'sluice_source_restarts_total',
+    help: 'Retries after a retriable source or broker error',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  sourceState: new Gauge({
+    name: 'sluice_source_state',
+    help: '1 for the state each source is in',
+    labelNames: ['source', 'state'],
+    registers: [registry],
+  }),
   commitLatency: new Histogram({
     name: 'sluice_commit_to_ack_seconds',
     help: 'Source commit time to JetStream PubAck',

@@ -53,7 +53,12 @@ export function toVerifiedEvent(e: Record<string, unknown>, key: unknown): Verif
   };
 }
 
-const stable = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const stable = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 
 /**
  * `database` maps each table to its current rows (decoded the same way as events) and its key
@@ -113,7 +118,9 @@ export function verifyStream(
       const cur = model.get(keyOf(e.before));
       if (!cur || stable(cur) !== stable(e.before)) {
         chain.set(e.table, (chain.get(e.table) ?? 0) + 1);
-        note(`chain break on ${kind} ${e.table} ${keyOf(e.before)}: model ${stable(cur)} vs before ${stable(e.before)}`);
+        note(
+          `chain break on ${kind} ${e.table} ${keyOf(e.before)}: model ${stable(cur)} vs before ${stable(e.before)}`,
+        );
       }
     };
     switch (e.op) {
@@ -142,7 +149,16 @@ export function verifyStream(
   const tables: TableReport[] = [];
   let lost = 0;
   for (const [table, spec] of database) {
-    const rep: TableReport = { table, events: counts.get(table) ?? 0, modelRows: 0, databaseRows: spec.rows.length, missingRows: 0, extraRows: 0, differentRows: 0, chainBreaks: chain.get(table) ?? 0 };
+    const rep: TableReport = {
+      table,
+      events: counts.get(table) ?? 0,
+      modelRows: 0,
+      databaseRows: spec.rows.length,
+      missingRows: 0,
+      extraRows: 0,
+      differentRows: 0,
+      chainBreaks: chain.get(table) ?? 0,
+    };
     if (spec.key.length === 0) {
       const bag = new Map(keyless.get(table) ?? []);
       rep.modelRows = [...bag.values()].reduce((a, b) => a + b, 0);
@@ -172,14 +188,23 @@ export function verifyStream(
           note(`different row in ${table} ${k}: stream ${stable(m)} vs database ${stable(row)}`);
         }
       }
-      for (const k of model.keys()) if (!dbKeys.has(k)) {
-        rep.extraRows++;
-        note(`row in stream but not in database: ${table} ${k}`);
-      }
+      for (const k of model.keys())
+        if (!dbKeys.has(k)) {
+          rep.extraRows++;
+          note(`row in stream but not in database: ${table} ${k}`);
+        }
     }
     lost += rep.missingRows + rep.differentRows + rep.extraRows + rep.chainBreaks;
     tables.push(rep);
   }
   const chainBreaks = [...chain.values()].reduce((a, b) => a + b, 0);
-  return { events: events.length, duplicates, chainBreaks, lost, tables, ok: duplicates === 0 && lost === 0, examples };
+  return {
+    events: events.length,
+    duplicates,
+    chainBreaks,
+    lost,
+    tables,
+    ok: duplicates === 0 && lost === 0,
+    examples,
+  };
 }

@@ -7,7 +7,13 @@ import { toVerifiedEvent, verifyStream } from '../../src/verify/stream-verifier.
 import { Harness } from '../support/harness.js';
 import { pgbenchInit, pgbenchPath, pgbenchRun } from '../support/pgbench.js';
 
-const TABLES = ['public.pgbench_accounts', 'public.pgbench_branches', 'public.pgbench_tellers', 'public.pgbench_history', 'public.marker'];
+const TABLES = [
+  'public.pgbench_accounts',
+  'public.pgbench_branches',
+  'public.pgbench_tellers',
+  'public.pgbench_history',
+  'public.marker',
+];
 let h: Harness;
 let child: ChildProcess | null = null;
 
@@ -29,39 +35,52 @@ afterAll(async () => {
 });
 
 function exited(p: ChildProcess): Promise<void> {
-  return p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
+  return p.exitCode !== null || p.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => p.once('exit', () => r()));
 }
 
-test.skipIf(!hasPgbench)('SIGKILL at random moments under pgbench: nothing lost, nothing duplicated', { timeout: 300_000 }, async () => {
-  const file = await h.writeConfig(h.rawConfig({ name: 'bench', tables: TABLES, snapshotChunkSize: 2000 }, { leaseTtl: '1s', commitInterval: '100ms' }));
-  child = h.spawnSluice(file);
-  const bench = pgbenchRun(h.pg.url(), ['-c', '4', '-j', '2', '-T', '20', '-R', '800']);
-  let kills = 0;
-  let benchDone = false;
-  void bench.done.finally(() => (benchDone = true)).catch(() => {});
-  // Kill at random moments: the first ones land in the snapshot of 100k accounts, the rest in streaming.
-  while (!benchDone && kills < 8) {
-    await new Promise((r) => setTimeout(r, 500 + Math.random() * 2500));
-    child.kill('SIGKILL');
-    await exited(child);
-    kills++;
+test.skipIf(!hasPgbench)(
+  'SIGKILL at random moments under pgbench: nothing lost, nothing duplicated',
+  { timeout: 300_000 },
+  async () => {
+    const file = await h.writeConfig(
+      h.rawConfig(
+        { name: 'bench', tables: TABLES, snapshotChunkSize: 2000 },
+        { leaseTtl: '1s', commitInterval: '100ms' },
+      ),
+    );
     child = h.spawnSluice(file);
-  }
-  const out = await bench.done;
-  expect(out).toMatch(/number of transactions actually processed: \d+/);
-  await h.pg.query('INSERT INTO marker VALUES (1)');
-  await h.waitForMarker(child);
-  child.kill('SIGTERM');
-  await exited(child);
+    const bench = pgbenchRun(h.pg.url(), ['-c', '4', '-j', '2', '-T', '20', '-R', '800']);
+    let kills = 0;
+    let benchDone = false;
+    void bench.done.finally(() => (benchDone = true)).catch(() => {});
+    // Kill at random moments: the first ones land in the snapshot of 100k accounts, the rest in streaming.
+    while (!benchDone && kills < 8) {
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 2500));
+      child.kill('SIGKILL');
+      await exited(child);
+      kills++;
+      child = h.spawnSluice(file);
+    }
+    const out = await bench.done;
+    expect(out).toMatch(/number of transactions actually processed: \d+/);
+    await h.pg.query('INSERT INTO marker VALUES (1)');
+    await h.waitForMarker(child);
+    child.kill('SIGTERM');
+    await exited(child);
 
-  const events = (await h.events('bench')).map((e) => toVerifiedEvent(e.event, e.key));
-  const db = await readTableStates(h.pg.url(), TABLES);
-  const report = verifyStream(events, db, new Set(TABLES));
-  const changes = events.filter((e) => !e.snapshot).length;
-  console.log(`crash test: ${kills} kills, ${events.length} events (${changes} changes), duplicates ${report.duplicates}, lost ${report.lost}`);
-  expect(kills).toBeGreaterThanOrEqual(4);
-  expect(report.examples).toEqual([]);
-  expect(report.duplicates).toBe(0);
-  expect(report.lost).toBe(0);
-  expect(changes).toBeGreaterThan(1000);
-});
+    const events = (await h.events('bench')).map((e) => toVerifiedEvent(e.event, e.key));
+    const db = await readTableStates(h.pg.url(), TABLES);
+    const report = verifyStream(events, db, new Set(TABLES));
+    const changes = events.filter((e) => !e.snapshot).length;
+    console.log(
+      `crash test: ${kills} kills, ${events.length} events (${changes} changes), duplicates ${report.duplicates}, lost ${report.lost}`,
+    );
+    expect(kills).toBeGreaterThanOrEqual(4);
+    expect(report.examples).toEqual([]);
+    expect(report.duplicates).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(changes).toBeGreaterThan(1000);
+  },
+);

@@ -30,7 +30,12 @@ describe('postgres → JetStream', () => {
     for (const e of evs) expect(changeEventSchema.safeParse(e.event).success).toBe(true);
     const first = evs[0]!;
     expect(first.subject).toBe('sluice.erp.public.custmast.r');
-    expect(first.event.after).toEqual({ cust_no: 'C0000001', cust_nm: 'ACME TOOLING'.padEnd(30), actv_flg: 'Y', bal_amt: '1520.00' });
+    expect(first.event.after).toEqual({
+      cust_no: 'C0000001',
+      cust_nm: 'ACME TOOLING'.padEnd(30),
+      actv_flg: 'Y',
+      bal_amt: '1520.00',
+    });
     expect(first.key).toEqual({ cust_no: 'C0000001' });
     expect(first.msgId).toMatch(/^erp:snapshot@[0-9A-F]+\/[0-9A-F]+:0$/);
   });
@@ -58,10 +63,13 @@ describe('postgres → JetStream', () => {
       'd ordhdr',
       't ordhdr',
     ]);
-    for (const e of evs) expect(changeEventSchema.safeParse(e.event).success, JSON.stringify(e.event)).toBe(true);
+    for (const e of evs)
+      expect(changeEventSchema.safeParse(e.event).success, JSON.stringify(e.event)).toBe(true);
     const [c1, u1, c2, u2, d1, d2] = evs;
     // One transaction: one txId, total_order 1..3, per-table order.
-    const tx = [c1, u1, c2].map((e) => e!.event.transaction as { id: string; total_order: number; data_collection_order: number });
+    const tx = [c1, u1, c2].map(
+      (e) => e!.event.transaction as { id: string; total_order: number; data_collection_order: number },
+    );
     expect(new Set(tx.map((t) => t.id)).size).toBe(1);
     expect(tx.map((t) => t.total_order)).toEqual([1, 2, 3]);
     expect(tx.map((t) => t.data_collection_order)).toEqual([1, 1, 2]);

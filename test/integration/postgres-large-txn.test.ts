@@ -8,7 +8,9 @@ let rt: Runtime;
 
 beforeAll(async () => {
   h = await Harness.start();
-  await h.pg.query(`CREATE TABLE big (id int PRIMARY KEY, payload text); CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);`);
+  await h.pg.query(
+    `CREATE TABLE big (id int PRIMARY KEY, payload text); CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);`,
+  );
   rt = await h.runInProcess(h.config({ name: 'large', tables: ['public.big', 'public.a', 'public.b'] }));
   await h.waitStreaming(rt);
 });
@@ -43,5 +45,7 @@ test('interleaved transactions on two tables arrive in commit order, not stateme
   await c1.end();
   await c2.end();
   const evs = (await h.waitForEvents('large', 100_003)).slice(100_000);
-  expect(evs.map((e) => `${(e.event.source as { table: string }).table}:${(e.event.after as { id: number }).id}`)).toEqual(['b:1', 'a:1', 'b:2']);
+  expect(
+    evs.map((e) => `${(e.event.source as { table: string }).table}:${(e.event.after as { id: number }).id}`),
+  ).toEqual(['b:1', 'a:1', 'b:2']);
 });

@@ -72,7 +72,9 @@ test('streamed values equal the snapshot values for the same row', async () => {
 
 test('an unchanged TOASTed value is absent and listed in source.unavailable, never faked', async () => {
   // Random text is incompressible, so a 128 kB value is stored out of line (TOASTed).
-  await h.pg.query(`UPDATE typed SET texts = ARRAY[(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 4000))] WHERE id = 2`);
+  await h.pg.query(
+    `UPDATE typed SET texts = ARRAY[(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 4000))] WHERE id = 2`,
+  );
   await h.pg.query(`UPDATE typed SET small = 43 WHERE id = 2`);
   const evs = await h.waitForEvents('types', 4);
   const upd = evs[3]!.event;

@@ -23,9 +23,18 @@ afterAll(async () => {
 async function settleAndVerify(table: string, source: string, writer: Writer) {
   await writer.stop();
   await h.pg.query(`INSERT INTO ${table} VALUES (-1, -1, 'marker')`);
-  await waitFor(async () => (await h.events(source)).some((e) => (e.event.after as { id?: number } | null)?.id === -1), 'marker', 120_000, 250);
+  await waitFor(
+    async () => (await h.events(source)).some((e) => (e.event.after as { id?: number } | null)?.id === -1),
+    'marker',
+    120_000,
+    250,
+  );
   const events = (await h.events(source)).map((e) => toVerifiedEvent(e.event, e.key));
-  const report = verifyStream(events, await readTableStates(h.pg.url(), [`public.${table}`]), new Set([`public.${table}`]));
+  const report = verifyStream(
+    events,
+    await readTableStates(h.pg.url(), [`public.${table}`]),
+    new Set([`public.${table}`]),
+  );
   expect(report.examples).toEqual([]);
   expect(report.duplicates).toBe(0);
   expect(report.lost).toBe(0);
@@ -34,7 +43,9 @@ async function settleAndVerify(table: string, source: string, writer: Writer) {
 
 test('nats-server restarted mid-stream: nothing lost, nothing duplicated, order kept', async () => {
   await h.pg.query(Writer.ddl('items_n'));
-  rt = await h.runInProcess(h.config({ name: 'natsrestart', tables: ['public.items_n'] }, { publish: { timeout: '2s' } }));
+  rt = await h.runInProcess(
+    h.config({ name: 'natsrestart', tables: ['public.items_n'] }, { publish: { timeout: '2s' } }),
+  );
   const w = new Writer(h.pg.url(), 'items_n');
   w.start(150);
   await waitFor(async () => w.committed > 100, 'writes', 30_000);

@@ -45,7 +45,9 @@ export class Harness {
   rawConfig(source: RawSourceConfig, nats: Record<string, unknown> = {}): Record<string, unknown> {
     return {
       nats: { servers: this.nats.url, commitInterval: '50ms', leaseTtl: '2s', ...nats },
-      sources: [{ kind: 'postgres', url: this.pg.url(), heartbeatInterval: '1s', slotBusyTimeout: '20s', ...source }],
+      sources: [
+        { kind: 'postgres', url: this.pg.url(), heartbeatInterval: '1s', slotBusyTimeout: '20s', ...source },
+      ],
       log: { level: 'warn' },
     };
   }
@@ -55,12 +57,19 @@ export class Harness {
   }
 
   async runInProcess(cfg: SluiceConfig): Promise<Runtime> {
-    return startRuntime(cfg, process.env.SLUICE_TEST_LOG ? createLogger(process.env.SLUICE_TEST_LOG) : quietLog);
+    return startRuntime(
+      cfg,
+      process.env.SLUICE_TEST_LOG ? createLogger(process.env.SLUICE_TEST_LOG) : quietLog,
+    );
   }
 
   /** Waits until every source of `rt` streams (its slot exists and its snapshot is done). */
   async waitStreaming(rt: Runtime): Promise<void> {
-    await waitFor(async () => rt.coordinators.every((c) => c.state === 'streaming'), 'sources streaming', 60_000);
+    await waitFor(
+      async () => rt.coordinators.every((c) => c.state === 'streaming'),
+      'sources streaming',
+      60_000,
+    );
   }
 
   async writeConfig(raw: Record<string, unknown>): Promise<string> {
@@ -72,11 +81,15 @@ export class Harness {
   /** `sluice run -c file` as a child process (for SIGKILL tests). */
   spawnSluice(configFile: string): ChildProcess {
     const root = resolve(import.meta.dirname, '../..');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'run', '-c', configFile], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_TEST_LOG ?? 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'run', '-c', configFile],
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_TEST_LOG ?? 'warn' },
+      },
+    );
     child.stderr?.on('data', (d: Buffer) => {
       if (process.env.SLUICE_TEST_LOG) process.stderr.write(d);
     });
@@ -84,7 +97,8 @@ export class Harness {
   }
 
   async natsConnection(): Promise<NatsConnection> {
-    if (!this.nc || this.nc.isClosed()) this.nc = await connect({ servers: this.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    if (!this.nc || this.nc.isClosed())
+      this.nc = await connect({ servers: this.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     return this.nc;
   }
 
@@ -106,7 +120,7 @@ export class Harness {
         200,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message} (have ${last.length})`);
+      throw new Error(`${(err as Error).message} (have ${last.length})`, { cause: err });
     }
   }
 
@@ -118,7 +132,9 @@ export class Harness {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`sluice exited with ${child.exitCode}`);
-        const m = await jsm.streams.getMessage('SLUICE', { last_by_subj: `sluice.${source}.public.marker.c` }).catch(() => null);
+        const m = await jsm.streams
+          .getMessage('SLUICE', { last_by_subj: `sluice.${source}.public.marker.c` })
+          .catch(() => null);
         return m !== null;
       },
       'the marker event',

@@ -25,7 +25,11 @@ export class TestNatsServer {
   }
 
   async startProcess(): Promise<void> {
-    this.proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    this.proc = spawn(
+      'nats-server',
+      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      { stdio: 'ignore' },
+    );
     await waitFor(() => canConnect(this.port), `nats-server on ${this.port}`);
   }
 

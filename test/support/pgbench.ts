@@ -5,13 +5,22 @@ import { existsSync, readdirSync } from 'node:fs';
 export function pgbenchPath(): string | null {
   const base = '/usr/lib/postgresql';
   if (existsSync(base))
-    for (const v of readdirSync(base).sort().reverse()) if (existsSync(`${base}/${v}/bin/pgbench`)) return `${base}/${v}/bin/pgbench`;
+    for (const v of readdirSync(base).sort().reverse())
+      if (existsSync(`${base}/${v}/bin/pgbench`)) return `${base}/${v}/bin/pgbench`;
   return spawnSync('which', ['pgbench']).status === 0 ? 'pgbench' : null;
 }
 
 function connArgs(url: string): string[] {
   const u = new URL(url);
-  return ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), u.pathname.slice(1) || 'postgres'];
+  return [
+    '-h',
+    u.hostname,
+    '-p',
+    u.port,
+    '-U',
+    decodeURIComponent(u.username),
+    u.pathname.slice(1) || 'postgres',
+  ];
 }
 
 function env(url: string): NodeJS.ProcessEnv {
@@ -21,7 +30,10 @@ function env(url: string): NodeJS.ProcessEnv {
 export function pgbenchInit(url: string, scale = 1): void {
   const bin = pgbenchPath();
   if (!bin) throw new Error('pgbench not found: apt-get install postgresql-15 (or postgresql-client)');
-  const r = spawnSync(bin, ['-i', '-q', '-s', String(scale), ...connArgs(url)], { env: env(url), encoding: 'utf8' });
+  const r = spawnSync(bin, ['-i', '-q', '-s', String(scale), ...connArgs(url)], {
+    env: env(url),
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`pgbench -i failed: ${r.stderr}`);
 }
 
@@ -34,7 +46,9 @@ export function pgbenchRun(url: string, args: string[]): { proc: ChildProcess; d
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<string>((resolve, reject) => {
-    proc.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`pgbench exited ${code}: ${out}`))));
+    proc.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`pgbench exited ${code}: ${out}`)),
+    );
   });
   return { proc, done };
 }

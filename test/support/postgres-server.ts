@@ -29,7 +29,17 @@ export class TestPostgres {
       password: 'postgres',
       authMethod: 'password',
       persistent: true,
-      postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_replication_slots=20', '-c', 'max_wal_senders=20', '-c', 'fsync=off', ...extraFlags],
+      postgresFlags: [
+        '-c',
+        'wal_level=logical',
+        '-c',
+        'max_replication_slots=20',
+        '-c',
+        'max_wal_senders=20',
+        '-c',
+        'fsync=off',
+        ...extraFlags,
+      ],
       onLog: () => {},
       onError: () => {},
     });
@@ -38,7 +48,11 @@ export class TestPostgres {
     return new TestPostgres(instance, port, base);
   }
 
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<R[]> {
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<R[]> {
     const c = new pg.Client({ connectionString: this.url(database) });
     await c.connect();
     try {

@@ -40,7 +40,10 @@ export class Writer {
         const id = this.#next;
         await client.query('BEGIN');
         await client.query(`INSERT INTO ${this.table} VALUES ($1, 0, 'n'), ($2, 0, 'n')`, [id, id + 1]);
-        await client.query(`UPDATE ${this.table} SET v = v + 1 WHERE id = $1 OR id = $2`, [Math.max(1, id - 7), id]);
+        await client.query(`UPDATE ${this.table} SET v = v + 1 WHERE id = $1 OR id = $2`, [
+          Math.max(1, id - 7),
+          id,
+        ]);
         if (id % 3 === 0) await client.query(`DELETE FROM ${this.table} WHERE id = $1`, [id - 2]);
         await client.query('COMMIT');
         this.#next += 2;

@@ -37,7 +37,9 @@ describe('configuration', () => {
   });
 
   test('a ${VAR:-default} falls back; a missing variable is reported by path', () => {
-    expect(parseConfigText(good.replace('${ERP_URL}', '${ERP_URL:-postgres://x/y}'), {}).sources[0]!.url).toBe('postgres://x/y');
+    expect(
+      parseConfigText(good.replace('${ERP_URL}', '${ERP_URL:-postgres://x/y}'), {}).sources[0]!.url,
+    ).toBe('postgres://x/y');
     expect(problems(good)).toContain('sources[0].url: environment variable ERP_URL is not set');
   });
 
@@ -81,7 +83,9 @@ sources:
 
   test('duplicate source names are refused', () => {
     const dup = `${good}\n  - name: erp\n    kind: postgres\n    url: postgres://a/b\n    tables: [public.x]\n`;
-    expect(problems(dup, { ERP_URL: 'postgres://a/b' })).toContain('sources[1].name: duplicate source name "erp" (also sources[0])');
+    expect(problems(dup, { ERP_URL: 'postgres://a/b' })).toContain(
+      'sources[1].name: duplicate source name "erp" (also sources[0])',
+    );
   });
 
   test('YAML syntax errors are config errors, not stack traces', () => {

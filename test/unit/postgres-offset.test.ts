@@ -12,7 +12,10 @@ describe('PostgreSQL offsets', () => {
   });
 
   test('the codec round-trips, orders snapshot progress before the streamed position, and refuses foreign text', () => {
-    const snap = { lsn: '0/100', snapshot: { table: 'public.t', after: [5], ordinal: 10, position: 'snapshot@0/100' } };
+    const snap = {
+      lsn: '0/100',
+      snapshot: { table: 'public.t', after: [5], ordinal: 10, position: 'snapshot@0/100' },
+    };
     const done = { lsn: '0/100' };
     expect(pgOffsetCodec.parse(pgOffsetCodec.serialize(snap))).toEqual(snap);
     expect(pgOffsetCodec.compare(snap, done)).toBeLessThan(0);

@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { verifyStream, type VerifiedEvent } from '../../src/verify/stream-verifier.js';
 
-const ev = (op: string, id: number, v: number | null, lsn: string, before: number | null = null): VerifiedEvent => ({
+const ev = (
+  op: string,
+  id: number,
+  v: number | null,
+  lsn: string,
+  before: number | null = null,
+): VerifiedEvent => ({
   op,
   table: 'public.t',
   key: { id },
@@ -14,7 +20,12 @@ const db = (rows: { id: number; v: number }[]) => new Map([['public.t', { key: [
 const full = new Set(['public.t']);
 
 describe('stream verifier', () => {
-  const stream = [ev('r', 1, 0, ''), ev('c', 2, 0, '0/10'), ev('u', 1, 1, '0/20', 0), ev('d', 2, null, '0/30', 0)];
+  const stream = [
+    ev('r', 1, 0, ''),
+    ev('c', 2, 0, '0/10'),
+    ev('u', 1, 1, '0/20', 0),
+    ev('d', 2, null, '0/30', 0),
+  ];
 
   test('a complete stream verifies', () => {
     const r = verifyStream(stream, db([{ id: 1, v: 1 }]), full);
@@ -35,6 +46,15 @@ describe('stream verifier', () => {
 
   test('a missing insert or delete shows in the final state', () => {
     expect(verifyStream(stream.slice(0, 3), db([{ id: 1, v: 1 }]), full).tables[0]!.extraRows).toBe(1);
-    expect(verifyStream(stream, db([{ id: 1, v: 1 }, { id: 3, v: 0 }]), full).tables[0]!.missingRows).toBe(1);
+    expect(
+      verifyStream(
+        stream,
+        db([
+          { id: 1, v: 1 },
+          { id: 3, v: 0 },
+        ]),
+        full,
+      ).tables[0]!.missingRows,
+    ).toBe(1);
   });
 });

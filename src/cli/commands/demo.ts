@@ -16,7 +16,10 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('start an embedded legacy database, stream its changes to NATS and serve it as a REST API')
     .option('--keep-running', 'keep serving after the scripted writes (default when run in a terminal)')
-    .option('--exit', 'stop after the scripted writes have been printed (default when output is not a terminal)')
+    .option(
+      '--exit',
+      'stop after the scripted writes have been printed (default when output is not a terminal)',
+    )
     .action(async (opts: { keepRunning?: boolean; exit?: boolean }) => {
       const keep = opts.keepRunning ?? (!opts.exit && Boolean(process.stdout.isTTY));
       const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -26,19 +29,28 @@ export function registerDemo(program: Command): void {
         for (const c of cleanups.reverse()) await c().catch(() => {});
       };
       try {
-        out('sluice demo: starting an embedded PostgreSQL (wal_level=logical) with a legacy order-entry database…');
+        out(
+          'sluice demo: starting an embedded PostgreSQL (wal_level=logical) with a legacy order-entry database…',
+        );
         const db = await startEmbeddedPostgres();
-        cleanups.push(db.stop);
+        cleanups.push(() => db.stop());
         const seed = new pg.Client({ connectionString: db.url });
         await seed.connect();
         await seed.query(LEGACY_DDL);
         const nats = await startNats();
-        cleanups.push(nats.stop);
+        cleanups.push(() => nats.stop());
         out(`NATS: ${nats.url}${nats.started ? ' (nats-server started for the demo)' : ''}`);
         const apiPort = await freePort();
         const cfg = parseConfig({
-          nats: { servers: nats.url, stream: 'SLUICE_DEMO', subjectPrefix: 'sluice', kvBucket: 'sluice_demo_offsets' },
-          sources: [{ name: 'erp', kind: 'postgres', url: db.url, tables: ['erp.*'], heartbeatInterval: '5s' }],
+          nats: {
+            servers: nats.url,
+            stream: 'SLUICE_DEMO',
+            subjectPrefix: 'sluice',
+            kvBucket: 'sluice_demo_offsets',
+          },
+          sources: [
+            { name: 'erp', kind: 'postgres', url: db.url, tables: ['erp.*'], heartbeatInterval: '5s' },
+          ],
           api: { listen: `127.0.0.1:${apiPort}`, basePath: '/api', resources: DEMO_RESOURCES },
         });
         const rt = await startRuntime(cfg, log);
@@ -48,7 +60,10 @@ export function registerDemo(program: Command): void {
 
         // Print every event of the demo stream as it arrives.
         const js = jetstream(rt.nc);
-        const consumer = await js.consumers.get('SLUICE_DEMO', { filter_subjects: 'sluice.erp.>', deliver_policy: DeliverPolicy.All });
+        const consumer = await js.consumers.get('SLUICE_DEMO', {
+          filter_subjects: 'sluice.erp.>',
+          deliver_policy: DeliverPolicy.All,
+        });
         const messages = await consumer.consume();
         cleanups.push(async () => messages.close());
         let seen = 0;
@@ -78,15 +93,25 @@ export function registerDemo(program: Command): void {
         const res = await fetch(`${api.url}/api/customers`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id: 'C0000005', name: 'ECHO ELECTRIC', active: true, createdOn: new Date().toISOString().slice(0, 10), creditLimit: '750.00' }),
+          body: JSON.stringify({
+            id: 'C0000005',
+            name: 'ECHO ELECTRIC',
+            active: true,
+            createdOn: new Date().toISOString().slice(0, 10),
+            creditLimit: '750.00',
+          }),
         });
         out(`POST ${api.url}/api/customers → ${res.status}`);
         expected += 1;
         await waitSeen(expected);
         await seed.end();
 
-        const sample = await (await fetch(`${api.url}/api/customers?active=eq.true&order=name.asc&limit=2`)).json();
-        out(`\nGET ${api.url}/api/customers?active=eq.true&order=name.asc&limit=2\n${JSON.stringify(sample, null, 2)}`);
+        const sample = await (
+          await fetch(`${api.url}/api/customers?active=eq.true&order=name.asc&limit=2`)
+        ).json();
+        out(
+          `\nGET ${api.url}/api/customers?active=eq.true&order=name.asc&limit=2\n${JSON.stringify(sample, null, 2)}`,
+        );
         out(`\nTry:
   ${api.url}/api/customers            (list, filters like ?active=eq.true, keyset ?cursor=)
   ${api.url}/api/customers/C0000001?embed=orders

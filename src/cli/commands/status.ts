@@ -30,11 +30,18 @@ export function registerStatus(program: Command): void {
             row.offset = offset === null ? null : adapter.offsets.describe(offset);
             row.committedAt = stored?.updatedAt ?? null;
             const st = await kv?.get(`status.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
-            const body = st && st.value.length > 0 ? st.json<{ state: string; detail: string; pid: number; at: string }>() : null;
+            const body =
+              st && st.value.length > 0
+                ? st.json<{ state: string; detail: string; pid: number; at: string }>()
+                : null;
             row.state = body?.state ?? 'never run';
             if (body?.detail) row.detail = body.detail;
             if (body?.pid) row.pid = body.pid;
-            Object.assign(row, (await adapter.status(offset).catch((err: unknown) => ({ facts: { error: String(err) } }))).facts);
+            Object.assign(
+              row,
+              (await adapter.status(offset).catch((err: unknown) => ({ facts: { error: String(err) } })))
+                .facts,
+            );
           } finally {
             await adapter.close();
           }
@@ -51,7 +58,12 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`${row.source} (${row.kind}): ${row.state}\n`);
         for (const [k, v] of Object.entries(row)) {
           if (k === 'source' || k === 'kind' || k === 'state') continue;
-          const shown = typeof v === 'number' && /Bytes$/.test(k) ? `${v} (${formatBytes(v)})` : Array.isArray(v) ? v.join(', ') : String(v);
+          const shown =
+            typeof v === 'number' && /Bytes$/.test(k)
+              ? `${v} (${formatBytes(v)})`
+              : Array.isArray(v)
+                ? v.join(', ')
+                : String(v);
           process.stdout.write(`  ${k.padEnd(18)} ${shown}\n`);
         }
       }

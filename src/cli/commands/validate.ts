@@ -11,7 +11,9 @@ export function registerValidate(program: Command): void {
     .option('--connect', 'connect to each source and run its preflight checks')
     .action(async (opts: { config: string; connect?: boolean }) => {
       const cfg = await loadConfig(opts.config);
-      process.stdout.write(`${opts.config}: ok (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}${cfg.api ? ', api' : ''})\n`);
+      process.stdout.write(
+        `${opts.config}: ok (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}${cfg.api ? ', api' : ''})\n`,
+      );
       if (!opts.connect) return;
       const log = createLogger('warn');
       let failed = false;
