@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Introspector } from './introspect/types.js';
 
 /** A database error that is the client's fault, classified by the dialect that raised it. */
-export type DbErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'check' | 'invalidValue';
+export type DbErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'check' | 'invalidValue' | 'concurrency';
 
 export interface Dialect {
   /** Name used in logs and OpenAPI only; generic code never branches on it. */

@@ -24,6 +24,7 @@ const dataMessages = {
   notNull: 'a required column would be empty',
   check: 'the database rejected the values (check constraint)',
   invalidValue: 'a value does not fit its column (too long, out of range or malformed)',
+  concurrency: 'a concurrent request locked the same rows; retry',
 } as const;
 
 function isConnectionError(err: unknown): boolean {
@@ -37,6 +38,7 @@ export function toProblem(err: unknown, method: string): HttpProblem {
   if (err instanceof CodecError) return new BadRequestProblem(err.message);
   if (err instanceof DataRejectedError) {
     const msg = dataMessages[err.kind];
+    if (err.kind === 'concurrency') return new ConflictProblem(msg, [], { headers: { 'retry-after': '1' } });
     if (method === 'GET' || method === 'HEAD') return new BadRequestProblem(`a filter value does not fit its column: ${msg}`);
     return err.kind === 'unique' || err.kind === 'foreignKey' ? new ConflictProblem(msg) : new UnprocessableProblem(msg);
   }

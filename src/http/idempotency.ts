@@ -37,13 +37,18 @@ export class IdempotencyStore {
     await this.db.knex.migrate.latest({ migrationSource: apiMigrationSource, tableName: apiMigrationTable });
   }
 
+  /** The live record of a key; an expired one is deleted (outside any transaction: no gap locks). */
   private async find(scope: string, key: string): Promise<{ fingerprint: string; status: number; response: string } | undefined> {
-    const rows: { fingerprint: string; status: number; response: string }[] = await this.db
+    const rows: { fingerprint: string; status: number; response: string; created_ms: number | string }[] = await this.db
       .knex(table)
       .where({ scope, idem_key: key })
-      .andWhere('created_ms', '>=', Date.now() - this.ttlMs)
-      .select('fingerprint', 'status', 'response');
-    return rows[0];
+      .select('fingerprint', 'status', 'response', 'created_ms');
+    const row = rows[0];
+    if (row && Number(row.created_ms) < Date.now() - this.ttlMs) {
+      await this.db.knex(table).where({ scope, idem_key: key, created_ms: row.created_ms }).delete();
+      return undefined;
+    }
+    return row;
   }
 
   private replay(found: { fingerprint: string; status: number; response: string }, fingerprint: string): StoredResponse {
@@ -63,12 +68,11 @@ export class IdempotencyStore {
     if (found) return this.replay(found, fingerprint);
     try {
       return await this.db.knex.transaction(async (trx) => {
-        // An expired record of the same key would block the insert: clear it first.
-        await trx(table).where({ scope, idem_key: key }).andWhere('created_ms', '<', Date.now() - this.ttlMs).delete();
         try {
           await trx(table).insert({ scope, idem_key: key, fingerprint, status: 0, response: '{}', created_ms: Date.now() });
         } catch (err) {
-          if (this.db.dialect.classifyError(err) === 'unique') throw new IdempotencyRace();
+          const kind = this.db.dialect.classifyError(err);
+          if (kind === 'unique' || kind === 'concurrency') throw new IdempotencyRace();
           throw err;
         }
         const res = await work(trx);

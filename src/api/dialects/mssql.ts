@@ -14,6 +14,7 @@ const kinds: Record<number, DbErrorKind> = {
   220: 'invalidValue', // arithmetic overflow
   8115: 'invalidValue',
   241: 'invalidValue', // date conversion
+  1205: 'concurrency', // deadlock victim
 };
 
 export const mssqlDialect: Dialect = {

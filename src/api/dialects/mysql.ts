@@ -17,6 +17,8 @@ const kinds: Record<number, DbErrorKind> = {
   1292: 'invalidValue', // incorrect date/time value
   1366: 'invalidValue', // incorrect integer/string value
   1406: 'invalidValue', // data too long
+  1213: 'concurrency', // deadlock
+  1205: 'concurrency', // lock wait timeout
 };
 
 export const mysqlDialect: Dialect = {

@@ -15,6 +15,8 @@ const kinds: Record<number, DbErrorKind> = {
   1840: 'invalidValue',
   1841: 'invalidValue',
   1861: 'invalidValue',
+  60: 'concurrency', // deadlock
+  8177: 'concurrency', // cannot serialize
 };
 
 export const oracleDialect: Dialect = {

@@ -18,6 +18,7 @@ export const postgresDialect: Dialect = {
     if (code === '23503') return 'foreignKey';
     if (code === '23502') return 'notNull';
     if (code === '23514') return 'check';
+    if (code === '40001' || code === '40P01' || code === '55P03') return 'concurrency'; // serialization, deadlock, lock not available
     if (code.startsWith('22')) return 'invalidValue'; // data exceptions: too long, out of range, bad text
     return null;
   },

@@ -10,6 +10,7 @@ const kinds: Record<string, DbErrorKind> = {
   SQLITE_CONSTRAINT_CHECK: 'check',
   SQLITE_MISMATCH: 'invalidValue',
   SQLITE_TOOBIG: 'invalidValue',
+  SQLITE_BUSY: 'concurrency',
 };
 
 /** The file name of a sqlite: URL. */

@@ -220,6 +220,17 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       expect(m.headers.get('location')).toMatch(/^\/api\/events\/\d+$/);
     });
 
+    it('runs concurrent POSTs with one Idempotency-Key exactly once', async () => {
+      const before = await rowCount('evtlog');
+      const headers = { 'idempotency-key': `k-${name}-race` };
+      const all = await Promise.all(Array.from({ length: 6 }, () => req('POST', '/api/events', { body: { message: 'race' }, headers })));
+      expect(await rowCount('evtlog')).toBe(before + 1);
+      const created = all.filter((r) => r.status === 201);
+      expect(created.length).toBeGreaterThanOrEqual(1);
+      for (const r of all) expect([201, 409]).toContain(r.status);
+      expect(new Set(created.map((r) => r.json.id)).size).toBe(1);
+    });
+
     it('answers 400 to injection attempts in every parameter and leaves the table unchanged', async () => {
       const before = await rowCount('custmast');
       const evil = ["'; DROP TABLE custmast; --", '1 OR 1=1', "C0001' OR '1'='1", '") OR 1=1 --', 'cust_no', '*/ UNION SELECT * FROM custmast --'];
