@@ -140,17 +140,23 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
     const max = opts.quick ? 30_000 : 200_000;
     const byKey = (i: number) => `/api/customers/${custId((i * 7919) % rowCount + 1)}`;
     const list = () => '/api/customers?active=eq.true&limit=50';
+    // Servers alternate (bare, sluice, bare, sluice) and each keeps its best round, so that a
+    // burst of load from elsewhere on the machine does not decide the ratio.
     const measured: Record<string, Record<string, LoadResult>> = {};
-    for (const mode of ['bare', 'sluice'] as const) {
-      const { url, child } = await startServer(mode, pg.url());
-      try {
-        await load(url, byKey, 1_000, 5_000); // warm-up: pools, JIT, plans
-        measured[mode] = { get: await load(url, byKey, ms, max), list: await load(url, list, ms, max) };
-      } finally {
-        await stopServer(child);
+    const best = (a: LoadResult | undefined, b: LoadResult) => (a && a.rps >= b.rps ? a : b);
+    for (let round = 0; round < 2; round++)
+      for (const mode of ['bare', 'sluice'] as const) {
+        const { url, child } = await startServer(mode, pg.url());
+        try {
+          await load(url, byKey, 1_000, 5_000); // warm-up: pools, JIT, plans
+          const get = await load(url, byKey, ms / 2, max);
+          const lst = await load(url, list, ms / 2, max);
+          measured[mode] = { get: best(measured[mode]?.get, get), list: best(measured[mode]?.list, lst) };
+          opts.log(`rest ${mode} round ${round + 1}: get ${get.rps.toFixed(0)} req/s p99 ${get.p99ms.toFixed(2)} ms; list ${lst.rps.toFixed(0)} req/s p99 ${lst.p99ms.toFixed(2)} ms`);
+        } finally {
+          await stopServer(child);
+        }
       }
-      opts.log(`rest ${mode}: get ${measured[mode].get!.rps.toFixed(0)} req/s p99 ${measured[mode].get!.p99ms.toFixed(2)} ms; list ${measured[mode].list!.rps.toFixed(0)} req/s p99 ${measured[mode].list!.p99ms.toFixed(2)} ms`);
-    }
     for (const [scenario, label] of [
       ['get', 'GET by key'],
       ['list', 'filtered list (50 rows)'],

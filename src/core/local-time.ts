@@ -31,7 +31,7 @@ function wallClockMs(ms: number, timeZone: string): number {
 }
 
 const quarterHour = 900_000;
-const offsets = new Map<string, number>();
+const offsets = new Map<string, Map<number, number>>();
 
 /**
  * Offset of `timeZone` from UTC at the instant `ms`, in milliseconds. Zone transitions fall on
@@ -39,12 +39,13 @@ const offsets = new Map<string, number>();
  */
 function offsetAt(ms: number, timeZone: string): number {
   const bucket = Math.floor(ms / quarterHour) * quarterHour;
-  const key = `${timeZone}|${bucket}`;
-  let offset = offsets.get(key);
+  let zone = offsets.get(timeZone);
+  if (!zone) offsets.set(timeZone, (zone = new Map()));
+  let offset = zone.get(bucket);
   if (offset === undefined) {
     offset = wallClockMs(bucket, timeZone) - bucket;
-    if (offsets.size >= 100_000) offsets.clear();
-    offsets.set(key, offset);
+    if (zone.size >= 100_000) zone.clear();
+    zone.set(bucket, offset);
   }
   return offset;
 }

@@ -60,10 +60,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (api.docs) docsRoutes(app, base);
 
   const guarded = `${base}/*`;
-  app.use(
-    guarded,
-    bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path) }),
-  );
+  const limitBody = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path) });
+  // Only where bodies are read: bodyLimit builds the full fetch Request, which reads do not need.
+  app.use(guarded, (c, next) => (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH' ? limitBody(c, next) : next()));
   app.use(guarded, async (c, next) => {
     c.set('principal', await deps.authenticate({ apiKey: c.req.header('x-api-key'), authorization: c.req.header('authorization') }));
     await next();
