@@ -58,19 +58,45 @@ function fraction(f: string | undefined): string {
   return f ? `.${f}` : '';
 }
 
+/** Days in month `m` (1-12) of year `y`. */
+export function daysInMonth(y: number, m: number): number {
+  return m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
+}
+
+/** "YYYY-MM-DDTHH:MM:SS" of a UTC millisecond count, by integer arithmetic (days → civil date). */
+function isoSeconds(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const secs = Math.floor((ms - days * 86_400_000) / 1000);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return `${pad(y, 4)}-${pad(m)}-${pad(d)}T${pad(Math.floor(secs / 3600))}:${pad(Math.floor(secs / 60) % 60)}:${pad(secs % 60)}`;
+}
+
 /** "2024-03-01 08:30:00.5" in Europe/Paris → "2024-03-01T07:30:00.5Z". null when the text is no datetime. */
 export function localToUtcIso(local: string, timeZone: string): string | null {
   const m = localPattern.exec(local.trim());
   if (!m) return null;
-  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
-  if (Number.isNaN(wall)) return null;
+  const [y, mo, d] = [+m[1]!, +m[2]!, +m[3]!];
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || +(m[4] ?? 0) > 23 || +(m[5] ?? 0) > 59 || +(m[6] ?? 0) > 59) return null;
+  const wall = Date.UTC(y, mo - 1, d, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
   // Two passes settle the offset across DST changes; a skipped wall time resolves forward.
-  let utc = wall - offsetAt(wall, timeZone);
-  utc = wall - offsetAt(utc, timeZone);
-  const d = new Date(utc);
-  const base = d.toISOString().slice(0, 19);
+  const first = offsetAt(wall, timeZone);
+  const second = offsetAt(wall - first, timeZone);
   // DATETIME(6) pads with zeros: "08:00:00.000000" and "08:00:00" are the same instant, sent the short way.
-  return `${base}${fraction(m[7]?.replace(/0+$/, ''))}Z`;
+  let frac = m[7];
+  if (frac !== undefined) {
+    let end = frac.length;
+    while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
+    frac = frac.slice(0, end);
+  }
+  return `${isoSeconds(wall - second)}${fraction(frac)}Z`;
 }
 
 /** "2024-03-01T07:30:00.5Z" (or with an offset) → "2024-03-01 08:30:00.5" in `timeZone`. */

@@ -64,6 +64,19 @@ describe('codecs, both directions', () => {
     expect(localToUtcIso('2024-03-10 12:00:00', 'America/New_York')).toBe('2024-03-10T16:00:00Z');
     expect(utcIsoToLocal('2024-11-03T05:30:00Z', 'America/New_York')).toBe('2024-11-03 01:30:00');
     expect(c.decode('not a date')).toBeNull();
+    expect(c.decode('2024-02-30 10:00:00')).toBeNull();
+    expect(c.decode('2024-07-15 10:00:00.120000')).toBe('2024-07-15T08:00:00.12Z');
+    expect(localToUtcIso('1965-05-01 00:00:00', 'UTC')).toBe('1965-05-01T00:00:00Z');
+    expect(localToUtcIso('2000-02-29 23:59:59', 'Asia/Kolkata')).toBe('2000-02-29T18:29:59Z');
+  });
+
+  it('formats UTC instants like Date.toISOString over centuries', () => {
+    for (let i = 0; i < 2000; i++) {
+      const ms = Math.floor((Math.random() * 2 - 0.5) * 8e12 / 1000) * 1000;
+      const iso = new Date(ms).toISOString().slice(0, 19);
+      if (iso.startsWith('-') || iso.startsWith('+')) continue;
+      expect(localToUtcIso(iso.replace('T', ' '), 'UTC')).toBe(`${iso}Z`);
+    }
   });
 
   it('int, string, boolean and json', () => {
