@@ -1,0 +1,65 @@
+// `npm run bench [-- --quick] [-- --only pg,rest]`: every figure beside a baseline measured in the
+// same run; prints a table and writes bench-results.json at the repository root.
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { cpus, totalmem } from 'node:os';
+import { runCdcBench } from './cdc.js';
+import type { BenchOptions, BenchResult } from './types.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg =
+  args.find((a) => a.startsWith('--only='))?.slice(7) ??
+  (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
+const only = onlyArg ? new Set(onlyArg.split(',')) : null;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const opts: BenchOptions = { quick, log };
+
+const suites: [string, () => Promise<BenchResult[]>][] = [
+  ['pg', () => runCdcBench(opts)],
+  ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
+];
+
+const results: BenchResult[] = [];
+const started = Date.now();
+for (const [name, run] of suites) {
+  if (only && !only.has(name)) continue;
+  try {
+    results.push(...(await run()));
+  } catch (err) {
+    log(`${name}: failed: ${(err as Error).stack ?? String(err)}`);
+  }
+}
+
+const rows = results.map((r) => [
+  r.name,
+  `${r.value} ${r.unit}`,
+  r.baseline ? `${r.baseline.value} (${r.baseline.name})` : '—',
+  r.ratio === null ? '—' : String(r.ratio),
+  r.extra
+    ? Object.entries(r.extra)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+    : '',
+]);
+const head = ['figure', 'value', 'baseline', 'ratio', 'details'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+process.stdout.write(
+  `${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`,
+);
+
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? '',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+};
+const file = join(resolve(import.meta.dirname, '..'), 'bench-results.json');
+await writeFile(
+  file,
+  `${JSON.stringify({ quick, machine, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`,
+);
+log(`wrote ${file}`);
+process.exit(0);
