@@ -11,7 +11,17 @@ import type { BenchOptions, BenchResult } from './types.js';
 const here = fileURLToPath(import.meta.url);
 const rowCount = 10_000;
 const concurrency = 32;
-const listColumns = ['cust_no', 'cust_nm', 'actv_flg', 'crt_dt', 'bal_amt', 'cr_lmt_cents', 'stat_cd', 'upd_ts', 'notes'];
+const listColumns = [
+  'cust_no',
+  'cust_nm',
+  'actv_flg',
+  'crt_dt',
+  'bal_amt',
+  'cr_lmt_cents',
+  'stat_cd',
+  'upd_ts',
+  'notes',
+];
 
 interface LoadResult {
   readonly rps: number;
@@ -58,7 +68,9 @@ async function load(base: string, path: (i: number) => string, ms: number, max: 
 }
 
 function startServer(mode: 'sluice' | 'bare', dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', here, '--serve', mode, dbUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', here, '--serve', mode, dbUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -96,11 +108,20 @@ async function serve(mode: string, dbUrl: string): Promise<void> {
     const db = await openDatabase(dbUrl);
     const app = new Hono();
     app.get('/api/customers/:id', async (c) => {
-      const row: unknown = await db.knex('custmast').select(listColumns).where('cust_no', c.req.param('id').padEnd(8, ' ')).first();
+      const row: unknown = await db
+        .knex('custmast')
+        .select(listColumns)
+        .where('cust_no', c.req.param('id').padEnd(8, ' '))
+        .first();
       return row ? c.json(row) : c.json({}, 404);
     });
     app.get('/api/customers', async (c) => {
-      const rows: unknown[] = await db.knex('custmast').select(listColumns).where('actv_flg', 'Y').orderBy('cust_no').limit(51);
+      const rows: unknown[] = await db
+        .knex('custmast')
+        .select(listColumns)
+        .where('actv_flg', 'Y')
+        .orderBy('cust_no')
+        .limit(51);
       return c.json({ data: rows.slice(0, 50) });
     });
     const server = await new Promise<ReturnType<typeof listen>>((resolve) => {
@@ -138,7 +159,7 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
 
     const ms = opts.quick ? 3_000 : 10_000;
     const max = opts.quick ? 30_000 : 200_000;
-    const byKey = (i: number) => `/api/customers/${custId((i * 7919) % rowCount + 1)}`;
+    const byKey = (i: number) => `/api/customers/${custId(((i * 7919) % rowCount) + 1)}`;
     const list = () => '/api/customers?active=eq.true&limit=50';
     // Servers alternate (bare, sluice, bare, sluice) and each keeps its best round, so that a
     // burst of load from elsewhere on the machine does not decide the ratio.
@@ -152,7 +173,9 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
           const get = await load(url, byKey, ms / 2, max);
           const lst = await load(url, list, ms / 2, max);
           measured[mode] = { get: best(measured[mode]?.get, get), list: best(measured[mode]?.list, lst) };
-          opts.log(`rest ${mode} round ${round + 1}: get ${get.rps.toFixed(0)} req/s p99 ${get.p99ms.toFixed(2)} ms; list ${lst.rps.toFixed(0)} req/s p99 ${lst.p99ms.toFixed(2)} ms`);
+          opts.log(
+            `rest ${mode} round ${round + 1}: get ${get.rps.toFixed(0)} req/s p99 ${get.p99ms.toFixed(2)} ms; list ${lst.rps.toFixed(0)} req/s p99 ${lst.p99ms.toFixed(2)} ms`,
+          );
         } finally {
           await stopServer(child);
         }
@@ -166,8 +189,22 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
       const extra = { requests: s.requests, errors: s.errors, concurrency };
       const baseline = (value: number) => ({ name: `bare Hono route, same SQL (${label})`, value });
       // Latency ratio is baseline/value so that, like throughput, higher is better.
-      results.push({ name: `rest ${label} throughput`, value: s.rps, unit: 'req/s', baseline: baseline(b.rps), ratio: s.rps / b.rps, extra });
-      results.push({ name: `rest ${label} p99`, value: s.p99ms, unit: 'ms', baseline: baseline(b.p99ms), ratio: b.p99ms / s.p99ms, extra });
+      results.push({
+        name: `rest ${label} throughput`,
+        value: s.rps,
+        unit: 'req/s',
+        baseline: baseline(b.rps),
+        ratio: s.rps / b.rps,
+        extra,
+      });
+      results.push({
+        name: `rest ${label} p99`,
+        value: s.p99ms,
+        unit: 'ms',
+        baseline: baseline(b.p99ms),
+        ratio: b.p99ms / s.p99ms,
+        extra,
+      });
     }
   } finally {
     await pg.stop();

@@ -35,10 +35,15 @@ export function decodeCursor(text: string, ordering: string, count: number): Cur
     throw bad('not a cursor issued by this API');
   }
   const p = parsed as { o?: unknown; v?: unknown };
-  if (typeof p !== 'object' || p === null || !Array.isArray(p.v)) throw bad('not a cursor issued by this API');
-  if (p.o !== fingerprint(ordering)) throw bad('issued for another order; keep the same order parameter while paging');
+  if (typeof p !== 'object' || p === null || !Array.isArray(p.v))
+    throw bad('not a cursor issued by this API');
+  if (p.o !== fingerprint(ordering))
+    throw bad('issued for another order; keep the same order parameter while paging');
   const values = p.v as unknown[];
-  if (values.length !== count || !values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v)))
+  if (
+    values.length !== count ||
+    !values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
+  )
     throw bad('not a cursor issued by this API');
   return values as CursorValue[];
 }

@@ -42,15 +42,29 @@ export const dialectBase = {
     else qb.whereRaw(sql, [column, pattern]);
   },
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
-    const row = (await knex(schema ? `${schema}.${table}` : table).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    const row = (await knex(schema ? `${schema}.${table}` : table)
+      .count({ n: '*' })
+      .first()) as { n: number | string } | undefined;
     return Number(row?.n ?? 0);
   },
 } satisfies Partial<Dialect>;
 
 /** Reads `code` / `errno` / `number` properties off a driver error without importing the driver. */
-export function errorProps(err: unknown): { code?: string; errno?: number; number?: number; errorNum?: number; message: string } {
+export function errorProps(err: unknown): {
+  code?: string;
+  errno?: number;
+  number?: number;
+  errorNum?: number;
+  message: string;
+} {
   if (typeof err !== 'object' || err === null) return { message: String(err) };
-  const e = err as { code?: unknown; errno?: unknown; number?: unknown; errorNum?: unknown; message?: unknown };
+  const e = err as {
+    code?: unknown;
+    errno?: unknown;
+    number?: unknown;
+    errorNum?: unknown;
+    message?: unknown;
+  };
   return {
     ...(typeof e.code === 'string' ? { code: e.code } : {}),
     ...(typeof e.errno === 'number' ? { errno: e.errno } : {}),
@@ -61,7 +75,14 @@ export function errorProps(err: unknown): { code?: string; errno?: number; numbe
 }
 
 /** host, port, user, password and database of a `scheme://user:pass@host:port/db` URL. */
-export function urlParts(url: string): { host: string; port?: number; user?: string; password?: string; database?: string; params: URLSearchParams } {
+export function urlParts(url: string): {
+  host: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  params: URLSearchParams;
+} {
   const u = new URL(url);
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {

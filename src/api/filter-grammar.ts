@@ -8,7 +8,13 @@ export const comparisonOps = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'il
 export type ComparisonOp = (typeof comparisonOps)[number];
 
 export type Filter =
-  | { readonly kind: 'cond'; readonly field: string; readonly op: ComparisonOp; readonly negate: boolean; readonly value: string | readonly string[] }
+  | {
+      readonly kind: 'cond';
+      readonly field: string;
+      readonly op: ComparisonOp;
+      readonly negate: boolean;
+      readonly value: string | readonly string[];
+    }
   | { readonly kind: 'and' | 'or'; readonly negate: boolean; readonly items: readonly Filter[] };
 
 /** A query parameter cannot be understood; always a 400. */
@@ -57,7 +63,8 @@ export function splitTopLevel(text: string, param: string): string[] {
   if (quoted) throw new QuerySyntaxError(`unterminated quote in ${param}`, param);
   if (depth !== 0) throw new QuerySyntaxError(`unbalanced "(" in ${param}`, param);
   parts.push(current);
-  if (parts.length > maxItems) throw new QuerySyntaxError(`too many items in ${param} (at most ${maxItems})`, param);
+  if (parts.length > maxItems)
+    throw new QuerySyntaxError(`too many items in ${param} (at most ${maxItems})`, param);
   return parts;
 }
 
@@ -77,10 +84,14 @@ function parseOperation(field: string, text: string, param: string): Filter {
   const dot = rest.indexOf('.');
   const op = (dot < 0 ? rest : rest.slice(0, dot)) as ComparisonOp;
   if (dot < 0 || !comparisonOps.includes(op))
-    throw new QuerySyntaxError(`${param}: expected <operator>.<value> with an operator among ${comparisonOps.join(', ')}`, param);
+    throw new QuerySyntaxError(
+      `${param}: expected <operator>.<value> with an operator among ${comparisonOps.join(', ')}`,
+      param,
+    );
   const raw = rest.slice(dot + 1);
   if (op === 'in') {
-    if (!raw.startsWith('(') || !raw.endsWith(')')) throw new QuerySyntaxError(`${param}: in takes a list like in.(a,b)`, param);
+    if (!raw.startsWith('(') || !raw.endsWith(')'))
+      throw new QuerySyntaxError(`${param}: in takes a list like in.(a,b)`, param);
     const inner = raw.slice(1, -1);
     const items = inner === '' ? [] : splitTopLevel(inner, param).map(unquote);
     return { kind: 'cond', field, op, negate, value: items };
@@ -91,9 +102,13 @@ function parseOperation(field: string, text: string, param: string): Filter {
 }
 
 function parseLogic(kind: 'and' | 'or', negate: boolean, text: string, param: string, depth: number): Filter {
-  if (depth > maxDepth) throw new QuerySyntaxError(`${param}: nested too deeply (at most ${maxDepth})`, param);
-  if (!text.startsWith('(') || !text.endsWith(')')) throw new QuerySyntaxError(`${param}: expected (condition,condition,...)`, param);
-  const items = splitTopLevel(text.slice(1, -1), param).map((item) => parseItem(item.trim(), param, depth + 1));
+  if (depth > maxDepth)
+    throw new QuerySyntaxError(`${param}: nested too deeply (at most ${maxDepth})`, param);
+  if (!text.startsWith('(') || !text.endsWith(')'))
+    throw new QuerySyntaxError(`${param}: expected (condition,condition,...)`, param);
+  const items = splitTopLevel(text.slice(1, -1), param).map((item) =>
+    parseItem(item.trim(), param, depth + 1),
+  );
   if (items.length === 0) throw new QuerySyntaxError(`${param}: empty group`, param);
   return { kind, negate, items };
 }
@@ -103,7 +118,8 @@ function parseItem(item: string, param: string, depth: number): Filter {
   const logic = /^(not\.)?(and|or)(\(.*\))$/s.exec(item);
   if (logic) return parseLogic(logic[2] as 'and' | 'or', logic[1] !== undefined, logic[3]!, param, depth);
   const dot = item.indexOf('.');
-  if (dot <= 0) throw new QuerySyntaxError(`${param}: expected field.operator.value, got ${JSON.stringify(item)}`, param);
+  if (dot <= 0)
+    throw new QuerySyntaxError(`${param}: expected field.operator.value, got ${JSON.stringify(item)}`, param);
   return parseOperation(item.slice(0, dot), item.slice(dot + 1), param);
 }
 

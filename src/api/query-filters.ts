@@ -6,7 +6,14 @@ import type { MappedField } from '../core/mapping.js';
 import type { Dialect } from './dialect.js';
 import { QuerySyntaxError, type ComparisonOp, type Filter } from './filter-grammar.js';
 
-const sqlOps: Partial<Record<ComparisonOp, string>> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+const sqlOps: Partial<Record<ComparisonOp, string>> = {
+  eq: '=',
+  neq: '<>',
+  gt: '>',
+  gte: '>=',
+  lt: '<',
+  lte: '<=',
+};
 
 /** Resolves an API field name the caller may use; undefined when unknown or hidden. */
 export type FieldLookup = (name: string) => MappedField | undefined;
@@ -21,7 +28,14 @@ function dbValue(f: MappedField, text: string, param: string): Knex.Value {
   }
 }
 
-function applyCondition(qb: Knex.QueryBuilder, f: MappedField, op: ComparisonOp, value: string | readonly string[], negate: boolean, dialect: Dialect): void {
+function applyCondition(
+  qb: Knex.QueryBuilder,
+  f: MappedField,
+  op: ComparisonOp,
+  value: string | readonly string[],
+  negate: boolean,
+  dialect: Dialect,
+): void {
   const param = f.name;
   const col = f.column;
   const where = negate ? qb.whereNot.bind(qb) : qb.where.bind(qb);
@@ -66,7 +80,12 @@ function applyCondition(qb: Knex.QueryBuilder, f: MappedField, op: ComparisonOp,
 }
 
 /** ANDs `filter` onto `qb`. */
-export function applyFilter(qb: Knex.QueryBuilder, filter: Filter, lookup: FieldLookup, dialect: Dialect): void {
+export function applyFilter(
+  qb: Knex.QueryBuilder,
+  filter: Filter,
+  lookup: FieldLookup,
+  dialect: Dialect,
+): void {
   if (filter.kind === 'cond') {
     const f = lookup(filter.field);
     if (!f) throw new QuerySyntaxError(`unknown field "${filter.field}"`, filter.field);
@@ -96,13 +115,18 @@ export interface OrderTerm {
 export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], dialect: Dialect): void {
   for (const t of terms) {
     const dir = t.desc ? 'desc' : 'asc';
-    if (t.field.spec.nullable && !dialect.nullsSortHigh) qb.orderByRaw(`CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ${dir}`, [t.field.column]);
+    if (t.field.spec.nullable && !dialect.nullsSortHigh)
+      qb.orderByRaw(`CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ${dir}`, [t.field.column]);
     qb.orderBy(t.field.column, dir);
   }
 }
 
 /** Rows strictly after the row whose ordering values are `values` (expanded OR-of-ANDs form). */
-export function applyKeyset(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], values: readonly unknown[]): void {
+export function applyKeyset(
+  qb: Knex.QueryBuilder,
+  terms: readonly OrderTerm[],
+  values: readonly unknown[],
+): void {
   qb.where((outer) => {
     terms.forEach((term, i) => {
       outer.orWhere((branch) => {

@@ -59,7 +59,8 @@ export class ResourceStore {
   /** The full ordering (with key tie-breakers) and its text form, which cursors are bound to. */
   ordering(order: readonly OrderTerm[]): { terms: OrderTerm[]; text: string } {
     const terms = [...order];
-    for (const k of this.mapping.key) if (!terms.some((t) => t.field === k)) terms.push({ field: k, desc: false });
+    for (const k of this.mapping.key)
+      if (!terms.some((t) => t.field === k)) terms.push({ field: k, desc: false });
     return { terms, text: terms.map((t) => `${t.field.name}.${t.desc ? 'desc' : 'asc'}`).join(',') };
   }
 
@@ -86,7 +87,13 @@ export class ResourceStore {
     if (rows.length <= req.limit) return { rows, next: null };
     rows.length = req.limit;
     const last = rows[rows.length - 1]!;
-    return { rows, next: encodeCursor(text, terms.map((t) => last[t.field.column])) };
+    return {
+      rows,
+      next: encodeCursor(
+        text,
+        terms.map((t) => last[t.field.column]),
+      ),
+    };
   }
 
   async count(filters: readonly Filter[], lookup: FieldLookup, mode: 'exact' | 'estimated'): Promise<number> {
@@ -98,7 +105,13 @@ export class ResourceStore {
   }
 
   /** One row by key, also matching `filters` (row-level access), or undefined. */
-  async get(ex: Executor, key: DbKey, filters: readonly Filter[], lookup: FieldLookup, forUpdate = false): Promise<DbRow | undefined> {
+  async get(
+    ex: Executor,
+    key: DbKey,
+    filters: readonly Filter[],
+    lookup: FieldLookup,
+    forUpdate = false,
+  ): Promise<DbRow | undefined> {
     const qb = this.filtered(ex, filters, lookup).where(key).select(this.allColumns()).first();
     if (forUpdate && this.db.dialect.rowLocks && ex !== this.db.knex) qb.forUpdate();
     return this.guard(async () => (await qb) as DbRow | undefined);
@@ -117,7 +130,9 @@ export class ResourceStore {
     const first = (result as unknown[])[0];
     if (typeof first === 'object' && first !== null) return first as DbKey;
     if (keyCols.length === 1) return { [keyCols[0]!]: first as DbValue };
-    throw new BridgeError(`resource ${this.mapping.name}: cannot tell the key of the inserted row; send every key field`);
+    throw new BridgeError(
+      `resource ${this.mapping.name}: cannot tell the key of the inserted row; send every key field`,
+    );
   }
 
   async update(ex: Executor, key: DbKey, values: DbKey): Promise<number> {
@@ -130,10 +145,20 @@ export class ResourceStore {
   }
 
   /** Rows whose `columns` equal one of `tuples` (embeds: one query for a whole page). */
-  async whereIn(columns: readonly string[], tuples: readonly DbValue[][], filters: readonly Filter[], lookup: FieldLookup, select: readonly string[]): Promise<DbRow[]> {
+  async whereIn(
+    columns: readonly string[],
+    tuples: readonly DbValue[][],
+    filters: readonly Filter[],
+    lookup: FieldLookup,
+    select: readonly string[],
+  ): Promise<DbRow[]> {
     if (tuples.length === 0) return [];
     const qb = this.filtered(this.db.knex, filters, lookup);
-    if (columns.length === 1) qb.whereIn(columns[0]!, tuples.map((t) => t[0]!));
+    if (columns.length === 1)
+      qb.whereIn(
+        columns[0]!,
+        tuples.map((t) => t[0]!),
+      );
     else
       qb.where((outer) => {
         for (const t of tuples) {

@@ -26,18 +26,34 @@ const decimals = /^(decimal|numeric|money|real|float|float4|float8|double|double
 
 /** A codec for a column; `values` are a few distinct stored values of short text columns. */
 export function suggestCodec(c: ColumnInfo, values?: readonly (string | null)[]): FieldSuggestion {
-  const base = { column: c.name, ...(c.nullable ? {} : { nullable: false }), ...(c.generated ? { generated: true } : {}) };
+  const base = {
+    column: c.name,
+    ...(c.nullable ? {} : { nullable: false }),
+    ...(c.generated ? { generated: true } : {}),
+  };
   const t = c.type;
   const present = (values ?? []).filter((v): v is string => v !== null).map((v) => v.trim());
-  if (/char|text|clob|string/.test(t) && !/var/.test(t) && c.length === 8 && /(dt|date)$/i.test(c.name) && present.every((v) => /^\d{8}$/.test(v)))
+  if (
+    /char|text|clob|string/.test(t) &&
+    !/var/.test(t) &&
+    c.length === 8 &&
+    /(dt|date)$/i.test(c.name) &&
+    present.every((v) => /^\d{8}$/.test(v))
+  )
     return { ...base, codec: 'yyyymmdd', options: { storage: 'char' } };
-  if (/char/.test(t) && c.length === 1 && present.length > 0 && present.every((v) => v === 'Y' || v === 'N')) return { ...base, codec: 'yn' };
-  if (/^(n)?char(acter)?$|^bpchar$/.test(t)) return { ...base, codec: 'trim', ...(c.length ? { options: { length: c.length } } : {}) };
-  if (/char|text|clob|string|uuid|citext|enum|set/.test(t)) return { ...base, codec: 'string', ...(c.length ? { options: { maxLength: c.length } } : {}) };
-  if (ints.test(t)) return { ...base, codec: /(dt|date)$/i.test(c.name) && !c.generated ? 'yyyymmdd' : 'int' };
-  if (decimals.test(t)) return { ...base, codec: 'decimal', ...(c.scale ? { options: { scale: c.scale } } : {}) };
+  if (/char/.test(t) && c.length === 1 && present.length > 0 && present.every((v) => v === 'Y' || v === 'N'))
+    return { ...base, codec: 'yn' };
+  if (/^(n)?char(acter)?$|^bpchar$/.test(t))
+    return { ...base, codec: 'trim', ...(c.length ? { options: { length: c.length } } : {}) };
+  if (/char|text|clob|string|uuid|citext|enum|set/.test(t))
+    return { ...base, codec: 'string', ...(c.length ? { options: { maxLength: c.length } } : {}) };
+  if (ints.test(t))
+    return { ...base, codec: /(dt|date)$/i.test(c.name) && !c.generated ? 'yyyymmdd' : 'int' };
+  if (decimals.test(t))
+    return { ...base, codec: 'decimal', ...(c.scale ? { options: { scale: c.scale } } : {}) };
   if (/^bool/.test(t)) return { ...base, codec: 'boolean' };
-  if (/^(timestamp|datetime)$/.test(t)) return { ...base, codec: 'localTimestamp', options: { timeZone: 'UTC' } };
+  if (/^(timestamp|datetime)$/.test(t))
+    return { ...base, codec: 'localTimestamp', options: { timeZone: 'UTC' } };
   if (/^json/.test(t)) return { ...base, codec: 'json' };
   return { ...base, codec: 'string' };
 }
@@ -65,7 +81,10 @@ export interface StarterResult {
 export function buildStarterConfig(input: StarterInput): StarterResult {
   const notes: string[] = [];
   const resourceNames = new Set<string>();
-  const byTable = new Map<string, { name: string; fields: Map<string, string>; resource: Record<string, unknown> }>();
+  const byTable = new Map<
+    string,
+    { name: string; fields: Map<string, string>; resource: Record<string, unknown> }
+  >();
   for (const t of input.tables) {
     const name = unique(apiName(t.name.slice(t.name.lastIndexOf('.') + 1)), resourceNames);
     const taken = new Set<string>();
@@ -81,24 +100,47 @@ export function buildStarterConfig(input: StarterInput): StarterResult {
     if (keyCols.length === 0) {
       keyCols = t.columns.filter((c) => !c.nullable).map((c) => c.name);
       if (keyCols.length === 0) keyCols = t.columns.map((c) => c.name);
-      notes.push(`${t.name} has no primary key: its key was set to (${keyCols.join(', ')}); check that it is unique`);
+      notes.push(
+        `${t.name} has no primary key: its key was set to (${keyCols.join(', ')}); check that it is unique`,
+      );
     }
-    byTable.set(t.name, { name, fields: fieldOf, resource: { table: t.name, key: keyCols.map((k) => fieldOf.get(k)!), fields, relations: {} } });
+    byTable.set(t.name, {
+      name,
+      fields: fieldOf,
+      resource: { table: t.name, key: keyCols.map((k) => fieldOf.get(k)!), fields, relations: {} },
+    });
   }
   for (const t of input.tables) {
     const child = byTable.get(t.name)!;
     for (const fk of t.foreignKeys) {
-      const parent = byTable.get(fk.refTable) ?? [...byTable.entries()].find(([k]) => k.endsWith(`.${fk.refTable}`))?.[1];
+      const parent =
+        byTable.get(fk.refTable) ?? [...byTable.entries()].find(([k]) => k.endsWith(`.${fk.refTable}`))?.[1];
       if (!parent) continue;
       const childRel = child.resource.relations as Record<string, unknown>;
       const parentRel = parent.resource.relations as Record<string, unknown>;
-      const on = (from: typeof child, fromCols: readonly string[], to: typeof child, toCols: readonly string[]) =>
-        Object.fromEntries(fromCols.map((c, i) => [from.fields.get(c)!, to.fields.get(toCols[i]!)!]));
-      childRel[unique(parent.name, new Set(Object.keys(childRel)))] = { resource: parent.name, on: on(child, fk.columns, parent, fk.refColumns), kind: 'one' };
-      parentRel[unique(child.name, new Set(Object.keys(parentRel)))] = { resource: child.name, on: on(parent, fk.refColumns, child, fk.columns), kind: 'many' };
+      const on = (
+        from: typeof child,
+        fromCols: readonly string[],
+        to: typeof child,
+        toCols: readonly string[],
+      ) => Object.fromEntries(fromCols.map((c, i) => [from.fields.get(c)!, to.fields.get(toCols[i]!)!]));
+      childRel[unique(parent.name, new Set(Object.keys(childRel)))] = {
+        resource: parent.name,
+        on: on(child, fk.columns, parent, fk.refColumns),
+        kind: 'one',
+      };
+      parentRel[unique(child.name, new Set(Object.keys(parentRel)))] = {
+        resource: child.name,
+        on: on(parent, fk.refColumns, child, fk.columns),
+        kind: 'many',
+      };
     }
   }
   const resources = Object.fromEntries([...byTable.values()].map((r) => [r.name, r.resource]));
-  for (const r of Object.values(resources)) if (Object.keys(r.relations as object).length === 0) delete r.relations;
-  return { config: { api: { listen: '127.0.0.1:8080', basePath: '/api', database: input.url, resources } }, notes };
+  for (const r of Object.values(resources))
+    if (Object.keys(r.relations as object).length === 0) delete r.relations;
+  return {
+    config: { api: { listen: '127.0.0.1:8080', basePath: '/api', database: input.url, resources } },
+    notes,
+  };
 }

@@ -12,11 +12,20 @@ export type Action = (typeof actions)[number];
 export const fieldSchema = z
   .strictObject({
     column: z.string().min(1).describe('Legacy column name, as the database spells it'),
-    codec: z.enum(codecNames).default('string').describe(`How values convert: ${codecNames.join(', ')}`),
-    options: z.record(z.string(), z.unknown()).default({}).describe("The codec's options (see docs/rest-api.md)"),
+    codec: z
+      .enum(codecNames)
+      .default('string')
+      .describe(`How values convert: ${codecNames.join(', ')}`),
+    options: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("The codec's options (see docs/rest-api.md)"),
     nullable: z.boolean().default(true).describe('Whether null is a valid value (false: required on create)'),
     readOnly: z.boolean().default(false).describe('Served but never written (computed or identity columns)'),
-    generated: z.boolean().default(false).describe('The database fills it on insert (identity/autoincrement); optional on create'),
+    generated: z
+      .boolean()
+      .default(false)
+      .describe('The database fills it on insert (identity/autoincrement); optional on create'),
     description: z.string().optional().describe('Shown in the OpenAPI document'),
   })
   .transform((f, ctx) => {
@@ -48,45 +57,83 @@ export type RelationConfig = z.infer<typeof relationSchema>;
 
 export const resourceSchema = z
   .strictObject({
-    source: z.string().optional().describe('A source name from sources[]: the API reads and writes its database'),
+    source: z
+      .string()
+      .optional()
+      .describe('A source name from sources[]: the API reads and writes its database'),
     url: z.string().optional().describe('Database URL for this resource (when no source captures the table)'),
-    table: z.string().regex(/^[^.\s]+(\.[^.\s]+)?$/, 'expected table or schema.table').describe('Legacy table'),
-    key: z.array(z.string()).min(1, 'name at least one key field').describe('API fields forming the key, in URL order'),
-    fields: z.record(z.string().regex(apiName, apiNameError), fieldSchema).describe('API field name → column and codec'),
+    table: z
+      .string()
+      .regex(/^[^.\s]+(\.[^.\s]+)?$/, 'expected table or schema.table')
+      .describe('Legacy table'),
+    key: z
+      .array(z.string())
+      .min(1, 'name at least one key field')
+      .describe('API fields forming the key, in URL order'),
+    fields: z
+      .record(z.string().regex(apiName, apiNameError), fieldSchema)
+      .describe('API field name → column and codec'),
     access: z
       .record(z.string(), z.array(z.enum(actions)))
       .optional()
       .describe('role → actions; `anonymous` is the role of requests without credentials'),
-    hiddenFields: z.record(z.string(), z.array(z.string())).default({}).describe('role → fields it never sees'),
+    hiddenFields: z
+      .record(z.string(), z.array(z.string()))
+      .default({})
+      .describe('role → fields it never sees'),
     rowFilter: z
       .union([rowFilterSchema, z.array(rowFilterSchema)])
       .optional()
       .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
-    relations: z.record(z.string().regex(apiName, apiNameError), relationSchema).default({}).describe('Embeddable related resources'),
+    relations: z
+      .record(z.string().regex(apiName, apiNameError), relationSchema)
+      .default({})
+      .describe('Embeddable related resources'),
     description: z.string().optional(),
   })
   .superRefine((r, ctx) => {
     const known = (f: string) => Object.hasOwn(r.fields, f);
-    if (Object.keys(r.fields).length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'map at least one field' });
+    if (Object.keys(r.fields).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['fields'], message: 'map at least one field' });
     r.key.forEach((k, i) => {
       if (!known(k)) ctx.addIssue({ code: 'custom', path: ['key', i], message: `unknown field "${k}"` });
     });
     for (const [role, list] of Object.entries(r.hiddenFields))
       list.forEach((f, i) => {
-        if (!known(f)) ctx.addIssue({ code: 'custom', path: ['hiddenFields', role, i], message: `unknown field "${f}"` });
-        if (r.key.includes(f)) ctx.addIssue({ code: 'custom', path: ['hiddenFields', role, i], message: 'key fields cannot be hidden' });
+        if (!known(f))
+          ctx.addIssue({ code: 'custom', path: ['hiddenFields', role, i], message: `unknown field "${f}"` });
+        if (r.key.includes(f))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['hiddenFields', role, i],
+            message: 'key fields cannot be hidden',
+          });
       });
     r.rowFilter.forEach((rf, i) => {
-      if (!known(rf.field)) ctx.addIssue({ code: 'custom', path: ['rowFilter', i, 'field'], message: `unknown field "${rf.field}"` });
+      if (!known(rf.field))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rowFilter', i, 'field'],
+          message: `unknown field "${rf.field}"`,
+        });
     });
     for (const [name, rel] of Object.entries(r.relations))
       for (const local of Object.keys(rel.on))
-        if (!known(local)) ctx.addIssue({ code: 'custom', path: ['relations', name, 'on', local], message: `unknown field "${local}"` });
+        if (!known(local))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['relations', name, 'on', local],
+            message: `unknown field "${local}"`,
+          });
     const columns = new Map<string, string>();
     for (const [name, f] of Object.entries(r.fields)) {
       const other = columns.get(f.column);
       if (other !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['fields', name, 'column'], message: `column ${f.column} is already mapped by "${other}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fields', name, 'column'],
+          message: `column ${f.column} is already mapped by "${other}"`,
+        });
       columns.set(f.column, name);
     }
   });
@@ -94,14 +141,24 @@ export type ResourceConfig = z.output<typeof resourceSchema>;
 
 const jwtSchema = z
   .strictObject({
-    secret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC secret (HS256/384/512)'),
+    secret: z
+      .string()
+      .min(16, 'use at least 16 characters')
+      .optional()
+      .describe('HMAC secret (HS256/384/512)'),
     jwksFile: z.string().optional().describe('JSON Web Key Set file with the public keys (RS*, ES*, EdDSA)'),
     issuer: z.string().optional().describe('Required `iss`'),
-    audience: z.union([z.string(), z.array(z.string())]).optional().describe('Required `aud`'),
+    audience: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe('Required `aud`'),
     rolesClaim: z.string().default('roles').describe('Claim holding the roles (an array or one string)'),
     clockTolerance: duration('30s').describe('Allowed clock skew for exp/nbf'),
   })
-  .refine((j) => (j.secret === undefined) !== (j.jwksFile === undefined), 'set exactly one of secret or jwksFile');
+  .refine(
+    (j) => (j.secret === undefined) !== (j.jwksFile === undefined),
+    'set exactly one of secret or jwksFile',
+  );
 
 export const authSchema = z
   .strictObject({
@@ -111,7 +168,10 @@ export const authSchema = z
           name: z.string().min(1).describe('Who holds the key; used in logs, rate limits and row filters'),
           hash: z
             .string()
-            .regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (print one with `sluice hash-key`)'),
+            .regex(
+              /^sha256:[0-9a-f]{64}$/,
+              'expected sha256:<64 hex digits> (print one with `sluice hash-key`)',
+            ),
           roles: z.array(z.string().min(1)).min(1),
         }),
       )
@@ -134,30 +194,49 @@ export const apiSchema = z
       .regex(/^\/[A-Za-z0-9/_-]*$/, 'expected a path like /api')
       .default('/api')
       .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p)),
-    database: z.string().optional().describe('Default database URL for resources with neither source nor url'),
+    database: z
+      .string()
+      .optional()
+      .describe('Default database URL for resources with neither source nor url'),
     defaultLimit: z.number().int().min(1).default(50).describe('Page size when ?limit is absent'),
     maxLimit: z.number().int().min(1).default(1000).describe('Largest accepted ?limit'),
     auth: authSchema,
     rateLimit: z
       .strictObject({
-        limit: z.number().int().min(1).default(600).describe('Requests per window per API key, token subject or client address'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .default(600)
+          .describe('Requests per window per API key, token subject or client address'),
         window: duration('1m'),
       })
       .optional()
       .describe('Off when absent'),
-    trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a proxy)'),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .describe('Take the client address from X-Forwarded-For (behind a proxy)'),
     idempotency: z
       .strictObject({
         ttl: duration('24h').describe('How long a POST response is kept for replay'),
       })
       .prefault({})
-      .describe('Idempotency-Key records, kept in the table sluice_idempotency that sluice creates in each API database'),
+      .describe(
+        'Idempotency-Key records, kept in the table sluice_idempotency that sluice creates in each API database',
+      ),
     docs: z.boolean().default(true).describe('Serve the interactive reference at <basePath>/docs'),
-    resources: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -'), resourceSchema).default({}),
+    resources: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -'), resourceSchema)
+      .default({}),
   })
   .superRefine((api, ctx) => {
     if (api.defaultLimit > api.maxLimit)
-      ctx.addIssue({ code: 'custom', path: ['defaultLimit'], message: `must not exceed maxLimit (${api.maxLimit})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultLimit'],
+        message: `must not exceed maxLimit (${api.maxLimit})`,
+      });
   })
   .describe('REST API over the legacy tables');
 
@@ -192,21 +271,37 @@ export function checkApiReferences(
   for (const [name, r] of Object.entries(api.resources)) {
     const at = ['api', 'resources', name];
     if (r.source !== undefined && !cfg.sources.some((s) => s.name === r.source))
-      ctx.addIssue({ code: 'custom', path: [...at, 'source'], message: `no source named "${r.source}" in sources[]` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [...at, 'source'],
+        message: `no source named "${r.source}" in sources[]`,
+      });
     else if (resourceDatabaseUrl(r, cfg.sources, api) === undefined)
       ctx.addIssue({ code: 'custom', path: at, message: 'no database: set source, url, or api.database' });
     for (const [relName, rel] of Object.entries(r.relations)) {
       const target = api.resources[rel.resource];
       const relAt = [...at, 'relations', relName];
       if (!target) {
-        ctx.addIssue({ code: 'custom', path: [...relAt, 'resource'], message: `no resource named "${rel.resource}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...relAt, 'resource'],
+          message: `no resource named "${rel.resource}"`,
+        });
         continue;
       }
       for (const [local, remote] of Object.entries(rel.on))
         if (!Object.hasOwn(target.fields, remote))
-          ctx.addIssue({ code: 'custom', path: [...relAt, 'on', local], message: `"${rel.resource}" has no field "${remote}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...relAt, 'on', local],
+            message: `"${rel.resource}" has no field "${remote}"`,
+          });
       if (resourceDatabaseUrl(r, cfg.sources, api) !== resourceDatabaseUrl(target, cfg.sources, api))
-        ctx.addIssue({ code: 'custom', path: relAt, message: 'related resources must live in the same database' });
+        ctx.addIssue({
+          code: 'custom',
+          path: relAt,
+          message: 'related resources must live in the same database',
+        });
     }
   }
 }

@@ -39,18 +39,32 @@ export function asText(db: unknown): string | null {
 
 function checked(schema: z.ZodType, value: unknown, text: string): unknown {
   const r = schema.safeParse(value);
-  if (!r.success) throw new CodecError(`${JSON.stringify(text)}: ${r.error.issues[0]?.message ?? 'invalid value'}`);
+  if (!r.success)
+    throw new CodecError(`${JSON.stringify(text)}: ${r.error.issues[0]?.message ?? 'invalid value'}`);
   return r.data;
 }
 
-const stringOptions = z.strictObject({ maxLength: z.number().int().positive().optional().describe('Longest accepted value') });
+const stringOptions = z.strictObject({
+  maxLength: z.number().int().positive().optional().describe('Longest accepted value'),
+});
 function stringCodec(o: z.infer<typeof stringOptions>): Codec {
   const schema = o.maxLength ? z.string().max(o.maxLength) : z.string();
-  return { schema, textual: true, decode: asText, encode: (v) => v as string, parseText: (t) => checked(schema, t, t) };
+  return {
+    schema,
+    textual: true,
+    decode: asText,
+    encode: (v) => v as string,
+    parseText: (t) => checked(schema, t, t),
+  };
 }
 
 const trimOptions = z.strictObject({
-  length: z.number().int().positive().optional().describe('CHAR(n) width: written values are padded to it (needed for keys on SQLite)'),
+  length: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('CHAR(n) width: written values are padded to it (needed for keys on SQLite)'),
 });
 function trimCodec(o: z.infer<typeof trimOptions>): Codec {
   const schema = o.length ? z.string().max(o.length) : z.string();
@@ -87,7 +101,10 @@ function ynCodec(o: z.infer<typeof ynOptions>): Codec {
 }
 
 const booleanOptions = z.strictObject({
-  storage: z.enum(['boolean', 'integer']).default('boolean').describe('boolean column, or 1/0 integer column'),
+  storage: z
+    .enum(['boolean', 'integer'])
+    .default('boolean')
+    .describe('boolean column, or 1/0 integer column'),
 });
 function booleanCodec(o: z.infer<typeof booleanOptions>): Codec {
   return {
@@ -97,7 +114,11 @@ function booleanCodec(o: z.infer<typeof booleanOptions>): Codec {
       if (db === null || db === undefined) return null;
       if (typeof db === 'boolean') return db;
       const t = (asText(db) ?? '').trim().toLowerCase();
-      return ['1', 't', 'true', 'y', 'yes'].includes(t) ? true : ['0', 'f', 'false', 'n', 'no'].includes(t) ? false : null;
+      return ['1', 't', 'true', 'y', 'yes'].includes(t)
+        ? true
+        : ['0', 'f', 'false', 'n', 'no'].includes(t)
+          ? false
+          : null;
     },
     encode: (v) => (o.storage === 'integer' ? (v ? 1 : 0) : Boolean(v)),
     parseText: parseBooleanText,
@@ -130,7 +151,13 @@ function yyyymmddCodec(o: z.infer<typeof yyyymmddOptions>): Codec {
 }
 
 const decimalOptions = z.strictObject({
-  scale: z.number().int().min(0).max(38).optional().describe('Digits after the point in responses (padded; never rounded away)'),
+  scale: z
+    .number()
+    .int()
+    .min(0)
+    .max(38)
+    .optional()
+    .describe('Digits after the point in responses (padded; never rounded away)'),
 });
 function decimalCodec(o: z.infer<typeof decimalOptions>): Codec {
   const schema = z.string().regex(decimalText, 'expected a decimal number as a string, like "12.50"');
@@ -161,7 +188,9 @@ const centsOptions = z.strictObject({
 });
 function centsCodec(o: z.infer<typeof centsOptions>): Codec {
   const frac = o.scale === 0 ? '' : `(\\.\\d{1,${o.scale}})?`;
-  const schema = z.string().regex(new RegExp(`^-?\\d+${frac}$`), `expected a decimal string with at most ${o.scale} decimals`);
+  const schema = z
+    .string()
+    .regex(new RegExp(`^-?\\d+${frac}$`), `expected a decimal string with at most ${o.scale} decimals`);
   return {
     schema,
     textual: false,

@@ -52,7 +52,12 @@ export class ResourceMapping {
   ) {
     const fields = new Map<string, MappedField>();
     for (const [fieldName, f] of Object.entries(spec.fields))
-      fields.set(fieldName, { name: fieldName, column: f.column, codec: createCodec(f.codec, f.options), spec: f });
+      fields.set(fieldName, {
+        name: fieldName,
+        column: f.column,
+        codec: createCodec(f.codec, f.options),
+        spec: f,
+      });
     this.fields = fields;
     this.key = spec.key.map((k) => {
       const f = fields.get(k);

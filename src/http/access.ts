@@ -33,9 +33,13 @@ export class ResourcePolicy {
   check(p: Principal, action: Action): void {
     if (this.grantingRoles(p, action).length > 0) return;
     if (p.kind === 'anonymous')
-      throw new UnauthorizedProblem(`${action} on ${this.resource} needs credentials (X-API-Key or Authorization: Bearer)`, [], {
-        headers: { 'www-authenticate': 'Bearer' },
-      });
+      throw new UnauthorizedProblem(
+        `${action} on ${this.resource} needs credentials (X-API-Key or Authorization: Bearer)`,
+        [],
+        {
+          headers: { 'www-authenticate': 'Bearer' },
+        },
+      );
     throw new ForbiddenProblem(`none of your roles (${p.roles.join(', ')}) may ${action} ${this.resource}`);
   }
 
@@ -53,8 +57,14 @@ export class ResourcePolicy {
     for (const rf of this.cfg.rowFilter) {
       if (!p.roles.includes(rf.role)) continue;
       const claim = p.claims[rf.claim];
-      const value = typeof claim === 'string' ? claim : typeof claim === 'number' || typeof claim === 'boolean' ? String(claim) : undefined;
-      if (value === undefined) throw new ForbiddenProblem(`role ${rf.role} needs a "${rf.claim}" claim to reach ${this.resource}`);
+      const value =
+        typeof claim === 'string'
+          ? claim
+          : typeof claim === 'number' || typeof claim === 'boolean'
+            ? String(claim)
+            : undefined;
+      if (value === undefined)
+        throw new ForbiddenProblem(`role ${rf.role} needs a "${rf.claim}" claim to reach ${this.resource}`);
       out.push({ kind: 'cond', field: rf.field, op: 'eq', negate: false, value });
     }
     return out;

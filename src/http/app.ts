@@ -12,7 +12,12 @@ import type { AppEnv } from './env.js';
 import { errorMapper, type ErrorLog } from './error-mapper.js';
 import { httpMetrics, observabilityRoutes } from './observability.js';
 import { buildOpenApi } from './openapi.js';
-import { MethodNotAllowedProblem, NotFoundProblem, PayloadTooLargeProblem, problemResponse } from './problem.js';
+import {
+  MethodNotAllowedProblem,
+  NotFoundProblem,
+  PayloadTooLargeProblem,
+  problemResponse,
+} from './problem.js';
 import { rateLimit } from './rate-limit.js';
 import { getHandler, listHandler } from './resource-reads.js';
 import type { ResourceRuntime } from './resource-runtime.js';
@@ -51,7 +56,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.onError(errorMapper(deps.log ?? silent));
-  app.notFound((c) => problemResponse(new NotFoundProblem(`no route ${c.req.method} ${c.req.path}`), c.req.path));
+  app.notFound((c) =>
+    problemResponse(new NotFoundProblem(`no route ${c.req.method} ${c.req.path}`), c.req.path),
+  );
   app.use('*', httpMetrics(registry));
   observabilityRoutes(app, deps.databases, registry);
 
@@ -60,11 +67,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (api.docs) docsRoutes(app, base);
 
   const guarded = `${base}/*`;
-  const limitBody = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path) });
+  const limitBody = bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path),
+  });
   // Only where bodies are read: bodyLimit builds the full fetch Request, which reads do not need.
-  app.use(guarded, (c, next) => (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH' ? limitBody(c, next) : next()));
+  app.use(guarded, (c, next) =>
+    c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH'
+      ? limitBody(c, next)
+      : next(),
+  );
   app.use(guarded, async (c, next) => {
-    c.set('principal', await deps.authenticate({ apiKey: c.req.header('x-api-key'), authorization: c.req.header('authorization') }));
+    c.set(
+      'principal',
+      await deps.authenticate({
+        apiKey: c.req.header('x-api-key'),
+        authorization: c.req.header('authorization'),
+      }),
+    );
     await next();
   });
   if (api.rateLimit)
@@ -78,7 +98,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     );
 
-  const readDeps = { resources: deps.resources, limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit } };
+  const readDeps = {
+    resources: deps.resources,
+    limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit },
+  };
   for (const r of deps.resources.values()) {
     const collection = `${base}/${r.name}`;
     const item = `${collection}/:key{.+}`;
@@ -89,7 +112,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.patch(item, (c) => modifyHandler(c, r, collection, 'patch'));
     app.delete(item, (c) => modifyHandler(c, r, collection, 'delete'));
     const notAllowed = (allow: string) => (c: Context<AppEnv>) =>
-      problemResponse(new MethodNotAllowedProblem(`${c.req.method} is not allowed here`), c.req.path, { allow });
+      problemResponse(new MethodNotAllowedProblem(`${c.req.method} is not allowed here`), c.req.path, {
+        allow,
+      });
     app.on(['PUT', 'PATCH', 'DELETE'], collection, notAllowed('GET, POST'));
     app.on(['POST'], item, notAllowed('GET, PUT, PATCH, DELETE'));
   }

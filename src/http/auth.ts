@@ -17,9 +17,17 @@ export interface Principal {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-export const anonymous: Principal = Object.freeze({ kind: 'anonymous', id: '', roles: ['anonymous'], claims: {} });
+export const anonymous: Principal = Object.freeze({
+  kind: 'anonymous',
+  id: '',
+  roles: ['anonymous'],
+  claims: {},
+});
 
-export type Authenticator = (headers: { apiKey?: string | undefined; authorization?: string | undefined }) => Promise<Principal>;
+export type Authenticator = (headers: {
+  apiKey?: string | undefined;
+  authorization?: string | undefined;
+}) => Promise<Principal>;
 
 /** `sha256:<hex>` of an API key, the form api.auth.apiKeys[].hash takes. */
 export function hashApiKey(key: string): string {
@@ -32,7 +40,9 @@ function rolesFrom(claim: unknown): string[] {
   return [];
 }
 
-const bearerChallenge = (error?: string) => ({ 'www-authenticate': error ? `Bearer error="${error}"` : 'Bearer' });
+const bearerChallenge = (error?: string) => ({
+  'www-authenticate': error ? `Bearer error="${error}"` : 'Bearer',
+});
 
 export async function createAuthenticator(auth: AuthConfig): Promise<Authenticator> {
   const keys = new Map(auth.apiKeys.map((k) => [k.hash, k]));
@@ -41,24 +51,39 @@ export async function createAuthenticator(auth: AuthConfig): Promise<Authenticat
   if (jwt?.secret) verifyKey = new TextEncoder().encode(jwt.secret);
   else if (jwt?.jwksFile) {
     try {
-      verifyKey = createLocalJWKSet(JSON.parse(await readFile(jwt.jwksFile, 'utf8')) as Parameters<typeof createLocalJWKSet>[0]);
+      verifyKey = createLocalJWKSet(
+        JSON.parse(await readFile(jwt.jwksFile, 'utf8')) as Parameters<typeof createLocalJWKSet>[0],
+      );
     } catch (err) {
-      throw new ConfigError(`api.auth.jwt.jwksFile: cannot read a JWKS from ${jwt.jwksFile}: ${(err as Error).message}`, [
-        'api.auth.jwt.jwksFile: unreadable',
-      ]);
+      throw new ConfigError(
+        `api.auth.jwt.jwksFile: cannot read a JWKS from ${jwt.jwksFile}: ${(err as Error).message}`,
+        ['api.auth.jwt.jwksFile: unreadable'],
+      );
     }
   }
 
   return async ({ apiKey, authorization }) => {
     if (apiKey !== undefined) {
       const k = keys.get(hashApiKey(apiKey));
-      if (!k) throw new UnauthorizedProblem('unknown API key', [], { headers: bearerChallenge('invalid_token') });
-      return { kind: 'apiKey', id: `key:${k.name}`, roles: [...k.roles, 'authenticated'], claims: { name: k.name, sub: k.name } };
+      if (!k)
+        throw new UnauthorizedProblem('unknown API key', [], { headers: bearerChallenge('invalid_token') });
+      return {
+        kind: 'apiKey',
+        id: `key:${k.name}`,
+        roles: [...k.roles, 'authenticated'],
+        claims: { name: k.name, sub: k.name },
+      };
     }
     if (authorization === undefined) return anonymous;
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!m) throw new UnauthorizedProblem('expected Authorization: Bearer <token>', [], { headers: bearerChallenge('invalid_request') });
-    if (!jwt || !verifyKey) throw new UnauthorizedProblem('bearer tokens are not accepted here', [], { headers: bearerChallenge('invalid_token') });
+    if (!m)
+      throw new UnauthorizedProblem('expected Authorization: Bearer <token>', [], {
+        headers: bearerChallenge('invalid_request'),
+      });
+    if (!jwt || !verifyKey)
+      throw new UnauthorizedProblem('bearer tokens are not accepted here', [], {
+        headers: bearerChallenge('invalid_token'),
+      });
     try {
       const opts = {
         ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
@@ -66,12 +91,22 @@ export async function createAuthenticator(auth: AuthConfig): Promise<Authenticat
         clockTolerance: Math.round(jwt.clockTolerance / 1000),
       };
       const { payload } =
-        verifyKey instanceof Uint8Array ? await jwtVerify(m[1]!, verifyKey, opts) : await jwtVerify(m[1]!, verifyKey, opts);
+        verifyKey instanceof Uint8Array
+          ? await jwtVerify(m[1]!, verifyKey, opts)
+          : await jwtVerify(m[1]!, verifyKey, opts);
       const roles = rolesFrom(payload[jwt.rolesClaim]);
-      return { kind: 'jwt', id: `jwt:${payload.sub ?? ''}`, roles: [...roles, 'authenticated'], claims: payload };
+      return {
+        kind: 'jwt',
+        id: `jwt:${payload.sub ?? ''}`,
+        roles: [...roles, 'authenticated'],
+        claims: payload,
+      };
     } catch (err) {
       const why = err instanceof joseErrors.JOSEError ? err.code : 'ERR_INVALID';
-      throw new UnauthorizedProblem(`invalid token (${why})`, [], { headers: bearerChallenge('invalid_token'), cause: err });
+      throw new UnauthorizedProblem(`invalid token (${why})`, [], {
+        headers: bearerChallenge('invalid_token'),
+        cause: err,
+      });
     }
   };
 }

@@ -7,7 +7,8 @@ import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js
 /** Columns of `r` that relations need on each row, so lists can select them. */
 export function relationColumns(r: ResourceRuntime, embed: readonly string[]): string[] {
   const cols: string[] = [];
-  for (const name of embed) for (const local of Object.keys(r.config.relations[name]!.on)) cols.push(r.mapping.field(local)!.column);
+  for (const name of embed)
+    for (const local of Object.keys(r.config.relations[name]!.on)) cols.push(r.mapping.field(local)!.column);
   return cols;
 }
 

@@ -29,25 +29,36 @@ const dataMessages = {
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|PROTOCOL_CONNECTION_LOST|57P0[1-3]|08\d{3})$/.test(code);
+  return (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|PROTOCOL_CONNECTION_LOST|57P0[1-3]|08\d{3})$/.test(
+      code,
+    )
+  );
 }
 
 export function toProblem(err: unknown, method: string): HttpProblem {
   if (err instanceof HttpProblem) return err;
-  if (err instanceof QuerySyntaxError) return new BadRequestProblem(err.message, [{ path: err.parameter, message: err.message }]);
+  if (err instanceof QuerySyntaxError)
+    return new BadRequestProblem(err.message, [{ path: err.parameter, message: err.message }]);
   if (err instanceof CodecError) return new BadRequestProblem(err.message);
   if (err instanceof DataRejectedError) {
     const msg = dataMessages[err.kind];
     if (err.kind === 'concurrency') return new ConflictProblem(msg, [], { headers: { 'retry-after': '1' } });
-    if (method === 'GET' || method === 'HEAD') return new BadRequestProblem(`a filter value does not fit its column: ${msg}`);
-    return err.kind === 'unique' || err.kind === 'foreignKey' ? new ConflictProblem(msg) : new UnprocessableProblem(msg);
+    if (method === 'GET' || method === 'HEAD')
+      return new BadRequestProblem(`a filter value does not fit its column: ${msg}`);
+    return err.kind === 'unique' || err.kind === 'foreignKey'
+      ? new ConflictProblem(msg)
+      : new UnprocessableProblem(msg);
   }
   if (err instanceof HTTPException) {
     if (err.status === 413) return new PayloadTooLargeProblem('the body is too large');
     return new BadRequestProblem(err.message || 'bad request');
   }
-  if (err instanceof Error && err.name === 'KnexTimeoutError') return new ServiceUnavailableProblem('the database is busy; retry shortly');
-  if (isConnectionError(err)) return new ServiceUnavailableProblem('the database cannot be reached right now');
+  if (err instanceof Error && err.name === 'KnexTimeoutError')
+    return new ServiceUnavailableProblem('the database is busy; retry shortly');
+  if (isConnectionError(err))
+    return new ServiceUnavailableProblem('the database cannot be reached right now');
   return new HttpProblem('an unexpected error occurred; it has been logged');
 }
 

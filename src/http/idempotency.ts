@@ -20,7 +20,9 @@ export interface StoredResponse {
 class IdempotencyRace extends Error {}
 
 export function requestFingerprint(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('hex');
 }
 
 export class IdempotencyStore {
@@ -38,11 +40,15 @@ export class IdempotencyStore {
   }
 
   /** The live record of a key; an expired one is deleted (outside any transaction: no gap locks). */
-  private async find(scope: string, key: string): Promise<{ fingerprint: string; status: number; response: string } | undefined> {
-    const rows: { fingerprint: string; status: number; response: string; created_ms: number | string }[] = await this.db
-      .knex(table)
-      .where({ scope, idem_key: key })
-      .select('fingerprint', 'status', 'response', 'created_ms');
+  private async find(
+    scope: string,
+    key: string,
+  ): Promise<{ fingerprint: string; status: number; response: string } | undefined> {
+    const rows: { fingerprint: string; status: number; response: string; created_ms: number | string }[] =
+      await this.db
+        .knex(table)
+        .where({ scope, idem_key: key })
+        .select('fingerprint', 'status', 'response', 'created_ms');
     const row = rows[0];
     if (row && Number(row.created_ms) < Date.now() - this.ttlMs) {
       await this.db.knex(table).where({ scope, idem_key: key, created_ms: row.created_ms }).delete();
@@ -51,25 +57,44 @@ export class IdempotencyStore {
     return row;
   }
 
-  private replay(found: { fingerprint: string; status: number; response: string }, fingerprint: string): StoredResponse {
+  private replay(
+    found: { fingerprint: string; status: number; response: string },
+    fingerprint: string,
+  ): StoredResponse {
     if (found.fingerprint !== fingerprint)
       throw new UnprocessableProblem('this Idempotency-Key was used with a different request body');
     const r = JSON.parse(found.response) as { headers: Record<string, string>; body: unknown };
-    return { status: Number(found.status), headers: { ...r.headers, 'idempotent-replayed': 'true' }, body: r.body };
+    return {
+      status: Number(found.status),
+      headers: { ...r.headers, 'idempotent-replayed': 'true' },
+      body: r.body,
+    };
   }
 
   /**
    * Runs `work` once per (scope, key): a repeat returns the stored response. `work` gets the
    * transaction to write in and returns the response to store.
    */
-  async run(scope: string, key: string, fingerprint: string, work: (trx: Knex.Transaction) => Promise<StoredResponse>): Promise<StoredResponse> {
+  async run(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    work: (trx: Knex.Transaction) => Promise<StoredResponse>,
+  ): Promise<StoredResponse> {
     this.maybePurge();
     const found = await this.find(scope, key);
     if (found) return this.replay(found, fingerprint);
     try {
       return await this.db.knex.transaction(async (trx) => {
         try {
-          await trx(table).insert({ scope, idem_key: key, fingerprint, status: 0, response: '{}', created_ms: Date.now() });
+          await trx(table).insert({
+            scope,
+            idem_key: key,
+            fingerprint,
+            status: 0,
+            response: '{}',
+            created_ms: Date.now(),
+          });
         } catch (err) {
           const kind = this.db.dialect.classifyError(err);
           if (kind === 'unique' || kind === 'concurrency') throw new IdempotencyRace();

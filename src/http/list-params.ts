@@ -29,20 +29,31 @@ function one(params: URLSearchParams, name: string): string | undefined {
 
 function names(text: string, param: string): string[] {
   const list = text.split(',').map((s) => s.trim());
-  if (list.some((s) => s === '')) throw new QuerySyntaxError(`${param}: empty name in a comma-separated list`, param);
+  if (list.some((s) => s === ''))
+    throw new QuerySyntaxError(`${param}: empty name in a comma-separated list`, param);
   return list;
 }
 
 /** Resolves `name` among the fields visible to the caller, or throws a 400 naming the parameter. */
-export function visibleField(mapping: ResourceMapping, hidden: ReadonlySet<string>, name: string, param: string): MappedField {
+export function visibleField(
+  mapping: ResourceMapping,
+  hidden: ReadonlySet<string>,
+  name: string,
+  param: string,
+): MappedField {
   const f = hidden.has(name) ? undefined : mapping.field(name);
   if (!f) throw new QuerySyntaxError(`${param}: unknown field "${name}" on ${mapping.name}`, param);
   return f;
 }
 
-export function parseSelect(params: URLSearchParams, mapping: ResourceMapping, hidden: ReadonlySet<string>): MappedField[] {
+export function parseSelect(
+  params: URLSearchParams,
+  mapping: ResourceMapping,
+  hidden: ReadonlySet<string>,
+): MappedField[] {
   const select = one(params, 'select');
-  if (select === undefined || select === '*') return [...mapping.fields.values()].filter((f) => !hidden.has(f.name));
+  if (select === undefined || select === '*')
+    return [...mapping.fields.values()].filter((f) => !hidden.has(f.name));
   return [...new Set(names(select, 'select'))].map((n) => visibleField(mapping, hidden, n, 'select'));
 }
 
@@ -50,7 +61,12 @@ export function parseEmbed(params: URLSearchParams, relations: readonly string[]
   const embed = one(params, 'embed');
   if (embed === undefined) return [];
   const list = [...new Set(names(embed, 'embed'))];
-  for (const r of list) if (!relations.includes(r)) throw new QuerySyntaxError(`embed: no relation "${r}" (have: ${relations.join(', ') || 'none'})`, 'embed');
+  for (const r of list)
+    if (!relations.includes(r))
+      throw new QuerySyntaxError(
+        `embed: no relation "${r}" (have: ${relations.join(', ') || 'none'})`,
+        'embed',
+      );
   return list;
 }
 
@@ -75,9 +91,14 @@ export function parseListParams(
   if (orderText !== undefined)
     for (const term of names(orderText, 'order')) {
       const m = /^([^.]+)(?:\.(asc|desc))?$/.exec(term);
-      if (!m) throw new QuerySyntaxError(`order: expected field, field.asc or field.desc, got ${JSON.stringify(term)}`, 'order');
+      if (!m)
+        throw new QuerySyntaxError(
+          `order: expected field, field.asc or field.desc, got ${JSON.stringify(term)}`,
+          'order',
+        );
       const field = visibleField(mapping, hidden, m[1]!, 'order');
-      if (order.some((t) => t.field === field)) throw new QuerySyntaxError(`order: ${field.name} appears twice`, 'order');
+      if (order.some((t) => t.field === field))
+        throw new QuerySyntaxError(`order: ${field.name} appears twice`, 'order');
       order.push({ field, desc: m[2] === 'desc' });
     }
 
@@ -90,14 +111,24 @@ export function parseListParams(
   }
 
   const cursor = one(params, 'cursor');
-  return { filters, order, limit, cursor: cursor === '' ? undefined : cursor, fields: parseSelect(params, mapping, hidden), embed: parseEmbed(params, relations) };
+  return {
+    filters,
+    order,
+    limit,
+    cursor: cursor === '' ? undefined : cursor,
+    fields: parseSelect(params, mapping, hidden),
+    embed: parseEmbed(params, relations),
+  };
 }
 
 /** `<key>` path text → API key values: parts split on `,` before percent-decoding, each through its codec. */
 export function parseKeyText(raw: string, mapping: ResourceMapping): unknown[] {
   const parts = raw.split(',');
   if (parts.length !== mapping.key.length)
-    throw new QuerySyntaxError(`key: expected ${mapping.key.length} comma-separated value(s): ${mapping.key.map((k) => k.name).join(',')}`, 'key');
+    throw new QuerySyntaxError(
+      `key: expected ${mapping.key.length} comma-separated value(s): ${mapping.key.map((k) => k.name).join(',')}`,
+      'key',
+    );
   return parts.map((p, i) => {
     let text: string;
     try {

@@ -28,7 +28,11 @@ export function httpMetrics(registry: Registry): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function observabilityRoutes(app: Hono<AppEnv>, databases: readonly ApiDatabase[], registry: Registry): void {
+export function observabilityRoutes(
+  app: Hono<AppEnv>,
+  databases: readonly ApiDatabase[],
+  registry: Registry,
+): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const checks = await Promise.all(
@@ -44,5 +48,7 @@ export function observabilityRoutes(app: Hono<AppEnv>, databases: readonly ApiDa
     const ok = checks.every((x) => x.ok);
     return c.json({ status: ok ? 'ready' : 'unavailable', checks }, ok ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+  );
 }

@@ -37,8 +37,12 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
     schema: { type: 'string' },
   }));
   const json = (schema: Json) => ({ 'application/json': { schema } });
-  const etagHeader = { ETag: { schema: { type: 'string' }, description: 'Send back in If-Match to update safely' } };
-  const itemResponse = (status: string, desc: string) => ({ [status]: { description: desc, headers: etagHeader, content: json(ref(S)) } });
+  const etagHeader = {
+    ETag: { schema: { type: 'string' }, description: 'Send back in If-Match to update safely' },
+  };
+  const itemResponse = (status: string, desc: string) => ({
+    [status]: { description: desc, headers: etagHeader, content: json(ref(S)) },
+  });
   const keyParam = {
     name: 'key',
     in: 'path',
@@ -54,14 +58,30 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
         tags: [r.name],
         summary: `List ${r.name}`,
         ...(r.config.description ? { description: r.config.description } : {}),
-        parameters: [p('limit'), p('cursor'), p('order'), p('select'), p('embed'), p('or'), p('PreferCount'), ...filterParams],
+        parameters: [
+          p('limit'),
+          p('cursor'),
+          p('order'),
+          p('select'),
+          p('embed'),
+          p('or'),
+          p('PreferCount'),
+          ...filterParams,
+        ],
         responses: {
           '200': {
             description: 'A page of rows; follow `next` (or the Link header) for the next page',
-            headers: { Link: { schema: { type: 'string' } }, 'Content-Range': { schema: { type: 'string' } } },
+            headers: {
+              Link: { schema: { type: 'string' } },
+              'Content-Range': { schema: { type: 'string' } },
+            },
             content: json({
               type: 'object',
-              properties: { data: { type: 'array', items: ref(S) }, next: { type: ['string', 'null'] }, count: { type: 'integer' } },
+              properties: {
+                data: { type: 'array', items: ref(S) },
+                next: { type: ['string', 'null'] },
+                count: { type: 'integer' },
+              },
               required: ['data', 'next'],
             }),
           },
@@ -86,7 +106,11 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
         tags: [r.name],
         summary: `Get one ${r.name} row`,
         parameters: [p('select'), p('embed')],
-        responses: { ...itemResponse('200', 'The row'), '304': { description: 'Not modified (If-None-Match)' }, ...errors(400, 401, 403, 404, 429) },
+        responses: {
+          ...itemResponse('200', 'The row'),
+          '304': { description: 'Not modified (If-None-Match)' },
+          ...errors(400, 401, 403, 404, 429),
+        },
         ...sec('read'),
       },
       put: {
@@ -95,7 +119,11 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
         summary: `Replace a ${r.name} row (fields left out become null)`,
         parameters: [p('IfMatch'), p('PreferReturn')],
         requestBody: { required: true, content: json(ref(`${S}Replace`)) },
-        responses: { ...itemResponse('200', 'Replaced'), '204': { description: 'Replaced (return=minimal)' }, ...errors(400, 401, 403, 404, 409, 412, 415, 422, 429) },
+        responses: {
+          ...itemResponse('200', 'Replaced'),
+          '204': { description: 'Replaced (return=minimal)' },
+          ...errors(400, 401, 403, 404, 409, 412, 415, 422, 429),
+        },
         ...sec('update'),
       },
       patch: {
@@ -104,7 +132,11 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
         summary: `Update some fields of a ${r.name} row`,
         parameters: [p('IfMatch'), p('PreferReturn')],
         requestBody: { required: true, content: json(ref(`${S}Patch`)) },
-        responses: { ...itemResponse('200', 'Updated'), '204': { description: 'Updated (return=minimal)' }, ...errors(400, 401, 403, 404, 409, 412, 415, 422, 429) },
+        responses: {
+          ...itemResponse('200', 'Updated'),
+          '204': { description: 'Updated (return=minimal)' },
+          ...errors(400, 401, 403, 404, 409, 412, 415, 422, 429),
+        },
         ...sec('update'),
       },
       delete: {
@@ -120,16 +152,66 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
 }
 
 const sharedParameters: Json = {
-  limit: { name: 'limit', in: 'query', description: 'Rows per page', schema: { type: 'integer', minimum: 1 } },
-  cursor: { name: 'cursor', in: 'query', description: 'Opaque cursor from `next` of the previous page', schema: { type: 'string' } },
-  order: { name: 'order', in: 'query', description: 'field.asc,other.desc (the key breaks ties)', schema: { type: 'string' } },
-  select: { name: 'select', in: 'query', description: 'Comma-separated fields to return', schema: { type: 'string' } },
-  embed: { name: 'embed', in: 'query', description: 'Comma-separated relations to embed one level deep', schema: { type: 'string' } },
-  or: { name: 'or', in: 'query', description: 'Any of several conditions: (a.eq.1,b.gt.2,and(c.lt.3,d.is.null))', schema: { type: 'string' } },
-  PreferCount: { name: 'Prefer', in: 'header', description: 'count=exact or count=estimated adds the total', schema: { type: 'string' } },
-  PreferReturn: { name: 'Prefer', in: 'header', description: 'return=minimal or return=representation (default)', schema: { type: 'string' } },
-  IfMatch: { name: 'If-Match', in: 'header', description: 'ETag from a read; 412 when the row changed since', schema: { type: 'string' } },
-  IdempotencyKey: { name: 'Idempotency-Key', in: 'header', description: 'A repeat of the same key returns the first response', schema: { type: 'string', maxLength: 200 } },
+  limit: {
+    name: 'limit',
+    in: 'query',
+    description: 'Rows per page',
+    schema: { type: 'integer', minimum: 1 },
+  },
+  cursor: {
+    name: 'cursor',
+    in: 'query',
+    description: 'Opaque cursor from `next` of the previous page',
+    schema: { type: 'string' },
+  },
+  order: {
+    name: 'order',
+    in: 'query',
+    description: 'field.asc,other.desc (the key breaks ties)',
+    schema: { type: 'string' },
+  },
+  select: {
+    name: 'select',
+    in: 'query',
+    description: 'Comma-separated fields to return',
+    schema: { type: 'string' },
+  },
+  embed: {
+    name: 'embed',
+    in: 'query',
+    description: 'Comma-separated relations to embed one level deep',
+    schema: { type: 'string' },
+  },
+  or: {
+    name: 'or',
+    in: 'query',
+    description: 'Any of several conditions: (a.eq.1,b.gt.2,and(c.lt.3,d.is.null))',
+    schema: { type: 'string' },
+  },
+  PreferCount: {
+    name: 'Prefer',
+    in: 'header',
+    description: 'count=exact or count=estimated adds the total',
+    schema: { type: 'string' },
+  },
+  PreferReturn: {
+    name: 'Prefer',
+    in: 'header',
+    description: 'return=minimal or return=representation (default)',
+    schema: { type: 'string' },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    description: 'ETag from a read; 412 when the row changed since',
+    schema: { type: 'string' },
+  },
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    description: 'A repeat of the same key returns the first response',
+    schema: { type: 'string', maxLength: 200 },
+  },
 };
 
 const problemSchema: Json = {
@@ -144,7 +226,11 @@ const problemSchema: Json = {
     code: { type: 'string' },
     errors: {
       type: 'array',
-      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } }, required: ['path', 'message'] },
+      items: {
+        type: 'object',
+        properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+        required: ['path', 'message'],
+      },
     },
   },
   required: ['type', 'title', 'status'],
@@ -154,7 +240,8 @@ export function buildOpenApi(api: ApiConfig, resources: ReadonlyMap<string, Reso
   const schemes: Json = {};
   if (api.auth.apiKeys.length > 0) schemes.apiKey = { type: 'apiKey', in: 'header', name: 'X-API-Key' };
   if (api.auth.jwt) schemes.bearer = { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' };
-  const security = Object.keys(schemes).length > 0 ? Object.keys(schemes).map((k) => ({ [k]: [] })) : undefined;
+  const security =
+    Object.keys(schemes).length > 0 ? Object.keys(schemes).map((k) => ({ [k]: [] })) : undefined;
   const paths: Json = {};
   const schemas: Json = { Problem: problemSchema };
   for (const r of resources.values()) {
@@ -177,7 +264,12 @@ export function buildOpenApi(api: ApiConfig, resources: ReadonlyMap<string, Reso
     components: {
       schemas,
       parameters: sharedParameters,
-      responses: { Problem: { description: 'Problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+      responses: {
+        Problem: {
+          description: 'Problem details',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      },
       ...(Object.keys(schemes).length > 0 ? { securitySchemes: schemes } : {}),
     },
   };

@@ -12,7 +12,8 @@ export function parsePrefer(header: string | undefined): Preferences {
     const [k, v] = part.split('=').map((s) => s.trim().toLowerCase().replace(/^"|"$/g, ''));
     if (k === 'return' && (v === 'minimal' || v === 'representation')) out.return = v;
     // `planned` (PostgREST) is taken as estimated.
-    if (k === 'count' && (v === 'exact' || v === 'estimated' || v === 'planned')) out.count = v === 'exact' ? 'exact' : 'estimated';
+    if (k === 'count' && (v === 'exact' || v === 'estimated' || v === 'planned'))
+      out.count = v === 'exact' ? 'exact' : 'estimated';
   }
   return out;
 }

@@ -99,7 +99,11 @@ export function problemBody(p: HttpProblem, instance: string): Record<string, un
   };
 }
 
-export function problemResponse(p: HttpProblem, instance: string, extraHeaders: Record<string, string> = {}): Response {
+export function problemResponse(
+  p: HttpProblem,
+  instance: string,
+  extraHeaders: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(problemBody(p, instance)), {
     status: p.status,
     headers: { 'content-type': problemContentType, ...extraHeaders, ...p.headers },
@@ -107,7 +111,9 @@ export function problemResponse(p: HttpProblem, instance: string, extraHeaders: 
 }
 
 /** zod issues → problem issues with dotted paths. */
-export function zodIssues(issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[]): ProblemIssue[] {
+export function zodIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[],
+): ProblemIssue[] {
   return issues.map((i) => ({
     path: i.path.length === 0 ? '(body)' : i.path.map(String).join('.'),
     message: i.message,

@@ -35,9 +35,13 @@ export function rateLimit(o: RateLimitOptions): MiddlewareHandler<AppEnv> {
       'ratelimit-policy': `${o.limit};w=${windowSec}`,
     };
     if (used > o.limit)
-      throw new TooManyRequestsProblem(`more than ${o.limit} requests in ${windowSec}s; retry after ${reset}s`, [], {
-        headers: { ...headers, 'retry-after': String(reset) },
-      });
+      throw new TooManyRequestsProblem(
+        `more than ${o.limit} requests in ${windowSec}s; retry after ${reset}s`,
+        [],
+        {
+          headers: { ...headers, 'retry-after': String(reset) },
+        },
+      );
     await next();
     for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
   };

@@ -25,13 +25,28 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
   r.policy.check(principal, 'read');
   const view = viewFor(r, principal);
   const url = new URL(c.req.url);
-  const params = parseListParams(url.searchParams, r.mapping, view.hidden, Object.keys(r.config.relations), deps.limits);
+  const params = parseListParams(
+    url.searchParams,
+    r.mapping,
+    view.hidden,
+    Object.keys(r.config.relations),
+    deps.limits,
+  );
   const prefer = parsePrefer(c.req.header('prefer'));
   const filters = [...params.filters, ...view.rowFilters];
   const lookup = fullLookup(r);
-  const extra = relationColumns(r, params.embed).map((col) => [...r.mapping.fields.values()].find((f) => f.column === col)!);
+  const extra = relationColumns(r, params.embed).map((col) =>
+    [...r.mapping.fields.values()].find((f) => f.column === col)!,
+  );
   const [page, count] = await Promise.all([
-    r.store.list({ filters, lookup, order: params.order, limit: params.limit, cursor: params.cursor, fields: [...params.fields, ...extra] }),
+    r.store.list({
+      filters,
+      lookup,
+      order: params.order,
+      limit: params.limit,
+      cursor: params.cursor,
+      fields: [...params.fields, ...extra],
+    }),
     prefer.count ? r.store.count(filters, lookup, prefer.count) : Promise.resolve(undefined),
   ]);
   const data = page.rows.map((row) => r.mapping.toApi(row, params.fields));
@@ -43,13 +58,19 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
     next.searchParams.set('cursor', page.next);
     headers.link = `<${next.pathname}${next.search}>; rel="next"`;
   }
-  if (count !== undefined) headers['content-range'] = `${data.length === 0 ? '*' : `0-${data.length - 1}`}/${count}`;
+  if (count !== undefined)
+    headers['content-range'] = `${data.length === 0 ? '*' : `0-${data.length - 1}`}/${count}`;
   const applied = preferenceApplied({ ...(prefer.count ? { count: prefer.count } : {}) });
   if (applied) headers['preference-applied'] = applied;
   return c.json({ data, next: page.next, ...(count !== undefined ? { count } : {}) }, 200, headers);
 }
 
-export async function getHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: ReadDeps, collectionPath: string): Promise<Response> {
+export async function getHandler(
+  c: Context<AppEnv>,
+  r: ResourceRuntime,
+  deps: ReadDeps,
+  collectionPath: string,
+): Promise<Response> {
   const principal = c.get('principal');
   r.policy.check(principal, 'read');
   const view = viewFor(r, principal);
@@ -58,7 +79,8 @@ export async function getHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: R
   const fields = parseSelect(params, r.mapping, view.hidden);
   const embed = parseEmbed(params, Object.keys(r.config.relations));
   const row = await r.store.get(r.store.db.knex, key, view.rowFilters, fullLookup(r));
-  if (!row) throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
+  if (!row)
+    throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
   const etag = etagOf(row, r.store.allColumns());
   const inm = c.req.header('if-none-match');
   if (inm !== undefined && ifNoneMatchHit(inm, etag)) return c.body(null, 304, { etag });

@@ -22,6 +22,9 @@ export function fullLookup(r: ResourceRuntime): FieldLookup {
 }
 
 /** The caller's view: hidden fields and the row filters that bind it. */
-export function viewFor(r: ResourceRuntime, p: Principal): { hidden: ReadonlySet<string>; rowFilters: ReturnType<ResourcePolicy['rowFilters']> } {
+export function viewFor(
+  r: ResourceRuntime,
+  p: Principal,
+): { hidden: ReadonlySet<string>; rowFilters: ReturnType<ResourcePolicy['rowFilters']> } {
   return { hidden: r.policy.hidden(p), rowFilters: r.policy.rowFilters(p) };
 }

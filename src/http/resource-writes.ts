@@ -25,7 +25,8 @@ import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js
 
 async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const type = c.req.header('content-type') ?? '';
-  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) throw new UnsupportedMediaTypeProblem('send the body as application/json');
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type))
+    throw new UnsupportedMediaTypeProblem('send the body as application/json');
   const text = await c.req.text();
   let body: unknown;
   try {
@@ -34,26 +35,37 @@ async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
     throw new BadRequestProblem('the body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new UnprocessableProblem('the body must be a JSON object', [{ path: '(body)', message: 'expected an object' }]);
+    throw new UnprocessableProblem('the body must be a JSON object', [
+      { path: '(body)', message: 'expected an object' },
+    ]);
   return body as Record<string, unknown>;
 }
 
 function validate(schema: z.ZodObject, body: unknown): Record<string, unknown> {
   const r = schema.safeParse(body);
-  if (!r.success) throw new UnprocessableProblem('the body does not match the resource schema', zodIssues(r.error.issues));
+  if (!r.success)
+    throw new UnprocessableProblem('the body does not match the resource schema', zodIssues(r.error.issues));
   return r.data;
 }
 
 /** Key fields in a PUT/PATCH body must repeat the URL's key; keys are never changed in place. */
 function checkKeyUnchanged(r: ResourceRuntime, body: Record<string, unknown>, key: DbKey): void {
   const issues = r.mapping.key
-    .filter((f) => body[f.name] !== undefined && (body[f.name] === null || f.codec.encode(body[f.name]) !== key[f.column]))
+    .filter(
+      (f) =>
+        body[f.name] !== undefined &&
+        (body[f.name] === null || f.codec.encode(body[f.name]) !== key[f.column]),
+    )
     .map((f) => ({ path: f.name, message: 'differs from the key in the URL (keys cannot be changed)' }));
   if (issues.length > 0) throw new UnprocessableProblem('the body changes the key', issues);
 }
 
 /** On create, row-filtered callers may only write rows they would see. */
-function checkRowFiltersOnCreate(r: ResourceRuntime, values: Record<string, DbValue>, filters: ReturnType<ResourceRuntime['policy']['rowFilters']>): void {
+function checkRowFiltersOnCreate(
+  r: ResourceRuntime,
+  values: Record<string, DbValue>,
+  filters: ReturnType<ResourceRuntime['policy']['rowFilters']>,
+): void {
   for (const f of filters) {
     if (f.kind !== 'cond') continue;
     const field = r.mapping.field(f.field)!;
@@ -63,7 +75,8 @@ function checkRowFiltersOnCreate(r: ResourceRuntime, values: Record<string, DbVa
     } catch {
       throw new ForbiddenProblem(`your ${f.field} claim does not fit the field`);
     }
-    if (values[field.column] !== expected) throw new ForbiddenProblem(`you may only create ${r.name} whose ${f.field} is yours`);
+    if (values[field.column] !== expected)
+      throw new ForbiddenProblem(`you may only create ${r.name} whose ${f.field} is yours`);
   }
 }
 
@@ -72,11 +85,22 @@ function respond(c: Context<AppEnv>, res: StoredResponse): Response {
   return c.json(res.body as object, res.status as 200 | 201, res.headers);
 }
 
-function representation(r: ResourceRuntime, row: DbRow, hidden: ReadonlySet<string>): Record<string, unknown> {
-  return r.mapping.toApi(row, [...r.mapping.fields.values()].filter((f) => !hidden.has(f.name)));
+function representation(
+  r: ResourceRuntime,
+  row: DbRow,
+  hidden: ReadonlySet<string>,
+): Record<string, unknown> {
+  return r.mapping.toApi(
+    row,
+    [...r.mapping.fields.values()].filter((f) => !hidden.has(f.name)),
+  );
 }
 
-export async function createHandler(c: Context<AppEnv>, r: ResourceRuntime, collectionPath: string): Promise<Response> {
+export async function createHandler(
+  c: Context<AppEnv>,
+  r: ResourceRuntime,
+  collectionPath: string,
+): Promise<Response> {
   const principal = c.get('principal');
   r.policy.check(principal, 'create');
   const view = viewFor(r, principal);
@@ -90,7 +114,9 @@ export async function createHandler(c: Context<AppEnv>, r: ResourceRuntime, coll
     const key = await r.store.insert(trx, values);
     const row = await r.store.get(trx, key, [], fullLookup(r));
     if (!row) throw new NotFoundProblem(`the new ${r.name} row cannot be read back by its key`);
-    const keyText = r.mapping.key.map((f) => encodeURIComponent(String(f.codec.decode(row[f.column])))).join(',');
+    const keyText = r.mapping.key
+      .map((f) => encodeURIComponent(String(f.codec.decode(row[f.column]))))
+      .join(',');
     const headers: Record<string, string> = {
       location: `${collectionPath}/${keyText}`,
       etag: etagOf(row, r.store.allColumns()),
@@ -101,14 +127,23 @@ export async function createHandler(c: Context<AppEnv>, r: ResourceRuntime, coll
 
   const idemKey = c.req.header('idempotency-key');
   if (idemKey === undefined) return respond(c, await r.store.transaction(work));
-  if (idemKey === '' || idemKey.length > 200) throw new BadRequestProblem('Idempotency-Key: 1 to 200 characters');
+  if (idemKey === '' || idemKey.length > 200)
+    throw new BadRequestProblem('Idempotency-Key: 1 to 200 characters');
   const scope = `${r.name}:${principal.id}`.slice(0, 200);
-  return respond(c, await r.idempotency.run(scope, idemKey, requestFingerprint({ body: raw, minimal }), work));
+  return respond(
+    c,
+    await r.idempotency.run(scope, idemKey, requestFingerprint({ body: raw, minimal }), work),
+  );
 }
 
 type WriteKind = 'replace' | 'patch' | 'delete';
 
-export async function modifyHandler(c: Context<AppEnv>, r: ResourceRuntime, collectionPath: string, kind: WriteKind): Promise<Response> {
+export async function modifyHandler(
+  c: Context<AppEnv>,
+  r: ResourceRuntime,
+  collectionPath: string,
+  kind: WriteKind,
+): Promise<Response> {
   const principal = c.get('principal');
   r.policy.check(principal, kind === 'delete' ? 'delete' : 'update');
   const view = viewFor(r, principal);
@@ -121,7 +156,13 @@ export async function modifyHandler(c: Context<AppEnv>, r: ResourceRuntime, coll
     if (kind === 'replace')
       // PUT replaces every writable visible field: the ones left out become null.
       for (const f of r.mapping.fields.values())
-        if (!f.spec.readOnly && !view.hidden.has(f.name) && !r.mapping.key.includes(f) && body[f.name] === undefined) body[f.name] = null;
+        if (
+          !f.spec.readOnly &&
+          !view.hidden.has(f.name) &&
+          !r.mapping.key.includes(f) &&
+          body[f.name] === undefined
+        )
+          body[f.name] = null;
     for (const k of r.mapping.key) delete body[k.name];
     values = r.mapping.toDb(body);
   }
@@ -130,17 +171,25 @@ export async function modifyHandler(c: Context<AppEnv>, r: ResourceRuntime, coll
 
   const res = await r.store.transaction(async (trx): Promise<StoredResponse> => {
     const current = await r.store.get(trx, key, view.rowFilters, fullLookup(r), true);
-    if (!current) throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
+    if (!current)
+      throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
     if (ifMatch !== undefined && !ifMatchSatisfied(ifMatch, etagOf(current, r.store.allColumns())))
-      throw new PreconditionFailedProblem('If-Match does not match the current ETag: the row changed since you read it');
+      throw new PreconditionFailedProblem(
+        'If-Match does not match the current ETag: the row changed since you read it',
+      );
     if (kind === 'delete') {
       await r.store.delete(trx, key);
       return { status: 204, headers: {}, body: null };
     }
     await r.store.update(trx, key, values);
     const row = (await r.store.get(trx, key, [], fullLookup(r)))!;
-    const headers = { etag: etagOf(row, r.store.allColumns()), 'preference-applied': `return=${minimal ? 'minimal' : 'representation'}` };
-    return minimal ? { status: 204, headers, body: null } : { status: 200, headers, body: representation(r, row, view.hidden) };
+    const headers = {
+      etag: etagOf(row, r.store.allColumns()),
+      'preference-applied': `return=${minimal ? 'minimal' : 'representation'}`,
+    };
+    return minimal
+      ? { status: 204, headers, body: null }
+      : { status: 200, headers, body: representation(r, row, view.hidden) };
   });
   return respond(c, res);
 }

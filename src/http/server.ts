@@ -43,20 +43,34 @@ export async function createApiRuntime(
   try {
     for (const [name, cfg] of Object.entries(api.resources)) {
       const url = resourceDatabaseUrl(cfg, sources, api);
-      if (url === undefined) throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
+      if (url === undefined)
+        throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
       let entry = byUrl.get(url);
       if (!entry) {
         const db = await openDatabase(url);
-        const idempotency = new IdempotencyStore(db, api.idempotency.ttl, (err) => log.error({ err }, 'idempotency purge failed'));
+        const idempotency = new IdempotencyStore(db, api.idempotency.ttl, (err) =>
+          log.error({ err }, 'idempotency purge failed'),
+        );
         entry = { db, idempotency, needsInstall: false };
         byUrl.set(url, entry);
       }
       const policy = new ResourcePolicy(name, cfg, authEnabled);
       const mapping = new ResourceMapping(name, cfg);
-      if (!cfg.access || Object.values(cfg.access).some((a) => a.includes('create'))) entry.needsInstall = true;
+      if (!cfg.access || Object.values(cfg.access).some((a) => a.includes('create')))
+        entry.needsInstall = true;
       if (policy.anonymousActions().size > 1 || (!authEnabled && !cfg.access))
-        log.warn({ resource: name }, 'resource is writable without credentials (no api.auth, or anonymous write access)');
-      resources.set(name, { name, config: cfg, mapping, store: new ResourceStore(entry.db, mapping), policy, idempotency: entry.idempotency });
+        log.warn(
+          { resource: name },
+          'resource is writable without credentials (no api.auth, or anonymous write access)',
+        );
+      resources.set(name, {
+        name,
+        config: cfg,
+        mapping,
+        store: new ResourceStore(entry.db, mapping),
+        policy,
+        idempotency: entry.idempotency,
+      });
     }
     for (const e of byUrl.values()) if (e.needsInstall) await e.idempotency.install();
   } catch (err) {
@@ -74,15 +88,30 @@ export async function createApiRuntime(
   };
 }
 
-export function createAppFromRuntime(api: ApiConfig, rt: ApiRuntime, log?: Log, registry?: Registry): Hono<AppEnv> {
-  return createApp({ api, resources: rt.resources, databases: rt.databases, authenticate: rt.authenticate, ...(log ? { log } : {}), ...(registry ? { registry } : {}) });
+export function createAppFromRuntime(
+  api: ApiConfig,
+  rt: ApiRuntime,
+  log?: Log,
+  registry?: Registry,
+): Hono<AppEnv> {
+  return createApp({
+    api,
+    resources: rt.resources,
+    databases: rt.databases,
+    authenticate: rt.authenticate,
+    ...(log ? { log } : {}),
+    ...(registry ? { registry } : {}),
+  });
 }
 
 /**
  * Starts the REST service of `cfg.api` (called by `sluice run` and `sluice serve`).
  * Resolves once listening; `url` is http://host:port (the real port when listen uses :0).
  */
-export async function startApi(cfg: SluiceConfig, log: AppLogger): Promise<{ close(): Promise<void>; url: string }> {
+export async function startApi(
+  cfg: SluiceConfig,
+  log: AppLogger,
+): Promise<{ close(): Promise<void>; url: string }> {
   const api = cfg.api;
   if (!api) throw new ConfigError('no api section in the config');
   const rt = await createApiRuntime(api, cfg.sources, log);

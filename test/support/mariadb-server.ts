@@ -28,9 +28,19 @@ export class TestMariaDB {
     if (mariadbMissing) throw new Error(mariadbMissing);
     const dir = await mkdtemp(join(tmpdir(), 'sluice-mariadb-'));
     const data = join(dir, 'data');
-    const init = spawnSync(installDb!, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], {
-      encoding: 'utf8',
-    });
+    const init = spawnSync(
+      installDb!,
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        '--user=root',
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}${init.stdout}`);
     const port = await freePort();
     const proc = spawn(
@@ -53,7 +63,12 @@ export class TestMariaDB {
     );
     const server = new TestMariaDB(proc, port, dir);
     try {
-      await waitFor(async () => (await server.exec('CREATE DATABASE IF NOT EXISTS sluice_test')) === 0, 'MariaDB to accept connections', 60_000, 100);
+      await waitFor(
+        async () => (await server.exec('CREATE DATABASE IF NOT EXISTS sluice_test')) === 0,
+        'MariaDB to accept connections',
+        60_000,
+        100,
+      );
     } catch (err) {
       await server.stop();
       throw err;

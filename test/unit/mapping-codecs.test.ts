@@ -42,8 +42,18 @@ describe('codecs, both directions', () => {
 
   it('cents converts integers to decimal strings without floats', () => {
     const c = createCodec('cents');
-    expect([c.decode(152000), c.decode(-5), c.decode('9007199254740993'), c.decode(0)]).toEqual(['1520.00', '-0.05', '90071992547409.93', '0.00']);
-    expect([c.encode('1520'), c.encode('1520.5'), c.encode('-0.50'), c.encode('90071992547409.93')]).toEqual([152000, 152050, -50, '9007199254740993']);
+    expect([c.decode(152000), c.decode(-5), c.decode('9007199254740993'), c.decode(0)]).toEqual([
+      '1520.00',
+      '-0.05',
+      '90071992547409.93',
+      '0.00',
+    ]);
+    expect([c.encode('1520'), c.encode('1520.5'), c.encode('-0.50'), c.encode('90071992547409.93')]).toEqual([
+      152000,
+      152050,
+      -50,
+      '9007199254740993',
+    ]);
     expect(() => c.parseText('1.234')).toThrow(CodecError);
   });
 
@@ -72,7 +82,7 @@ describe('codecs, both directions', () => {
 
   it('formats UTC instants like Date.toISOString over centuries', () => {
     for (let i = 0; i < 2000; i++) {
-      const ms = Math.floor((Math.random() * 2 - 0.5) * 8e12 / 1000) * 1000;
+      const ms = Math.floor(((Math.random() * 2 - 0.5) * 8e12) / 1000) * 1000;
       const iso = new Date(ms).toISOString().slice(0, 19);
       if (iso.startsWith('-') || iso.startsWith('+')) continue;
       expect(localToUtcIso(iso.replace('T', ' '), 'UTC')).toBe(`${iso}Z`);

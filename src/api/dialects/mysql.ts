@@ -37,7 +37,9 @@ export const mysqlDialect: Dialect = {
       .where('TABLE_NAME', table)
       .andWhere('TABLE_SCHEMA', schema ?? knex.raw('DATABASE()'))
       .first()) as { n: number | string | null } | undefined;
-    return row?.n === null || row?.n === undefined ? dialectBase.estimateCount(knex, schema, table) : Number(row.n);
+    return row?.n === null || row?.n === undefined
+      ? dialectBase.estimateCount(knex, schema, table)
+      : Number(row.n);
   },
   async knexConfig(url: string): Promise<Knex.Config> {
     const p = urlParts(url);

@@ -32,7 +32,9 @@ export const oracleDialect: Dialect = {
     const q = knex('ALL_TABLES').select({ n: 'NUM_ROWS' }).where('TABLE_NAME', table.toUpperCase());
     if (schema) q.andWhere('OWNER', schema.toUpperCase());
     const row = (await q.first()) as { n: number | null } | undefined;
-    return row?.n === null || row?.n === undefined ? dialectBase.estimateCount(knex, schema, table) : Number(row.n);
+    return row?.n === null || row?.n === undefined
+      ? dialectBase.estimateCount(knex, schema, table)
+      : Number(row.n);
   },
   async knexConfig(url: string): Promise<Knex.Config> {
     const p = urlParts(url);

@@ -27,7 +27,10 @@ export const postgresDialect: Dialect = {
   },
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const name = schema ? `${schema}.${table}` : table;
-    const res = await knex.raw<{ rows: { n: string }[] }>('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(?)', [name]);
+    const res = await knex.raw<{ rows: { n: string }[] }>(
+      'SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(?)',
+      [name],
+    );
     const n = Number(res.rows[0]?.n ?? -1);
     return n >= 0 ? n : dialectBase.estimateCount(knex, schema, table); // -1: never analysed
   },
@@ -37,6 +40,10 @@ export const postgresDialect: Dialect = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
         textTypes.has(oid) ? (v: string) => v : pg.types.getTypeParser(oid, format ?? 'text'),
     };
-    return { client: 'pg', connection: { connectionString: url, types } as Knex.PgConnectionConfig, pool: { min: 0, max: 10 } };
+    return {
+      client: 'pg',
+      connection: { connectionString: url, types } as Knex.PgConnectionConfig,
+      pool: { min: 0, max: 10 },
+    };
   },
 };

@@ -37,7 +37,10 @@ export const sqliteDialect: Dialect = {
       useNullAsDefault: true,
       pool: {
         // A legacy application may hold the file: wait for its locks instead of failing at once.
-        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (
+          conn: { pragma(s: string): unknown },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => {
           conn.pragma('busy_timeout = 5000');
           done(null, conn);
         },

@@ -15,12 +15,16 @@ export interface Introspection {
 
 /** `wanted` names match a table exactly or by its unqualified name. */
 export async function introspect(db: ApiDatabase, wanted?: readonly string[]): Promise<Introspection> {
-  if (!db.dialect.introspector) throw new IntrospectionUnsupportedError(`sluice init cannot read ${db.dialect.name} databases yet`);
+  if (!db.dialect.introspector)
+    throw new IntrospectionUnsupportedError(`sluice init cannot read ${db.dialect.name} databases yet`);
   const intro = await db.dialect.introspector();
   const all = await intro.listTables(db.knex);
   const chosen = wanted?.length ? all.filter((t) => wanted.some((w) => t === w || t.endsWith(`.${w}`))) : all;
   const missing = (wanted ?? []).filter((w) => !all.some((t) => t === w || t.endsWith(`.${w}`)));
-  if (missing.length > 0) throw new IntrospectionUnsupportedError(`no such table: ${missing.join(', ')} (found: ${all.join(', ') || 'none'})`);
+  if (missing.length > 0)
+    throw new IntrospectionUnsupportedError(
+      `no such table: ${missing.join(', ')} (found: ${all.join(', ') || 'none'})`,
+    );
   const tables: TableInfo[] = [];
   const samples = new Map<string, Map<string, (string | null)[]>>();
   for (const name of chosen) {
@@ -30,7 +34,10 @@ export async function introspect(db: ApiDatabase, wanted?: readonly string[]): P
     for (const c of t.columns) {
       if (!/char|text/.test(c.type) || (c.length !== 1 && c.length !== 8)) continue;
       const rows = await db.knex(t.name).distinct<Record<string, string | null>[]>(c.name).limit(5);
-      cols.set(c.name, rows.map((r) => r[c.name] ?? null));
+      cols.set(
+        c.name,
+        rows.map((r) => r[c.name] ?? null),
+      );
     }
     samples.set(t.name, cols);
   }

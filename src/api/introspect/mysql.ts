@@ -15,7 +15,17 @@ export const mysqlIntrospector: Introspector = {
   async describe(knex: Knex, table: string): Promise<TableInfo> {
     const here = { TABLE_SCHEMA: knex.raw('DATABASE()'), TABLE_NAME: table };
     const cols = await knex('information_schema.columns')
-      .select<{ name: string; type: string; ctype: string; nullable: string; len: number | string | null; scale: number | string | null; extra: string }[]>({
+      .select<
+        {
+          name: string;
+          type: string;
+          ctype: string;
+          nullable: string;
+          len: number | string | null;
+          scale: number | string | null;
+          extra: string;
+        }[]
+      >({
         name: 'COLUMN_NAME',
         type: 'DATA_TYPE',
         ctype: 'COLUMN_TYPE',

@@ -20,7 +20,17 @@ export const postgresIntrospector: Introspector = {
   async describe(knex: Knex, table: string): Promise<TableInfo> {
     const [schema, name] = split(table);
     const cols = await knex('information_schema.columns')
-      .select<{ name: string; udt: string; nullable: string; len: number | null; scale: number | null; def: string | null; ident: string }[]>({
+      .select<
+        {
+          name: string;
+          udt: string;
+          nullable: string;
+          len: number | null;
+          scale: number | null;
+          def: string | null;
+          ident: string;
+        }[]
+      >({
         name: 'column_name',
         udt: 'udt_name',
         nullable: 'is_nullable',
@@ -36,7 +46,9 @@ export const postgresIntrospector: Introspector = {
        WHERE i.indrelid = to_regclass(?) AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`,
       [`${schema}.${name}`],
     );
-    const fks = await knex.raw<{ rows: { ref_schema: string; ref_table: string; cols: string[]; ref_cols: string[] }[] }>(
+    const fks = await knex.raw<{
+      rows: { ref_schema: string; ref_table: string; cols: string[]; ref_cols: string[] }[];
+    }>(
       `SELECT fns.nspname AS ref_schema, fcl.relname AS ref_table,
          array(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i)::text[] AS cols,
          array(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)::text[] AS ref_cols
@@ -55,7 +67,11 @@ export const postgresIntrospector: Introspector = {
         generated: c.ident === 'YES' || (c.def ?? '').startsWith('nextval('),
       })),
       primaryKey: pk.rows.map((r) => r.col),
-      foreignKeys: fks.rows.map((f) => ({ columns: f.cols, refTable: `${f.ref_schema}.${f.ref_table}`, refColumns: f.ref_cols })),
+      foreignKeys: fks.rows.map((f) => ({
+        columns: f.cols,
+        refTable: `${f.ref_schema}.${f.ref_table}`,
+        refColumns: f.ref_cols,
+      })),
     };
   },
 };

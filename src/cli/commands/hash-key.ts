@@ -6,7 +6,9 @@ import { hashApiKey } from '../../http/auth.js';
 export function registerHashKey(program: Command): void {
   program
     .command('hash-key')
-    .description('print the hash of an API key for api.auth.apiKeys (makes a new random key when none is given)')
+    .description(
+      'print the hash of an API key for api.auth.apiKeys (makes a new random key when none is given)',
+    )
     .argument('[key]', 'the key to hash; read from standard input with -')
     .action(async (key: string | undefined) => {
       let k = key;

@@ -29,7 +29,8 @@ export function registerInit(program: Command): void {
           () => true,
           () => false,
         );
-        if (exists) throw new ConfigError(`${opts.output} exists; pass --force to overwrite`, ['--output: exists']);
+        if (exists)
+          throw new ConfigError(`${opts.output} exists; pass --force to overwrite`, ['--output: exists']);
       }
       const db = await openDatabase(opts.url);
       let text: string;
@@ -37,7 +38,11 @@ export function registerInit(program: Command): void {
         const wanted = opts.tables?.flatMap((t) => t.split(',')).filter(Boolean);
         const found = await introspect(db, wanted);
         if (found.tables.length === 0) throw new ConfigError('no tables found', ['--url: no tables']);
-        const { config, notes } = buildStarterConfig({ url: opts.url, tables: found.tables, samples: found.samples });
+        const { config, notes } = buildStarterConfig({
+          url: opts.url,
+          tables: found.tables,
+          samples: found.samples,
+        });
         parseConfig(config, {}); // what `sluice run` will load must validate as written
         const header = [
           '# Starter config written by `sluice init`: names and codecs are suggestions; edit freely.',

@@ -15,7 +15,9 @@ export function registerServe(program: Command): void {
       if (!cfg.api) throw new ConfigError(`${opts.config}: no api section to serve`, ['api: missing']);
       const log = createLogger(process.env.SLUICE_LOG_LEVEL ?? cfg.log.level);
       const api = await startApi(cfg, log);
-      process.stdout.write(`REST API on ${api.url}${cfg.api.basePath} (docs: ${api.url}${cfg.api.basePath}/docs)\n`);
+      process.stdout.write(
+        `REST API on ${api.url}${cfg.api.basePath} (docs: ${api.url}${cfg.api.basePath}/docs)\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping');

@@ -9,7 +9,13 @@ import { parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
 import { requestJson } from '../../fixtures/rest/request.js';
-import { createLegacySchema, custId, customerCount, customerRow, type Flavor } from '../../fixtures/rest/legacy-db.js';
+import {
+  createLegacySchema,
+  custId,
+  customerCount,
+  customerRow,
+  type Flavor,
+} from '../../fixtures/rest/legacy-db.js';
 
 export interface RestBackend {
   readonly flavor: Flavor;
@@ -29,8 +35,13 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     let seedDb: ApiDatabase;
     let knex: Knex;
 
-    const req = (method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) => requestJson(app, method, path, init);
-    const rowCount = async (table: string) => Number(((await knex(table).count({ n: '*' }).first()) as { n: number | string }).n);
+    const req = (
+      method: string,
+      path: string,
+      init: { body?: unknown; headers?: Record<string, string> } = {},
+    ) => requestJson(app, method, path, init);
+    const rowCount = async (table: string) =>
+      Number(((await knex(table).count({ n: '*' }).first()) as { n: number | string }).n);
 
     beforeAll(async () => {
       const db = await backend.start();
@@ -74,19 +85,36 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       const ids = (r.json.data as Body[]).map((d) => d.id);
       expect(ids).toHaveLength(customerCount / 3);
       expect((r.json.data as Body[]).every((d) => d.active === false)).toBe(true);
-      expect((await req('GET', '/api/customers?createdOn=gte.2020-12-01&limit=500')).json.data).toHaveLength(10);
-      expect((await req('GET', '/api/customers?status=in.(hold,active)&active=is.true&limit=500')).json.data).toHaveLength(40);
+      expect((await req('GET', '/api/customers?createdOn=gte.2020-12-01&limit=500')).json.data).toHaveLength(
+        10,
+      );
+      expect(
+        (await req('GET', '/api/customers?status=in.(hold,active)&active=is.true&limit=500')).json.data,
+      ).toHaveLength(40);
       expect((await req('GET', '/api/customers?creditLimit=gt.1000&limit=500')).json.data).toHaveLength(20);
-      expect((await req('GET', '/api/customers?name=like.CUSTOMER 11*&limit=500')).json.data).toHaveLength(11);
-      expect((await req('GET', '/api/customers?name=ilike.customer 11*&limit=500')).json.data).toHaveLength(11);
-      expect((await req('GET', '/api/customers?name=not.like.CUSTOMER 1*&limit=500')).json.data).toHaveLength(120 - 32);
+      expect((await req('GET', '/api/customers?name=like.CUSTOMER 11*&limit=500')).json.data).toHaveLength(
+        11,
+      );
+      expect((await req('GET', '/api/customers?name=ilike.customer 11*&limit=500')).json.data).toHaveLength(
+        11,
+      );
+      expect((await req('GET', '/api/customers?name=not.like.CUSTOMER 1*&limit=500')).json.data).toHaveLength(
+        120 - 32,
+      );
       expect((await req('GET', '/api/customers?notes=not.is.null&limit=500')).json.data).toHaveLength(30);
-      expect((await req('GET', '/api/customers?or=(id.eq.C0002,and(status.eq.hold,balance.lt.100))&limit=500')).json.data).toHaveLength(3);
-      expect((await req('GET', '/api/customers?updatedAt=lt.2024-07-02T09:00:00Z&limit=500')).json.data).toHaveLength(8);
+      expect(
+        (await req('GET', '/api/customers?or=(id.eq.C0002,and(status.eq.hold,balance.lt.100))&limit=500'))
+          .json.data,
+      ).toHaveLength(3);
+      expect(
+        (await req('GET', '/api/customers?updatedAt=lt.2024-07-02T09:00:00Z&limit=500')).json.data,
+      ).toHaveLength(8);
     });
 
     it('orders, selects and counts', async () => {
-      const r = await req('GET', '/api/customers?order=status.desc,balance.desc&select=id,status&limit=3', { headers: { prefer: 'count=exact' } });
+      const r = await req('GET', '/api/customers?order=status.desc,balance.desc&select=id,status&limit=3', {
+        headers: { prefer: 'count=exact' },
+      });
       // Enums order by their stored codes: I > H > A.
       expect(r.json.data).toEqual([
         { id: 'C0118', status: 'inactive' },
@@ -139,7 +167,9 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       expect(r.json).toMatchObject({ id: 'C0004', name: 'CUSTOMER 4', notes: { tier: 4 } });
       const etag = r.headers.get('etag')!;
       expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
-      expect((await req('GET', '/api/customers/C0004', { headers: { 'if-none-match': etag } })).status).toBe(304);
+      expect((await req('GET', '/api/customers/C0004', { headers: { 'if-none-match': etag } })).status).toBe(
+        304,
+      );
       const o = await req('GET', '/api/orders/C0003,2');
       expect(o.json).toEqual({ customerId: 'C0003', orderNo: 2, total: '3.02', shipped: false });
       const missing = await req('GET', '/api/customers/NOPE');
@@ -152,7 +182,14 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     it('embeds related rows one level deep', async () => {
       const r = await req('GET', '/api/customers?id=in.(C0003,C0004,C0005)&embed=orders&select=id');
       expect(r.json.data).toEqual([
-        { id: 'C0003', orders: [expect.objectContaining({ orderNo: 1 }), expect.objectContaining({ orderNo: 2 }), expect.objectContaining({ orderNo: 3 })] },
+        {
+          id: 'C0003',
+          orders: [
+            expect.objectContaining({ orderNo: 1 }),
+            expect.objectContaining({ orderNo: 2 }),
+            expect.objectContaining({ orderNo: 3 }),
+          ],
+        },
         { id: 'C0004', orders: [] },
         { id: 'C0005', orders: [expect.objectContaining({ customerId: 'C0005', orderNo: 1 })] },
       ]);
@@ -161,7 +198,15 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     });
 
     it('creates, replaces, patches with If-Match and deletes', async () => {
-      const body = { id: 'Z0001', name: 'NEW CO', active: true, createdOn: '2025-02-28', balance: '12.50', creditLimit: '100.25', status: 'hold' };
+      const body = {
+        id: 'Z0001',
+        name: 'NEW CO',
+        active: true,
+        createdOn: '2025-02-28',
+        balance: '12.50',
+        creditLimit: '100.25',
+        status: 'hold',
+      };
       const c = await req('POST', '/api/customers', { body });
       expect(c.status).toBe(201);
       expect(c.headers.get('location')).toBe('/api/customers/Z0001');
@@ -172,34 +217,58 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
 
       expect((await req('POST', '/api/customers', { body })).status).toBe(409);
       const etag = c.headers.get('etag')!;
-      const p = await req('PATCH', '/api/customers/Z0001', { body: { active: false, updatedAt: '2025-01-01T12:00:00Z' }, headers: { 'if-match': etag } });
+      const p = await req('PATCH', '/api/customers/Z0001', {
+        body: { active: false, updatedAt: '2025-01-01T12:00:00Z' },
+        headers: { 'if-match': etag },
+      });
       expect(p.status).toBe(200);
       expect(p.json).toMatchObject({ active: false, updatedAt: '2025-01-01T12:00:00Z' });
-      expect(String(((await knex('custmast').where('cust_no', 'Z0001   ').first()) as Body).upd_ts)).toMatch(/^2025-01-01[ T]13:00:00/);
-      const stale = await req('PATCH', '/api/customers/Z0001', { body: { active: true }, headers: { 'if-match': etag } });
+      expect(String(((await knex('custmast').where('cust_no', 'Z0001   ').first()) as Body).upd_ts)).toMatch(
+        /^2025-01-01[ T]13:00:00/,
+      );
+      const stale = await req('PATCH', '/api/customers/Z0001', {
+        body: { active: true },
+        headers: { 'if-match': etag },
+      });
       expect(stale.status).toBe(412);
       expect(stale.headers.get('content-type')).toBe('application/problem+json');
 
-      const put = await req('PUT', '/api/customers/Z0001', { body: { name: 'REPLACED' }, headers: { 'if-match': p.headers.get('etag')!, prefer: 'return=minimal' } });
+      const put = await req('PUT', '/api/customers/Z0001', {
+        body: { name: 'REPLACED' },
+        headers: { 'if-match': p.headers.get('etag')!, prefer: 'return=minimal' },
+      });
       expect(put.status).toBe(204);
-      expect((await req('GET', '/api/customers/Z0001')).json).toMatchObject({ name: 'REPLACED', active: null, balance: null });
+      expect((await req('GET', '/api/customers/Z0001')).json).toMatchObject({
+        name: 'REPLACED',
+        active: null,
+        balance: null,
+      });
       expect((await req('PATCH', '/api/customers/Z0001', { body: { id: 'Z0002' } })).status).toBe(422);
-      expect((await req('DELETE', '/api/customers/Z0001', { headers: { 'if-match': '"stale"' } })).status).toBe(412);
+      expect(
+        (await req('DELETE', '/api/customers/Z0001', { headers: { 'if-match': '"stale"' } })).status,
+      ).toBe(412);
       expect((await req('DELETE', '/api/customers/Z0001')).status).toBe(204);
       expect((await req('GET', '/api/customers/Z0001')).status).toBe(404);
       expect((await req('DELETE', '/api/customers/Z0001')).status).toBe(404);
     });
 
     it('rejects bad bodies with 422/400/415 problem+json listing the zod issues', async () => {
-      const r = await req('POST', '/api/customers', { body: { id: 'TOO-LONG-ID', active: 'Y', createdOn: '2025-02-30', balance: 1.5, extra: 1 } });
+      const r = await req('POST', '/api/customers', {
+        body: { id: 'TOO-LONG-ID', active: 'Y', createdOn: '2025-02-30', balance: 1.5, extra: 1 },
+      });
       expect(r.status).toBe(422);
       expect(r.headers.get('content-type')).toBe('application/problem+json');
       const paths = (r.json.errors as { path: string }[]).map((e) => e.path).sort();
       expect(paths).toEqual(['(body)', 'active', 'balance', 'createdOn', 'id', 'name']);
       expect((await req('POST', '/api/customers', { body: '{"id": ' })).status).toBe(400);
       expect((await req('POST', '/api/customers', { body: '[]' })).status).toBe(422);
-      expect((await req('POST', '/api/customers', { body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
-      expect((await req('POST', '/api/orders', { body: { customerId: 'C0001', orderNo: 1.5 } })).status).toBe(422);
+      expect(
+        (await req('POST', '/api/customers', { body: 'x', headers: { 'content-type': 'text/plain' } }))
+          .status,
+      ).toBe(415);
+      expect((await req('POST', '/api/orders', { body: { customerId: 'C0001', orderNo: 1.5 } })).status).toBe(
+        422,
+      );
     });
 
     it('replays an Idempotency-Key POST from the database and refuses a changed body', async () => {
@@ -212,9 +281,14 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       expect(b.headers.get('idempotent-replayed')).toBe('true');
       expect(typeof a.json.id).toBe('number');
       expect(await rowCount('evtlog')).toBe(1);
-      expect((await knex('sluice_idempotency').count({ n: '*' }).first()) as Body).toMatchObject({ n: expect.anything() });
+      expect((await knex('sluice_idempotency').count({ n: '*' }).first()) as Body).toMatchObject({
+        n: expect.anything(),
+      });
       expect((await req('POST', '/api/events', { body: { message: 'other' }, headers })).status).toBe(422);
-      const m = await req('POST', '/api/events', { body: { message: 'minimal' }, headers: { prefer: 'return=minimal' } });
+      const m = await req('POST', '/api/events', {
+        body: { message: 'minimal' },
+        headers: { prefer: 'return=minimal' },
+      });
       expect(m.status).toBe(201);
       expect(m.text).toBe('');
       expect(m.headers.get('location')).toMatch(/^\/api\/events\/\d+$/);
@@ -223,7 +297,9 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     it('runs concurrent POSTs with one Idempotency-Key exactly once', async () => {
       const before = await rowCount('evtlog');
       const headers = { 'idempotency-key': `k-${name}-race` };
-      const all = await Promise.all(Array.from({ length: 6 }, () => req('POST', '/api/events', { body: { message: 'race' }, headers })));
+      const all = await Promise.all(
+        Array.from({ length: 6 }, () => req('POST', '/api/events', { body: { message: 'race' }, headers })),
+      );
       expect(await rowCount('evtlog')).toBe(before + 1);
       const created = all.filter((r) => r.status === 201);
       expect(created.length).toBeGreaterThanOrEqual(1);
@@ -233,7 +309,14 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
 
     it('answers 400 to injection attempts in every parameter and leaves the table unchanged', async () => {
       const before = await rowCount('custmast');
-      const evil = ["'; DROP TABLE custmast; --", '1 OR 1=1', "C0001' OR '1'='1", '") OR 1=1 --', 'cust_no', '*/ UNION SELECT * FROM custmast --'];
+      const evil = [
+        "'; DROP TABLE custmast; --",
+        '1 OR 1=1',
+        "C0001' OR '1'='1",
+        '") OR 1=1 --',
+        'cust_no',
+        '*/ UNION SELECT * FROM custmast --',
+      ];
       for (const e of evil) {
         const q = encodeURIComponent(e);
         for (const path of [
@@ -272,7 +355,9 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     });
 
     it('keeps a row created with a key of the full CHAR width readable', async () => {
-      expect((await req('POST', '/api/customers', { body: { id: 'W1234567', name: 'WIDE' } })).status).toBe(201);
+      expect((await req('POST', '/api/customers', { body: { id: 'W1234567', name: 'WIDE' } })).status).toBe(
+        201,
+      );
       expect((await req('GET', `/api/customers/${custId(7)}`)).status).toBe(200);
       expect((await req('GET', '/api/customers/W1234567')).json).toMatchObject({ name: 'WIDE' });
       expect((await req('DELETE', '/api/customers/W1234567')).status).toBe(204);

@@ -8,8 +8,11 @@ import { startHarness, type Harness } from './harness.js';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 const secret = 'a-test-secret-of-32-characters!!';
-const sign = (claims: Record<string, unknown>, key: Uint8Array | PrivateKey = new TextEncoder().encode(secret), alg = 'HS256') =>
-  new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('5m').sign(key);
+const sign = (
+  claims: Record<string, unknown>,
+  key: Uint8Array | PrivateKey = new TextEncoder().encode(secret),
+  alg = 'HS256',
+) => new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('5m').sign(key);
 
 describe('auth: API keys, JWT, access, hidden fields, row filters', () => {
   let h: Harness;
@@ -22,8 +25,16 @@ describe('auth: API keys, JWT, access, hidden fields, row filters', () => {
         ],
         jwt: { secret },
       };
-      api.resources.customers.access = { anonymous: ['read'], reader: ['read'], writer: ['read', 'create', 'update', 'delete'], customer: ['read', 'update'] };
-      api.resources.customers.hiddenFields = { anonymous: ['creditLimit', 'balance'], customer: ['creditLimit'] };
+      api.resources.customers.access = {
+        anonymous: ['read'],
+        reader: ['read'],
+        writer: ['read', 'create', 'update', 'delete'],
+        customer: ['read', 'update'],
+      };
+      api.resources.customers.hiddenFields = {
+        anonymous: ['creditLimit', 'balance'],
+        customer: ['creditLimit'],
+      };
       api.resources.customers.rowFilter = { role: 'customer', field: 'id', claim: 'sub' };
       api.resources.orders.access = { writer: ['read'] };
     });
@@ -47,10 +58,21 @@ describe('auth: API keys, JWT, access, hidden fields, row filters', () => {
     const reader = { 'x-api-key': 'k-reader' };
     const r = await h.request('GET', '/api/customers/C0001', { headers: reader });
     expect(r.json).toHaveProperty('creditLimit', '10.00');
-    expect((await h.request('PATCH', '/api/customers/C0001', { body: { active: false }, headers: reader })).status).toBe(403);
+    expect(
+      (await h.request('PATCH', '/api/customers/C0001', { body: { active: false }, headers: reader })).status,
+    ).toBe(403);
     expect((await h.request('GET', '/api/orders', { headers: reader })).status).toBe(403);
-    expect((await h.request('PATCH', '/api/customers/C0001', { body: { active: false }, headers: { 'x-api-key': 'k-writer' } })).status).toBe(200);
-    expect((await h.request('GET', '/api/customers', { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
+    expect(
+      (
+        await h.request('PATCH', '/api/customers/C0001', {
+          body: { active: false },
+          headers: { 'x-api-key': 'k-writer' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await h.request('GET', '/api/customers', { headers: { 'x-api-key': 'wrong' } })).status).toBe(
+      401,
+    );
   });
 
   it('verifies JWTs and applies the row filter bound to a claim', async () => {
@@ -61,14 +83,30 @@ describe('auth: API keys, JWT, access, hidden fields, row filters', () => {
     expect(list.json.data[0]).toHaveProperty('balance');
     expect(list.json.data[0]).not.toHaveProperty('creditLimit');
     expect((await h.request('GET', '/api/customers/C0003', { headers: auth })).status).toBe(404);
-    expect((await h.request('PATCH', '/api/customers/C0003', { body: { active: true }, headers: auth })).status).toBe(404);
-    expect((await h.request('PATCH', '/api/customers/C0002', { body: { active: true }, headers: auth })).status).toBe(200);
-    expect((await h.request('PATCH', '/api/customers/C0002', { body: { creditLimit: '1.00' }, headers: auth })).status).toBe(422);
+    expect(
+      (await h.request('PATCH', '/api/customers/C0003', { body: { active: true }, headers: auth })).status,
+    ).toBe(404);
+    expect(
+      (await h.request('PATCH', '/api/customers/C0002', { body: { active: true }, headers: auth })).status,
+    ).toBe(200);
+    expect(
+      (await h.request('PATCH', '/api/customers/C0002', { body: { creditLimit: '1.00' }, headers: auth }))
+        .status,
+    ).toBe(422);
     const noSub = await sign({ roles: ['customer'] });
-    expect((await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${noSub}` } })).status).toBe(403);
-    const forged = await sign({ sub: 'C0002', roles: ['writer'] }, new TextEncoder().encode('another-secret-of-32-characters!'));
-    expect((await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
-    expect((await h.request('GET', '/api/customers', { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    expect(
+      (await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${noSub}` } })).status,
+    ).toBe(403);
+    const forged = await sign(
+      { sub: 'C0002', roles: ['writer'] },
+      new TextEncoder().encode('another-secret-of-32-characters!'),
+    );
+    expect(
+      (await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${forged}` } })).status,
+    ).toBe(401);
+    expect(
+      (await h.request('GET', '/api/customers', { headers: { authorization: 'Basic abc' } })).status,
+    ).toBe(401);
   });
 });
 
@@ -89,13 +127,22 @@ describe('auth: JWKS file with issuer and audience', () => {
   afterAll(() => h.close());
 
   const rs = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
 
   it('accepts a token from the issuer for the audience, and 401s otherwise (no access: any authenticated caller)', async () => {
     const ok = await rs({ sub: 'u1', iss: 'https://idp.test', aud: 'sluice' });
-    expect((await h.request('GET', '/api/customers?limit=1', { headers: { authorization: `Bearer ${ok}` } })).status).toBe(200);
+    expect(
+      (await h.request('GET', '/api/customers?limit=1', { headers: { authorization: `Bearer ${ok}` } }))
+        .status,
+    ).toBe(200);
     const wrongAud = await rs({ sub: 'u1', iss: 'https://idp.test', aud: 'other' });
-    expect((await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${wrongAud}` } })).status).toBe(401);
+    expect(
+      (await h.request('GET', '/api/customers', { headers: { authorization: `Bearer ${wrongAud}` } })).status,
+    ).toBe(401);
     expect((await h.request('GET', '/api/customers')).status).toBe(401);
   });
 });

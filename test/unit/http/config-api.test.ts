@@ -8,7 +8,10 @@ const base = {
       source: 'erp',
       table: 'public.custmast',
       key: ['id'],
-      fields: { id: { column: 'cust_no', codec: 'trim' }, active: { column: 'actv_flg', codec: 'yn', options: { true: 'J' } } },
+      fields: {
+        id: { column: 'cust_no', codec: 'trim' },
+        active: { column: 'actv_flg', codec: 'yn', options: { true: 'J' } },
+      },
     },
   },
 };
@@ -65,12 +68,25 @@ describe('api config schema', () => {
       ...base,
       resources: {
         ...base.resources,
-        orders: { url: 'sqlite:x.db', table: 'ordhdr', key: ['n'], fields: { n: { column: 'n', codec: 'int' } } },
-        lines: { table: 'ln', key: ['n'], fields: { n: { column: 'n' } }, relations: { order: { resource: 'orders', on: { n: 'missing' } } } },
+        orders: {
+          url: 'sqlite:x.db',
+          table: 'ordhdr',
+          key: ['n'],
+          fields: { n: { column: 'n', codec: 'int' } },
+        },
+        lines: {
+          table: 'ln',
+          key: ['n'],
+          fields: { n: { column: 'n' } },
+          relations: { order: { resource: 'orders', on: { n: 'missing' } } },
+        },
       },
     });
     const issues: string[] = [];
-    checkApiReferences({ sources: [{ name: 'other', url: 'postgres://x' }], api }, { addIssue: (i) => issues.push(`${formatPath(i.path)}: ${i.message}`) });
+    checkApiReferences(
+      { sources: [{ name: 'other', url: 'postgres://x' }], api },
+      { addIssue: (i) => issues.push(`${formatPath(i.path)}: ${i.message}`) },
+    );
     expect(issues).toEqual([
       'api.resources.customers.source: no source named "erp" in sources[]',
       'api.resources.lines: no database: set source, url, or api.database',

@@ -19,7 +19,13 @@ const api = fixtureApi('sqlite::memory:');
 function store(dialect: Dialect, resource = 'customers'): ResourceStore {
   const knex = knexFactory({ client: dialect.client, useNullAsDefault: true });
   const db: ApiDatabase = { url: 'x', knex, dialect, ping: async () => {}, close: () => knex.destroy() };
-  return new ResourceStore(db, new ResourceMapping(resource, { ...api.resources[resource]!, table: `legacy.${api.resources[resource]!.table}` }));
+  return new ResourceStore(
+    db,
+    new ResourceMapping(resource, {
+      ...api.resources[resource]!,
+      table: `legacy.${api.resources[resource]!.table}`,
+    }),
+  );
 }
 
 function page(s: ResourceStore, params: Record<string, string>, cursor?: unknown[]) {
@@ -38,7 +44,11 @@ function page(s: ResourceStore, params: Record<string, string>, cursor?: unknown
 }
 
 describe('compiled SQL per dialect', () => {
-  const filters = { active: 'eq.true', status: 'in.(active,hold)', or: '(createdOn.gte.2024-01-01,name.ilike.AC*)' };
+  const filters = {
+    active: 'eq.true',
+    status: 'in.(active,hold)',
+    or: '(createdOn.gte.2024-01-01,name.ilike.AC*)',
+  };
 
   it('SQL Server: bound parameters, codec-encoded values, CASE for NULL ordering, TOP for the limit', () => {
     const { sql, bindings } = page(store(mssqlDialect), filters, ['12.50', 'C0001   ']);
@@ -59,7 +69,10 @@ describe('compiled SQL per dialect', () => {
 
   it('PostgreSQL uses ILIKE and native NULL ordering; MySQL and SQLite the CASE term', () => {
     expect(page(store(postgresDialect), { name: 'ilike.a*' }).sql).toContain('"cust_nm" ILIKE $1');
-    for (const d of [mysqlDialect, sqliteDialect]) expect(page(store(d), {}).sql).toContain('CASE WHEN `bal_amt` IS NULL THEN 1 ELSE 0 END desc, `bal_amt` desc');
+    for (const d of [mysqlDialect, sqliteDialect])
+      expect(page(store(d), {}).sql).toContain(
+        'CASE WHEN `bal_amt` IS NULL THEN 1 ELSE 0 END desc, `bal_amt` desc',
+      );
   });
 
   it('never interpolates values: injection text stays a binding', () => {
@@ -88,8 +101,15 @@ describe('compiled SQL per dialect', () => {
       client: 'mssql',
       connection: { server: 'db', port: 1444, user: 'sa', password: 'p@ss', database: 'erp' },
     });
-    expect(await oracleDialect.knexConfig('oracle://app:pw@ora:1521/FREEPDB1')).toMatchObject({ client: 'oracledb', connection: { connectString: 'ora:1521/FREEPDB1' } });
-    expect(await mysqlDialect.knexConfig('mysql://root@127.0.0.1:3307/shop')).toMatchObject({ connection: { port: 3307, database: 'shop', dateStrings: true } });
-    expect(await sqliteDialect.knexConfig('sqlite:///var/x.db')).toMatchObject({ connection: { filename: '/var/x.db' } });
+    expect(await oracleDialect.knexConfig('oracle://app:pw@ora:1521/FREEPDB1')).toMatchObject({
+      client: 'oracledb',
+      connection: { connectString: 'ora:1521/FREEPDB1' },
+    });
+    expect(await mysqlDialect.knexConfig('mysql://root@127.0.0.1:3307/shop')).toMatchObject({
+      connection: { port: 3307, database: 'shop', dateStrings: true },
+    });
+    expect(await sqliteDialect.knexConfig('sqlite:///var/x.db')).toMatchObject({
+      connection: { filename: '/var/x.db' },
+    });
   });
 });

@@ -6,8 +6,18 @@ import { ifMatchSatisfied, ifNoneMatchHit } from '../../../src/http/etag.js';
 
 describe('PostgREST filter grammar', () => {
   it('parses operators, not., in lists with quotes, and nested or/and', () => {
-    expect(parseFilterParam('status', 'eq.OPEN')).toEqual({ kind: 'cond', field: 'status', op: 'eq', negate: false, value: 'OPEN' });
-    expect(parseFilterParam('name', 'not.like.AC*')).toMatchObject({ op: 'like', negate: true, value: 'AC*' });
+    expect(parseFilterParam('status', 'eq.OPEN')).toEqual({
+      kind: 'cond',
+      field: 'status',
+      op: 'eq',
+      negate: false,
+      value: 'OPEN',
+    });
+    expect(parseFilterParam('name', 'not.like.AC*')).toMatchObject({
+      op: 'like',
+      negate: true,
+      value: 'AC*',
+    });
     expect(parseFilterParam('id', 'in.(a,"b,c",d)')).toMatchObject({ op: 'in', value: ['a', 'b,c', 'd'] });
     expect(parseFilterParam('x', 'eq.a.b')).toMatchObject({ value: 'a.b' });
     expect(parseFilterParam('or', '(a.eq.1,and(b.gt.2,c.is.null),not.or(d.lt.0))')).toEqual({
@@ -23,7 +33,11 @@ describe('PostgREST filter grammar', () => {
             { kind: 'cond', field: 'c', op: 'is', negate: false, value: 'null' },
           ],
         },
-        { kind: 'or', negate: true, items: [{ kind: 'cond', field: 'd', op: 'lt', negate: false, value: '0' }] },
+        {
+          kind: 'or',
+          negate: true,
+          items: [{ kind: 'cond', field: 'd', op: 'lt', negate: false, value: '0' }],
+        },
       ],
     });
     expect(parseFilterParam('not.and', '(a.eq.1,b.eq.2)')).toMatchObject({ kind: 'and', negate: true });
@@ -52,7 +66,9 @@ describe('cursors, Prefer and ETags', () => {
     expect(() => decodeCursor(c, 'id.asc', 3)).toThrow(/another order/);
     expect(() => decodeCursor(c, 'balance.desc,id.asc', 2)).toThrow(QuerySyntaxError);
     expect(() => decodeCursor('!!', 'x', 1)).toThrow(QuerySyntaxError);
-    const forged = Buffer.from(JSON.stringify({ o: JSON.parse(Buffer.from(c, 'base64url').toString()).o, v: [{ a: 1 }, 'x', null] })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ o: JSON.parse(Buffer.from(c, 'base64url').toString()).o, v: [{ a: 1 }, 'x', null] }),
+    ).toString('base64url');
     expect(() => decodeCursor(forged, 'balance.desc,id.asc', 3)).toThrow(QuerySyntaxError);
   });
 

@@ -13,18 +13,23 @@ import { createApp } from '../../../src/http/app.js';
 import { createLegacySchema } from '../../fixtures/rest/legacy-db.js';
 import { requestJson, type Json, type TestResponse } from '../../fixtures/rest/request.js';
 
-
 export interface Harness {
   readonly app: Hono<AppEnv>;
   readonly api: ApiConfig;
   readonly rt: ApiRuntime;
-  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
 /** The fixture's `api` section as a plain object, with `database` set; `patch` edits it before parsing. */
 export function fixtureApi(url: string, patch: (api: Json) => void = () => {}): ApiConfig {
-  const raw: Json = (parse(readFileSync(new URL('../../fixtures/rest/legacy.yaml', import.meta.url), 'utf8'))).api;
+  const raw: Json = parse(
+    readFileSync(new URL('../../fixtures/rest/legacy.yaml', import.meta.url), 'utf8'),
+  ).api;
   raw.database = url;
   patch(raw);
   return apiSchema.parse(raw);

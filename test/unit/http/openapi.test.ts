@@ -7,7 +7,10 @@ describe('OpenAPI 3.1 document and docs page', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness((api) => {
-      api.auth = { apiKeys: [{ name: 'a', hash: hashApiKey('k'), roles: ['w'] }], jwt: { secret: 'x'.repeat(32) } };
+      api.auth = {
+        apiKeys: [{ name: 'a', hash: hashApiKey('k'), roles: ['w'] }],
+        jwt: { secret: 'x'.repeat(32) },
+      };
       api.resources.customers.access = { anonymous: ['read'], w: ['read', 'create', 'update', 'delete'] };
     });
   });
@@ -25,17 +28,25 @@ describe('OpenAPI 3.1 document and docs page', () => {
   it('describes each resource with schemas built from the codecs', async () => {
     const doc = (await h.request('GET', '/api/openapi.json')).json;
     const c = doc.components.schemas.Customers;
-    expect(c.properties.createdOn).toMatchObject({ anyOf: [{ type: 'string', format: 'date' }, { type: 'null' }] });
+    expect(c.properties.createdOn).toMatchObject({
+      anyOf: [{ type: 'string', format: 'date' }, { type: 'null' }],
+    });
     expect(c.properties.active).toEqual({ type: ['boolean', 'null'] });
     expect(c.properties.creditLimit.anyOf[0]).toEqual({ type: 'string', pattern: '^-?\\d+(\\.\\d{1,2})?$' });
     expect(c.properties.status.anyOf[0]).toMatchObject({ enum: ['active', 'inactive', 'hold'] });
     expect(doc.components.schemas.CustomersCreate.required).toEqual(['id', 'name']);
     expect(doc.components.schemas.CustomersCreate.additionalProperties).toBe(false);
     expect(doc.components.schemas.EventsCreate.required).toEqual(['message']);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/customers', '/api/customers/{key}', '/api/orders/{key}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/customers', '/api/customers/{key}', '/api/orders/{key}']),
+    );
     expect(doc.paths['/api/customers'].get.security).toEqual([{}, { apiKey: [] }, { bearer: [] }]);
     expect(doc.paths['/api/customers'].post.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
-    expect(doc.components.securitySchemes.apiKey).toEqual({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    expect(doc.components.securitySchemes.apiKey).toEqual({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+    });
   });
 
   it('serves the docs page and its script from node_modules (no CDN)', async () => {

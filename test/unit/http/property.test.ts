@@ -3,11 +3,57 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { startHarness, type Harness } from './harness.js';
 
-const fields = ['id', 'name', 'active', 'createdOn', 'balance', 'creditLimit', 'status', 'updatedAt', 'notes', 'nope', 'or', 'and', 'not.or'];
-const ops = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'ilike', 'in', 'is', 'not.eq', 'not.in', 'bogus', ''];
+const fields = [
+  'id',
+  'name',
+  'active',
+  'createdOn',
+  'balance',
+  'creditLimit',
+  'status',
+  'updatedAt',
+  'notes',
+  'nope',
+  'or',
+  'and',
+  'not.or',
+];
+const ops = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'like',
+  'ilike',
+  'in',
+  'is',
+  'not.eq',
+  'not.in',
+  'bogus',
+  '',
+];
 const values = fc.oneof(
   fc.string(),
-  fc.constantFrom('true', 'false', 'null', '2024-01-01', '2024-02-30', '12.50', '-1', '1e9', '99999999999999999999999', '(a,b)', '("x,y",z)', '*', "'", '(', ')', '2024-07-02T09:00:00Z'),
+  fc.constantFrom(
+    'true',
+    'false',
+    'null',
+    '2024-01-01',
+    '2024-02-30',
+    '12.50',
+    '-1',
+    '1e9',
+    '99999999999999999999999',
+    '(a,b)',
+    '("x,y",z)',
+    '*',
+    "'",
+    '(',
+    ')',
+    '2024-07-02T09:00:00Z',
+  ),
   fc.integer().map(String),
 );
 
@@ -44,16 +90,30 @@ describe('property: no input gives a 5xx', () => {
     const body = fc.oneof(
       fc.jsonValue(),
       fc.record(
-        { id: fc.oneof(fc.string(), fc.integer()), name: fc.oneof(fc.string(), fc.constant(null)), active: fc.oneof(fc.boolean(), fc.string()), createdOn: fc.oneof(fc.string(), fc.constant('2024-02-29')), creditLimit: fc.oneof(fc.string(), fc.double()), status: fc.string(), notes: fc.jsonValue() },
+        {
+          id: fc.oneof(fc.string(), fc.integer()),
+          name: fc.oneof(fc.string(), fc.constant(null)),
+          active: fc.oneof(fc.boolean(), fc.string()),
+          createdOn: fc.oneof(fc.string(), fc.constant('2024-02-29')),
+          creditLimit: fc.oneof(fc.string(), fc.double()),
+          status: fc.string(),
+          notes: fc.jsonValue(),
+        },
         { requiredKeys: [] },
       ),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET'), fc.oneof(fc.string(), fc.constantFrom('C0001', 'C0002,1', '%', '%zz')), body, async (method, key, b) => {
-        const path = method === 'POST' ? '/api/customers' : `/api/customers/${encodeURIComponent(key) || 'x'}`;
-        const r = await h.request(method, path, method === 'GET' || method === 'DELETE' ? {} : { body: b });
-        expect(r.status, `${method} ${path} ${JSON.stringify(b)} → ${r.text}`).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET'),
+        fc.oneof(fc.string(), fc.constantFrom('C0001', 'C0002,1', '%', '%zz')),
+        body,
+        async (method, key, b) => {
+          const path =
+            method === 'POST' ? '/api/customers' : `/api/customers/${encodeURIComponent(key) || 'x'}`;
+          const r = await h.request(method, path, method === 'GET' || method === 'DELETE' ? {} : { body: b });
+          expect(r.status, `${method} ${path} ${JSON.stringify(b)} → ${r.text}`).toBeLessThan(500);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -29,7 +29,9 @@ describe('rate limiting', () => {
     expect(limited.headers.get('content-type')).toBe('application/problem+json');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // Another caller (an API key) has its own budget; health checks are never limited.
-    expect((await h.request('GET', '/api/customers?limit=1', { headers: { 'x-api-key': 'key-a' } })).status).toBe(200);
+    expect(
+      (await h.request('GET', '/api/customers?limit=1', { headers: { 'x-api-key': 'key-a' } })).status,
+    ).toBe(200);
     expect((await h.request('GET', '/healthz')).status).toBe(200);
     clock += 10_000;
     expect((await h.request('GET', '/api/customers?limit=1')).status).toBe(200);
