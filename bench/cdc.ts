@@ -5,7 +5,6 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import pg from 'pg';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { TestPostgres } from '../test/support/postgres-server.js';
 import type { BenchOptions, BenchResult } from './types.js';

@@ -5,19 +5,26 @@ import type { ApiDatabase } from '../api/database.js';
 import type { AppEnv } from './env.js';
 
 export function httpMetrics(registry: Registry): MiddlewareHandler<AppEnv> {
-  const requests = new Counter({
-    name: 'sluice_http_requests_total',
-    help: 'HTTP requests by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'sluice_http_request_duration_seconds',
-    help: 'HTTP request duration by method and route',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  // The process registry is shared: a second app in one process reuses the metrics.
+  const requests =
+    (registry.getSingleMetric('sluice_http_requests_total') as
+      Counter<'method' | 'route' | 'status'> | undefined) ??
+    new Counter({
+      name: 'sluice_http_requests_total',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    });
+  const duration =
+    (registry.getSingleMetric('sluice_http_request_duration_seconds') as
+      Histogram<'method' | 'route'> | undefined) ??
+    new Histogram({
+      name: 'sluice_http_request_duration_seconds',
+      help: 'HTTP request duration by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
   return async (c, next) => {
     const start = process.hrtime.bigint();
     await next();

@@ -2,7 +2,8 @@
 // idempotency tables, authenticator, then createApp + @hono/node-server.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registry as processRegistry } from '../util/metrics.js';
 import { openDatabase, type ApiDatabase } from '../api/database.js';
 import { ResourceStore } from '../api/resource-store.js';
 import { resourceDatabaseUrl, type ApiConfig } from '../config/api.js';
@@ -115,8 +116,8 @@ export async function startApi(
   const api = cfg.api;
   if (!api) throw new ConfigError('no api section in the config');
   const rt = await createApiRuntime(api, cfg.sources, log);
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
+  // One registry per process: /metrics shows the sources' pipeline metrics beside the HTTP ones.
+  const registry = processRegistry;
   const app = createAppFromRuntime(api, rt, log, registry);
   const sep = api.listen.lastIndexOf(':');
   const hostname = api.listen.slice(0, sep);
