@@ -29,6 +29,12 @@ async function teardown(env: Env): Promise<void> {
   await Promise.all([env.pg.stop(), env.nats.stop()]);
 }
 
+/** SLUICE_BENCH_PROFILE=dir writes a CPU profile of each sluice process there (node --cpu-prof). */
+function profileArgs(): string[] {
+  const dir = process.env.SLUICE_BENCH_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 function spawnSluice(
   env: Env,
   name: string,
@@ -42,20 +48,29 @@ function spawnSluice(
     log: { level: 'warn' },
   };
   return writeFile(file, JSON.stringify(cfg)).then(() =>
-    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', file], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [...profileArgs(), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', file],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
   );
 }
 
 async function stopChild(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
+  const t0 = performance.now();
   p.kill('SIGTERM');
   const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await done;
   clearTimeout(t);
+  if (process.env.SLUICE_BENCH_PROFILE)
+    process.stderr.write(
+      `  sluice stopped in ${Math.round(performance.now() - t0)} ms (${p.signalCode ?? p.exitCode})\n`,
+    );
 }
 
 /** Peak resident set size of a live process, from /proc (VmHWM). */

@@ -5,7 +5,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SourceChange } from '../core/change-event.js';
 import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
-import type { JetStreamPublisher } from '../nats/publisher.js';
+import type { JetStreamPublisher, PublishRequest } from '../nats/publisher.js';
 import type { KvOffsetStore } from '../nats/offset-store.js';
 import { deadLetterSubject, eventSubject, msgId } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
@@ -38,6 +38,7 @@ export class Dispatcher {
   #committed: unknown = null;
   #wake: (() => void) | null = null;
   #committedSeq: number;
+  readonly #subjects = new Map<string, string>();
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
@@ -55,7 +56,12 @@ export class Dispatcher {
     try {
       for await (const batch of batches) {
         this.#throwIfFailed();
-        for (const c of batch.changes) await this.#publish(c);
+        const publisher = this.#d.publisher;
+        for (const c of batch.changes) {
+          // Synchronous while the window has room, so a batch leaves in one tick.
+          const req = this.#request(c);
+          if (publisher.trySend(req) === 0) await publisher.publish(req);
+        }
         if (batch.offset !== null) {
           last = batch.offset;
           this.#pending.push({ seq: this.#d.publisher.lastSeq, offset: batch.offset });
@@ -81,12 +87,23 @@ export class Dispatcher {
     this.#throwIfFailed();
   }
 
-  async #publish(c: SourceChange): Promise<void> {
+  /** Subjects are escaped once per table and op, not once per event. */
+  #subject(schema: string, table: string, op: SourceChange['event']['op']): string {
+    const k = `${schema}\u0000${table}\u0000${op}`;
+    let s = this.#subjects.get(k);
+    if (s === undefined) {
+      s = eventSubject(this.#d.prefix, this.#d.adapter.name, schema, table, op);
+      this.#subjects.set(k, s);
+    }
+    return s;
+  }
+
+  #request(c: SourceChange): PublishRequest {
     const d = this.#d;
     const src = c.event.source;
     const id = msgId(d.adapter.name, c.position, c.index);
     let payload = encoder.encode(JSON.stringify(c.event));
-    let subject = eventSubject(d.prefix, d.adapter.name, src.schema, src.table, c.event.op);
+    let subject = this.#subject(src.schema, src.table, c.event.op);
     const max = d.nc.info?.max_payload ?? 1024 * 1024;
     if (payload.length + HEADER_ALLOWANCE > max) {
       // A poison event: too large for the server. Record it on the dead-letter subject (in order,
@@ -110,12 +127,12 @@ export class Dispatcher {
       );
       subject = deadLetterSubject(d.prefix, d.adapter.name);
     }
-    await d.publisher.publish({
+    return {
       subject,
       payload,
       msgId: id,
       headers: { 'Sluice-Key': JSON.stringify(c.key), 'Content-Type': 'application/json' },
-    });
+    };
   }
 
   #throwIfFailed(): void {
