@@ -171,11 +171,11 @@ export class JetStreamPublisher {
   #send(p: Pending): void {
     p.sentAt = Date.now();
     p.failed = false;
-    const h: MsgHdrs = natsHeaders();
-    h.set('Nats-Msg-Id', p.req.msgId);
-    if (p.req.headers) for (const [k, v] of Object.entries(p.req.headers)) h.set(k, v);
     try {
-      this.#nc.publish(p.req.subject, p.req.payload, { reply: `${this.#inbox}.${p.seq}`, headers: h });
+      this.#nc.publish(p.req.subject, p.req.payload, {
+        reply: `${this.#inbox}.${p.seq}`,
+        headers: rawHeaders(p.req),
+      });
     } catch (err) {
       // A closed or draining connection throws here; retried like any other failure. (Payloads
       // over max_payload never get here: the dispatcher sends those to the dead-letter subject.)
@@ -355,6 +355,19 @@ export class JetStreamPublisher {
     this.#spaceWaiters = [];
     for (const w of ws) w();
   }
+}
+
+const headerEncoder = new TextEncoder();
+
+/**
+ * The NATS/1.0 header block, written directly: building a MsgHdrs map per event (with key
+ * canonicalisation) was a visible share of the hot path. nats.js only calls encode() on it.
+ */
+function rawHeaders(req: PublishRequest): MsgHdrs {
+  let text = `NATS/1.0\r\nNats-Msg-Id: ${req.msgId}\r\n`;
+  if (req.headers) for (const k in req.headers) text += `${k}: ${req.headers[k]}\r\n`;
+  const bytes = headerEncoder.encode(`${text}\r\n`);
+  return { encode: () => bytes } as unknown as MsgHdrs;
 }
 
 function delay(ms: number): Promise<void> {
