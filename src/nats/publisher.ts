@@ -17,7 +17,6 @@
 // every (re)connect, and which is checked synchronously before each send.
 import {
   createInbox,
-  headers as natsHeaders,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
