@@ -1,6 +1,8 @@
 // The one zod schema of the config file. Every field has a default and a description.
 import { z } from 'zod';
+import { pollingSourceSchema } from '../../adapters/polling/config.js';
 import { postgresSourceSchema } from '../../adapters/postgres/config.js';
+import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
 
@@ -60,7 +62,11 @@ export const natsSchema = z
   })
   .prefault({});
 
-export const sourceSchema = z.discriminatedUnion('kind', [postgresSourceSchema]);
+export const sourceSchema = z.discriminatedUnion('kind', [
+  postgresSourceSchema,
+  pollingSourceSchema,
+  triggersSourceSchema,
+]);
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
 export const configSchema = z

@@ -9,9 +9,17 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
       const { createPostgresAdapter } = await import('../../adapters/postgres/index.js');
       return createPostgresAdapter(cfg, log);
     }
+    case 'polling': {
+      const { createPollingAdapter } = await import('../../adapters/polling/index.js');
+      return createPollingAdapter(cfg, log);
+    }
+    case 'triggers': {
+      const { createTriggersAdapter } = await import('../../adapters/triggers/index.js');
+      return createTriggersAdapter(cfg, log);
+    }
     default: {
-      const never: never = cfg.kind;
-      throw new Error(`unknown source kind ${String(never)}`);
+      const never: never = cfg;
+      throw new Error(`unknown source kind ${String((never as { kind?: unknown }).kind)}`);
     }
   }
 }

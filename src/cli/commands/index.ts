@@ -7,6 +7,7 @@ import { registerValidate } from './validate.js';
 import { registerInit } from './init.js';
 import { registerHashKey } from './hash-key.js';
 import { registerServe } from './serve.js';
+import { registerMigrate } from './migrate.js';
 
 /** The verbs of DESIGN.md "Command line"; each verb adds one line here. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerHashKey(program);
   registerServe(program);
+  registerMigrate(program);
 }

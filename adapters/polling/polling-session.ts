@@ -1,0 +1,171 @@
+// What polling and triggers share: one knex pool through the REST layer's dialects, the
+// visibility horizon, table keys, and how an event is put together.
+import { basename } from 'node:path';
+import type { Knex } from 'knex';
+import type { Dialect } from '../../src/api/dialect.js';
+import { dialectForUrl } from '../../src/api/dialects/index.js';
+import { sqliteFilename } from '../../src/api/dialects/sqlite.js';
+import { urlParts } from '../../src/api/dialect.js';
+import type { ChangeEvent, Op, SourceChange } from '../../src/core/change-event.js';
+import { ConfigError } from '../../src/core/errors.js';
+import type { Logger } from '../../src/core/source-adapter.js';
+import { VERSION } from '../../src/version.js';
+import { classifySqlError } from './polling-errors.js';
+import { createHorizon, type Horizon } from './polling-horizon.js';
+
+export interface SessionConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly lookBack?: number | undefined;
+}
+
+const INT8 = 20;
+
+export class SqlSession {
+  #knex: Knex | null = null;
+  #dialect: Dialect | null = null;
+  #horizon: Horizon | null = null;
+
+  constructor(
+    readonly cfg: SessionConfig,
+    readonly connector: string,
+    readonly log: Logger,
+  ) {}
+
+  get dialect(): Dialect {
+    if (!this.#dialect) throw new Error('session not open');
+    return this.#dialect;
+  }
+
+  get horizon(): Horizon {
+    if (!this.#horizon) throw new Error('session not open');
+    return this.#horizon;
+  }
+
+  /** The look-back window in force: the configured one, else 2s where there is no log position to bound by. */
+  get lookBackMs(): number {
+    if (this.cfg.lookBack !== undefined) return this.cfg.lookBack;
+    const d = this.#dialect?.name;
+    return d === 'mysql' || d === 'sqlite' ? 2000 : 0;
+  }
+
+  /** The database name events carry in source.db. */
+  get db(): string {
+    const d = this.#dialect?.name;
+    if (d === 'sqlite') return basename(sqliteFilename(this.cfg.url)).replace(/\.[^.]*$/, '') || 'main';
+    return urlParts(this.cfg.url).database ?? '';
+  }
+
+  async open(): Promise<Knex> {
+    if (this.#knex) return this.#knex;
+    const dialect = await dialectForUrl(this.cfg.url);
+    const config = await dialect.knexConfig(this.cfg.url);
+    if (dialect.name === 'postgres') {
+      // int8 as a number within ±2^53 (DESIGN.md "Change events"); every other type as the dialect reads it.
+      const conn = config.connection as {
+        types?: { getTypeParser(oid: number, f?: string): (v: string) => unknown };
+      };
+      const inner = conn.types;
+      if (inner)
+        conn.types = {
+          getTypeParser: (oid, f) =>
+            oid === INT8
+              ? (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v)
+              : inner.getTypeParser(oid, f),
+        };
+    }
+    const { default: knexFactory } = await import('knex');
+    const knex = knexFactory({ ...config, pool: { min: 0, max: 4, ...(config.pool ?? {}) } });
+    this.#dialect = dialect;
+    this.#knex = knex;
+    this.#horizon = createHorizon(dialect.name, knex, this.lookBackMs, (m) =>
+      this.log.warn({ source: this.cfg.name }, m),
+    );
+    try {
+      await knex.raw(dialect.name === 'oracle' ? 'SELECT 1 FROM DUAL' : 'SELECT 1');
+    } catch (err) {
+      throw classifySqlError(err, `cannot connect to ${this.cfg.name}`);
+    }
+    return knex;
+  }
+
+  /** Splits schema.table and returns the knex table reference. */
+  split(qualified: string): { schema: string; name: string } {
+    const dot = qualified.indexOf('.');
+    return { schema: qualified.slice(0, dot), name: qualified.slice(dot + 1) };
+  }
+
+  /** The primary key of a table (through the REST layer's introspectors), or the configured one. */
+  async keyOf(qualified: string, configured: readonly string[] | undefined): Promise<string[]> {
+    if (configured && configured.length > 0) return [...configured];
+    const knex = await this.open();
+    const intro = this.dialect.introspector ? await this.dialect.introspector() : null;
+    if (!intro)
+      throw new ConfigError(
+        `table ${qualified}: set key: [..] (primary keys are not read from ${this.dialect.name})`,
+      );
+    const { schema, name } = this.split(qualified);
+    const info = await intro.describe(knex, this.dialect.name === 'postgres' ? `${schema}.${name}` : name);
+    if (info.columns.length === 0)
+      throw new ConfigError(`table ${qualified} does not exist in source ${this.cfg.name}`);
+    if (info.primaryKey.length === 0)
+      throw new ConfigError(`table ${qualified} has no primary key: set key: [..] in the source's tables`);
+    return [...info.primaryKey];
+  }
+
+  /** Column names of a table in declared order. */
+  async columnsOf(qualified: string): Promise<{ name: string; type: string }[]> {
+    const knex = await this.open();
+    const { schema, name } = this.split(qualified);
+    const intro = this.dialect.introspector ? await this.dialect.introspector() : null;
+    if (intro) {
+      const info = await intro.describe(knex, this.dialect.name === 'postgres' ? `${schema}.${name}` : name);
+      return info.columns.map((c) => ({ name: c.name, type: c.type }));
+    }
+    const rows = (await knex('INFORMATION_SCHEMA.COLUMNS')
+      .select({ name: 'COLUMN_NAME', type: 'DATA_TYPE' })
+      .where({ TABLE_SCHEMA: schema, TABLE_NAME: name })
+      .orderBy('ORDINAL_POSITION')) as { name: string; type: string }[];
+    return rows;
+  }
+
+  change(e: {
+    op: Op;
+    schema: string;
+    table: string;
+    before: Record<string, unknown> | null;
+    after: Record<string, unknown> | null;
+    key: Record<string, unknown>;
+    tsMs: number;
+    snapshot: 'true' | 'false';
+    txId?: number | undefined;
+    position: string;
+    index: number;
+  }): SourceChange {
+    const event: ChangeEvent = {
+      before: e.before,
+      after: e.after,
+      source: {
+        version: VERSION,
+        connector: this.connector,
+        name: this.cfg.name,
+        ts_ms: e.tsMs,
+        snapshot: e.snapshot,
+        db: this.db,
+        schema: e.schema,
+        table: e.table,
+        ...(e.txId !== undefined ? { txId: e.txId } : {}),
+      },
+      op: e.op,
+      ts_ms: Date.now(),
+    };
+    return { event, key: e.key, position: e.position, index: e.index };
+  }
+
+  async close(): Promise<void> {
+    const k = this.#knex;
+    this.#knex = null;
+    this.#horizon = null;
+    await k?.destroy().catch(() => {});
+  }
+}

@@ -1,0 +1,374 @@
+// The poll loop: each round visits every table once, reads what the visibility horizon allows,
+// and hands it on as batches whose offset holds every table's cursor. The first pass of a table
+// (the snapshot) emits `r`; later rounds emit `c`/`u` (incrementing and timestamp tables) and
+// `c`/`u`/`d` (diff tables).
+import type { Knex } from 'knex';
+import type { Op, SourceChange } from '../../src/core/change-event.js';
+import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { classifySqlError } from './polling-errors.js';
+import type { PollingOffset, TableCursor } from './polling-offset.js';
+import {
+  chunkQuery,
+  incrementingQuery,
+  maxQuery,
+  rowversionQuery,
+  timestampQuery,
+  type TableRef,
+} from './polling-query.js';
+import type { SqlSession } from './polling-session.js';
+import type { StateStore } from './polling-state-store.js';
+import { bindable, digest, keyText, normalizeRow, rowHash, type Row } from './polling-types.js';
+
+export interface ResolvedTable extends TableRef {
+  readonly schema: string;
+  readonly name: string;
+  readonly mode: 'incrementing' | 'timestamp' | 'diff';
+  /** SQL Server rowversion column: bounded by MIN_ACTIVE_ROWVERSION() directly. */
+  readonly rowversion: boolean;
+}
+
+export interface EngineOptions {
+  readonly pollInterval: number;
+  readonly chunkSize: number;
+}
+
+export function freshCursor(t: ResolvedTable): TableCursor {
+  switch (t.mode) {
+    case 'incrementing':
+      return { mode: 'incrementing', last: null, pending: null };
+    case 'timestamp':
+      return { mode: 'timestamp', last: null, pending: null };
+    case 'diff':
+      return { mode: 'diff', pass: 0, chunk: 0, after: null, phase: 'scan' };
+    default: {
+      const never: never = t.mode;
+      throw new Error(`unknown mode ${String(never)}`);
+    }
+  }
+}
+
+type Batch = ChangeBatch<PollingOffset>;
+
+export class PollingEngine {
+  #state!: PollingOffset;
+  /** Tables whose first cycle only records where they are (snapshot: never). */
+  readonly #silent = new Set<string>();
+  /** When each diff table last started a pass. */
+  readonly #passStarted = new Map<string, number>();
+
+  constructor(
+    readonly s: SqlSession,
+    readonly knex: Knex,
+    readonly tables: readonly ResolvedTable[],
+    readonly opts: EngineOptions,
+    readonly store: StateStore | null,
+  ) {}
+
+  /** Where a source with no committed offset starts. */
+  initial(phase: PollingOffset['phase']): PollingOffset {
+    return {
+      phase,
+      seq: 0,
+      tables: Object.fromEntries(this.tables.map((t) => [t.qualified, freshCursor(t)])),
+    };
+  }
+
+  /**
+   * Runs from `from`. In the snapshot phase it ends once every table's first pass is published
+   * (the last batch switches the phase to `stream`, synchronously committed); in the stream phase
+   * it ends when the signal aborts.
+   */
+  async *run(
+    ctx: SourceContext,
+    from: PollingOffset | null,
+    phase: PollingOffset['phase'],
+  ): AsyncGenerator<Batch> {
+    const start = from ?? this.initial(phase);
+    this.#state = structuredClone(start);
+    for (const t of this.tables) {
+      if (!this.#state.tables[t.qualified]) this.#state.tables[t.qualified] = freshCursor(t);
+      if (from === null && phase === 'stream') this.#silent.add(t.qualified);
+      const c = this.#state.tables[t.qualified]!;
+      if (c.mode === 'diff' && this.store) {
+        if (c.pass === 0 && c.chunk === 0 && c.after === null && c.phase === 'scan')
+          this.store.clear(t.qualified);
+        else this.store.revert(t.qualified, c.pass, c.chunk);
+      }
+    }
+    try {
+      if (this.#state.phase === 'snapshot') {
+        const done = new Set<string>();
+        while (!ctx.signal.aborted && done.size < this.tables.length) {
+          for (const t of this.tables) {
+            if (done.has(t.qualified) || ctx.signal.aborted) continue;
+            if (yield* this.#step(t, 'r')) done.add(t.qualified);
+          }
+          if (done.size < this.tables.length) await sleep(this.opts.pollInterval, ctx.signal);
+        }
+        if (ctx.signal.aborted) return;
+        this.#state.phase = 'stream';
+        yield { changes: [], offset: this.#snapshotOffset(), sync: true };
+        ctx.log.info({ tables: this.tables.length }, 'first pass complete');
+        return;
+      }
+      while (!ctx.signal.aborted) {
+        for (const t of this.tables) {
+          if (ctx.signal.aborted) return;
+          const finished = yield* this.#step(t, null);
+          if (finished) this.#silent.delete(t.qualified);
+        }
+        await sleep(this.opts.pollInterval, ctx.signal);
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) return;
+      throw classifySqlError(err, `polling ${this.s.cfg.name} failed`);
+    }
+  }
+
+  #snapshotOffset(): PollingOffset {
+    this.#state.seq++;
+    return structuredClone(this.#state);
+  }
+
+  #emit(changes: SourceChange[]): Batch {
+    return { changes, offset: this.#snapshotOffset() };
+  }
+
+  /** One table's work for this round; true when a full cycle (pending range read, or diff pass) finished. */
+  async *#step(t: ResolvedTable, forced: Op | null): AsyncGenerator<Batch, boolean> {
+    const c = this.#state.tables[t.qualified]!;
+    switch (c.mode) {
+      case 'incrementing':
+      case 'timestamp':
+        if (t.rowversion) return yield* this.#rowversion(t, c, forced);
+        return yield* this.#ranged(t, c, forced);
+      case 'diff':
+        return yield* this.#diff(t, c, forced);
+      case 'changelog':
+        throw new Error('changelog cursors belong to the triggers adapter');
+      default: {
+        const never: never = c;
+        throw new Error(`unknown cursor ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #keyOf(t: ResolvedTable, row: Row): Record<string, unknown> {
+    const key: Record<string, unknown> = {};
+    for (const k of t.key) key[k] = row[k];
+    return key;
+  }
+
+  #change(
+    t: ResolvedTable,
+    op: Op,
+    row: Row | null,
+    before: Row | null,
+    key: Record<string, unknown>,
+    position: string,
+    index: number,
+  ): SourceChange {
+    return this.s.change({
+      op,
+      schema: t.schema,
+      table: t.name,
+      before,
+      after: row,
+      key,
+      tsMs: Date.now(),
+      snapshot: op === 'r' ? 'true' : 'false',
+      position,
+      index,
+    });
+  }
+
+  /** incrementing and timestamp tables: wait until the horizon passes the pending bound, then read up to it. */
+  async *#ranged(
+    t: ResolvedTable,
+    c: Extract<TableCursor, { mode: 'incrementing' | 'timestamp' }>,
+    forced: Op | null,
+  ): AsyncGenerator<Batch, boolean> {
+    const strict = c.mode === 'timestamp';
+    if (c.pending === null) {
+      const lastValue = c.mode === 'incrementing' ? c.last : (c.last?.value ?? null);
+      const row = (await maxQuery(this.knex, t, lastValue).first()) as { m: unknown } | undefined;
+      const max = bindable(row?.m ?? null);
+      if (max === null) return true;
+      c.pending = { upTo: max, mark: await this.s.horizon.mark() };
+    }
+    if (!(await this.s.horizon.passed(c.pending.mark, strict))) return false;
+    const upTo = c.pending.upTo;
+    const silent = this.#silent.has(t.qualified);
+    for (;;) {
+      const q =
+        c.mode === 'incrementing'
+          ? incrementingQuery(this.knex, t, c.last, upTo, this.opts.chunkSize)
+          : timestampQuery(this.knex, t, c.last, upTo, this.opts.chunkSize);
+      const rows = ((await q) as Row[]).map(normalizeRow);
+      if (rows.length === 0) break;
+      const last = rows[rows.length - 1]!;
+      if (c.mode === 'incrementing') c.last = bindable(last[t.column!]);
+      else c.last = { value: bindable(last[t.column!]), key: t.key.map((k) => bindable(last[k])) };
+      if (!silent) yield this.#emit(this.#rangedChanges(t, c.mode, rows, forced));
+      if (rows.length < this.opts.chunkSize) break;
+    }
+    if (c.mode === 'incrementing') c.last = upTo;
+    c.pending = null;
+    if (silent) yield this.#emit([]);
+    return true;
+  }
+
+  #rangedChanges(
+    t: ResolvedTable,
+    mode: 'incrementing' | 'timestamp',
+    rows: Row[],
+    forced: Op | null,
+  ): SourceChange[] {
+    const out: SourceChange[] = [];
+    const writes: { key: string; hash: string }[] = [];
+    for (const row of rows) {
+      const key = this.#keyOf(t, row);
+      const kt = keyText(t.key.map((k) => row[k]));
+      const version = String(bindable(row[t.column!]));
+      let op: Op = forced ?? 'c';
+      if (mode === 'timestamp' && this.store) {
+        // c or u from the key set this source has seen (the store keeps it across restarts).
+        if (!forced && this.store.get(t.qualified, kt)) op = 'u';
+        writes.push({ key: kt, hash: version });
+      }
+      const position =
+        mode === 'incrementing'
+          ? `${t.qualified}:i:${version}`
+          : `${t.qualified}:t:${digest(`${version}\u0000${kt}`)}`;
+      out.push(this.#change(t, op, row, null, key, position, 0));
+    }
+    if (writes.length > 0) this.store!.writeChunk(t.qualified, 0, 0, writes);
+    return out;
+  }
+
+  /** SQL Server rowversion columns: MIN_ACTIVE_ROWVERSION() is the bound, so no waiting. */
+  async *#rowversion(
+    t: ResolvedTable,
+    c: Extract<TableCursor, { mode: 'incrementing' | 'timestamp' }>,
+    forced: Op | null,
+  ): AsyncGenerator<Batch, boolean> {
+    const silent = this.#silent.has(t.qualified);
+    for (;;) {
+      const after = c.mode === 'incrementing' ? c.last : (c.last?.value ?? null);
+      const raw = (await rowversionQuery(
+        this.knex,
+        t,
+        after === null ? null : Number(after),
+        this.opts.chunkSize,
+      )) as Row[];
+      if (raw.length === 0) return true;
+      const rv = Number(raw[raw.length - 1]!.sluice_rv);
+      const rows = raw.map((r) => {
+        const { sluice_rv: _rv, ...rest } = r;
+        return normalizeRow(rest);
+      });
+      if (c.mode === 'incrementing') c.last = rv;
+      else c.last = { value: rv, key: [] };
+      if (!silent) yield this.#emit(this.#rangedChanges(t, 'timestamp', rows, forced));
+      if (raw.length < this.opts.chunkSize) return true;
+    }
+  }
+
+  /**
+   * diff tables: one pass compares every row's hash (key-ordered chunks) with the previous pass;
+   * keys the pass did not see are deletes. Store writes for a chunk precede its batch, and are
+   * undone on restart if the batch's offset was never committed (StateStore.revert).
+   */
+  async *#diff(
+    t: ResolvedTable,
+    c: Extract<TableCursor, { mode: 'diff' }>,
+    forced: Op | null,
+  ): AsyncGenerator<Batch, boolean> {
+    const store = this.store!;
+    if (c.phase === 'done') {
+      const started = this.#passStarted.get(t.qualified) ?? 0;
+      if (Date.now() - started < this.opts.pollInterval) return false;
+      c.pass++;
+      c.chunk = 0;
+      c.after = null;
+      c.phase = 'scan';
+    }
+    if (c.chunk === 0) this.#passStarted.set(t.qualified, Date.now());
+    const silent = this.#silent.has(t.qualified) || (c.pass === 0 && forced === null);
+    const first = c.pass === 0;
+    while (c.phase === 'scan') {
+      const rows = ((await chunkQuery(this.knex, t, c.after, this.opts.chunkSize)) as Row[]).map(
+        normalizeRow,
+      );
+      if (rows.length === 0) {
+        c.phase = 'delete';
+        c.after = null;
+        break;
+      }
+      c.chunk++;
+      const position = `${t.qualified}:d${c.pass}:${c.chunk}`;
+      const writes: { key: string; hash: string }[] = [];
+      const changes: SourceChange[] = [];
+      for (const row of rows) {
+        const kt = keyText(t.key.map((k) => row[k]));
+        const hash = rowHash(row);
+        const prev = first ? null : store.get(t.qualified, kt);
+        writes.push({ key: kt, hash });
+        if (prev?.hash === hash) continue;
+        const op: Op = first ? 'r' : prev?.hash ? 'u' : 'c';
+        if (!silent)
+          changes.push(this.#change(t, op, row, null, this.#keyOf(t, row), position, changes.length));
+      }
+      store.writeChunk(t.qualified, c.pass, c.chunk, writes);
+      c.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
+      yield this.#emit(changes);
+      if (rows.length < this.opts.chunkSize) {
+        c.phase = 'delete';
+        c.after = null;
+      }
+    }
+    while (c.phase === 'delete') {
+      const keys = store.unseen(
+        t.qualified,
+        c.pass,
+        (c.after?.[0] as string | undefined) ?? null,
+        this.opts.chunkSize,
+      );
+      if (keys.length === 0) break;
+      c.chunk++;
+      const position = `${t.qualified}:x${c.pass}:${c.chunk}`;
+      const changes = silent
+        ? []
+        : keys.map((kt, i) => {
+            const values = JSON.parse(kt) as unknown[];
+            const key = Object.fromEntries(t.key.map((k, j) => [k, values[j]]));
+            return this.#change(t, 'd', null, key, key, position, i);
+          });
+      store.writeChunk(
+        t.qualified,
+        c.pass,
+        c.chunk,
+        keys.map((key) => ({ key, hash: null })),
+      );
+      c.after = [keys[keys.length - 1]!];
+      yield this.#emit(changes);
+    }
+    c.phase = 'done';
+    c.after = null;
+    yield this.#emit([]);
+    return true;
+  }
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,188 @@
+// `kind: triggers`: capture triggers write a changelog table (installed by `sluice migrate`); this
+// adapter reads it in commit-safe order, publishes, and prunes what is acknowledged.
+// See README.md beside this file.
+import { PreflightError } from '../../src/core/errors.js';
+import {
+  defaultCapabilities,
+  type ChangeBatch,
+  type Logger,
+  type PreflightReport,
+  type SourceAdapter,
+  type SourceCapabilities,
+  type SourceContext,
+  type SourceStatus,
+} from '../../src/core/source-adapter.js';
+import { classifySqlError } from '../polling/polling-errors.js';
+import type { PollingOffset } from '../polling/polling-offset.js';
+import { SqlSession } from '../polling/polling-session.js';
+import { sleep, type ResolvedTable } from '../polling/polling-streaming.js';
+import { tableOf, type TriggersSourceConfig } from './config.js';
+import { triggersOffsetCodec } from './triggers-offset.js';
+import { snapshotTables } from './triggers-snapshot.js';
+import { ChangelogReader, type ChangelogCursor } from './triggers-streaming.js';
+import { triggerPlan } from './triggers-plan.js';
+
+export class TriggersAdapter implements SourceAdapter<PollingOffset> {
+  readonly kind = 'triggers';
+  readonly capabilities: SourceCapabilities = { ...defaultCapabilities, beforeImage: 'full', deletes: true };
+  readonly offsets = triggersOffsetCodec;
+  readonly s: SqlSession;
+  #reader: ChangelogReader | null = null;
+  #tables: ResolvedTable[] = [];
+
+  constructor(
+    readonly cfg: TriggersSourceConfig,
+    log: Logger,
+  ) {
+    this.s = new SqlSession(cfg, 'triggers', log);
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  async preflight(): Promise<PreflightReport> {
+    const problems: string[] = [];
+    const facts: Record<string, unknown> = {};
+    try {
+      const knex = await this.s.open();
+      facts.dialect = this.s.dialect.name;
+      if (!(await knex.schema.hasTable(this.cfg.changelog)))
+        problems.push(
+          `changelog table ${this.cfg.changelog} is missing: run \`sluice migrate ${this.name}\``,
+        );
+      for (const raw of this.cfg.tables) {
+        const t = tableOf(raw);
+        try {
+          await this.s.keyOf(t.table, t.key);
+        } catch (err) {
+          problems.push(`${t.table}: ${(err as Error).message}`);
+        }
+      }
+    } catch (err) {
+      problems.push(`cannot connect: ${(err as Error).message}`);
+    }
+    return { ok: problems.length === 0, problems, warnings: [], facts };
+  }
+
+  needsSnapshot(offset: PollingOffset | null): boolean {
+    if (offset === null) return this.cfg.snapshot === 'initial';
+    return offset.phase === 'snapshot';
+  }
+
+  async #prepare(): Promise<ChangelogReader> {
+    if (this.#reader) return this.#reader;
+    const knex = await this.s.open();
+    const report = await this.preflight();
+    if (!report.ok) throw new PreflightError(`source ${this.name} is not ready`, report.problems);
+    this.#tables = (await triggerPlan(this.s, this.cfg, false)).tables.map((t) => ({
+      qualified: t.qualified,
+      schema: t.schema,
+      name: t.name,
+      key: [...t.key],
+      mode: 'diff',
+      rowversion: false,
+    }));
+    this.#reader = new ChangelogReader(this.s, knex, this.cfg.changelog, this.cfg.chunkSize);
+    return this.#reader;
+  }
+
+  async *snapshot(
+    ctx: SourceContext,
+    from: PollingOffset | null,
+  ): AsyncGenerator<ChangeBatch<PollingOffset>> {
+    try {
+      const reader = await this.#prepare();
+      yield* snapshotTables(
+        this.s,
+        reader,
+        this.#tables,
+        ctx,
+        from,
+        this.cfg.chunkSize,
+        this.cfg.pollInterval,
+      );
+    } catch (err) {
+      if (!ctx.signal.aborted) throw classifySqlError(err, `snapshot of ${this.name} failed`);
+    }
+  }
+
+  async *stream(ctx: SourceContext, from: PollingOffset | null): AsyncGenerator<ChangeBatch<PollingOffset>> {
+    try {
+      const reader = await this.#prepare();
+      const cl = this.cfg.changelog;
+      const state: PollingOffset = from
+        ? structuredClone(from)
+        : { phase: 'stream', seq: 0, tables: { [cl]: { mode: 'changelog', last: null, pending: null } } };
+      const c = state.tables[cl] as ChangelogCursor;
+      if (!from) await reader.skipToEnd(c, ctx.signal, this.cfg.pollInterval);
+      while (!ctx.signal.aborted) {
+        const { entries, more } = await reader.page(c);
+        if (entries.length > 0) {
+          state.seq++;
+          const changes = entries.map((e) => {
+            const { schema, name } = this.s.split(e.tbl);
+            // xid8 never repeats; elsewhere the entry's seq is unique in the changelog.
+            const position = `${cl}:${e.txid !== undefined && reader.strategy === 'xid8' ? `${e.txid}/` : ''}${e.seq}`;
+            return this.s.change({
+              op: e.op,
+              schema,
+              table: name,
+              before: e.before,
+              after: e.after,
+              key: e.key,
+              tsMs: Date.now(),
+              snapshot: 'false',
+              txId: e.txid,
+              position,
+              index: 0,
+            });
+          });
+          yield { changes, offset: structuredClone(state) };
+        }
+        if (!more) await sleep(this.cfg.pollInterval, ctx.signal);
+      }
+    } catch (err) {
+      if (!ctx.signal.aborted) throw classifySqlError(err, `reading the changelog of ${this.name} failed`);
+    }
+  }
+
+  async acknowledge(offset: PollingOffset): Promise<void> {
+    if (offset.phase !== 'stream' || !this.#reader) return;
+    const c = offset.tables[this.cfg.changelog];
+    if (c?.mode !== 'changelog' || !c.last) return;
+    await this.#reader
+      .prune(c.last)
+      .catch((err: unknown) =>
+        this.s.log.warn(
+          { err: (err as Error).message },
+          'pruning the changelog failed; retried at the next acknowledgement',
+        ),
+      );
+  }
+
+  async status(committed: PollingOffset | null): Promise<SourceStatus> {
+    const facts: Record<string, unknown> = {
+      changelog: this.cfg.changelog,
+      committed: committed ? this.offsets.describe(committed) : null,
+    };
+    try {
+      const knex = await this.s.open();
+      const r = (await knex(this.cfg.changelog).count({ n: '*' }).first()) as
+        { n: number | string } | undefined;
+      facts.changelogRows = Number(r?.n ?? 0);
+    } catch (err) {
+      facts.error = (err as Error).message;
+    }
+    return { facts };
+  }
+
+  async close(): Promise<void> {
+    this.#reader = null;
+    await this.s.close();
+  }
+}
+
+export function createTriggersAdapter(cfg: TriggersSourceConfig, log: Logger): TriggersAdapter {
+  return new TriggersAdapter(cfg, log);
+}

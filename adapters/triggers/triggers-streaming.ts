@@ -1,0 +1,188 @@
+// Reads the changelog in an order that is safe against commit order, per database:
+// - PostgreSQL: (txid xid8, seq) below pg_snapshot_xmin(pg_current_snapshot()): every
+//   transaction with a smaller xid has ended, so nothing can appear behind the cursor.
+// - SQL Server: rowversion below MIN_ACTIVE_ROWVERSION().
+// - Oracle: ORA_ROWSCN above the SCN taken before the previous scan, no upper cap (the table is
+//   ROWDEPENDENCIES); entries may be read twice and are absorbed by their Nats-Msg-Id.
+// - MySQL/MariaDB, SQLite: seq, handed on only once the visibility horizon has passed the poll
+//   that saw it (adapters/polling/polling-horizon.ts).
+import type { Knex } from 'knex';
+import type { Scalar } from '../polling/polling-offset.js';
+import { rawRows } from '../polling/polling-horizon.js';
+import type { SqlSession } from '../polling/polling-session.js';
+import { toEntry, type ChangelogEntry } from './triggers-types.js';
+
+export type Strategy = 'xid8' | 'rowversion' | 'rowscn' | 'seq';
+
+export interface ChangelogCursor {
+  mode: 'changelog';
+  last: Scalar[] | null;
+  pending: { upTo: Scalar; mark: string } | null;
+}
+
+export function strategyFor(dialect: string): Strategy {
+  if (dialect === 'postgres') return 'xid8';
+  if (dialect === 'mssql') return 'rowversion';
+  if (dialect === 'oracle') return 'rowscn';
+  return 'seq';
+}
+
+const COLS = ['seq', 'tbl', 'op', 'row_key', 'old_row', 'new_row'];
+
+/** The next page of the changelog after `last` (compiled SQL checked for SQL Server and Oracle in unit tests). */
+export function pageQuery(
+  knex: Knex,
+  strategy: Strategy,
+  changelog: string,
+  last: readonly Scalar[] | null,
+  limit: number,
+  upTo?: Scalar,
+): Knex.QueryBuilder {
+  const q = knex(changelog);
+  switch (strategy) {
+    case 'xid8':
+      q.select([...COLS, knex.raw('txid::text AS txid')]).whereRaw(
+        'txid < pg_snapshot_xmin(pg_current_snapshot())',
+      );
+      if (last) q.whereRaw('(txid, seq) > (?::xid8, ?)', [String(last[0]), Number(last[1])]);
+      return q.orderBy(['txid', 'seq']).limit(limit);
+    case 'rowversion':
+      q.select([...COLS, 'txid', knex.raw('CONVERT(bigint, rv) AS sluice_rv')]).whereRaw(
+        'rv < MIN_ACTIVE_ROWVERSION()',
+      );
+      if (last) q.whereRaw('rv > CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]);
+      return q.orderBy('rv').limit(limit);
+    case 'rowscn':
+      q.select([...COLS, 'txid']).whereRaw('ORA_ROWSCN > ?', [Number(last?.[0] ?? 0)]);
+      if (last?.[1] !== undefined && last[1] !== null) q.where('seq', '>', Number(last[1]));
+      return q.orderBy('seq').limit(limit);
+    case 'seq':
+      q.select([...COLS, 'txid']).where('seq', '<=', Number(upTo));
+      if (last) q.where('seq', '>', Number(last[0]));
+      return q.orderBy('seq').limit(limit);
+    default: {
+      const never: never = strategy;
+      throw new Error(`unknown strategy ${String(never)}`);
+    }
+  }
+}
+
+/** Removes entries at or before `last` (everything published and committed). */
+export function pruneQuery(
+  knex: Knex,
+  strategy: Strategy,
+  changelog: string,
+  last: readonly Scalar[],
+): Knex.QueryBuilder {
+  const q = knex(changelog);
+  switch (strategy) {
+    case 'xid8':
+      return q.whereRaw('(txid, seq) <= (?::xid8, ?)', [String(last[0]), Number(last[1])]).delete();
+    case 'rowversion':
+      return q.whereRaw('rv <= CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]).delete();
+    case 'rowscn':
+      return q.where('seq', '<=', Number(last[1] ?? 0)).delete();
+    case 'seq':
+      return q.where('seq', '<=', Number(last[0])).delete();
+    default: {
+      const never: never = strategy;
+      throw new Error(`unknown strategy ${String(never)}`);
+    }
+  }
+}
+
+export class ChangelogReader {
+  readonly strategy: Strategy;
+
+  constructor(
+    readonly s: SqlSession,
+    readonly knex: Knex,
+    readonly changelog: string,
+    readonly chunkSize: number,
+  ) {
+    this.strategy = strategyFor(s.dialect.name);
+  }
+
+  /**
+   * One page of entries the bound allows after the cursor (updating it), or [] when there is
+   * nothing more for now. `more` says another page may follow at once.
+   */
+  async page(c: ChangelogCursor): Promise<{ entries: ChangelogEntry[]; more: boolean }> {
+    const { knex, strategy, changelog } = this;
+    if (strategy === 'seq') {
+      if (c.pending === null) {
+        const q = knex(changelog).max({ m: 'seq' });
+        if (c.last) q.where('seq', '>', Number(c.last[0]));
+        const m = ((await q.first()) as { m: unknown } | undefined)?.m;
+        if (m === null || m === undefined) return { entries: [], more: false };
+        c.pending = { upTo: Number(m), mark: await this.s.horizon.mark() };
+      }
+      if (!(await this.s.horizon.passed(c.pending.mark, false))) return { entries: [], more: false };
+      const rows = (await pageQuery(
+        knex,
+        strategy,
+        changelog,
+        c.last,
+        this.chunkSize,
+        c.pending.upTo,
+      )) as Record<string, unknown>[];
+      const entries = rows.map((r) => toEntry(r, [Number(r.seq)]));
+      const more = rows.length === this.chunkSize;
+      if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
+      if (!more) {
+        c.last = [Number(c.pending.upTo)];
+        c.pending = null;
+      }
+      return { entries, more };
+    }
+    let hi: number | null = null;
+    if (strategy === 'rowscn')
+      hi = Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0);
+    const rows = (await pageQuery(knex, strategy, changelog, c.last, this.chunkSize)) as Record<
+      string,
+      unknown
+    >[];
+    const entries = rows.map((r) => {
+      const order: Scalar[] =
+        strategy === 'xid8'
+          ? [String(r.txid), Number(r.seq)]
+          : strategy === 'rowversion'
+            ? [Number(r.sluice_rv)]
+            : [Number(c.last?.[0] ?? 0), Number(r.seq)];
+      return toEntry(r, order);
+    });
+    const more = rows.length === this.chunkSize;
+    if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
+    if (strategy === 'rowscn' && !more) c.last = [hi, c.last?.[1] ?? null];
+    return { entries, more };
+  }
+
+  /** Moves the cursor to the end of what the bound allows now, reading nothing out (a fresh start). */
+  async skipToEnd(c: ChangelogCursor, signal: AbortSignal, pollInterval: number): Promise<void> {
+    const { knex, changelog } = this;
+    switch (this.strategy) {
+      case 'xid8': {
+        const r = rawRows(
+          await knex.raw(
+            `SELECT txid::text AS txid, seq FROM ?? WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, seq DESC LIMIT 1`,
+            [changelog],
+          ),
+        )[0];
+        if (r) c.last = [String(r.txid), Number(r.seq)];
+        return;
+      }
+      default:
+        for (;;) {
+          if (signal.aborted) return;
+          const { entries, more } = await this.page(c);
+          if (!more && entries.length === 0 && c.pending === null) return;
+          if (!more && entries.length === 0)
+            await new Promise((r) => setTimeout(r, Math.min(pollInterval, 200)));
+        }
+    }
+  }
+
+  async prune(last: readonly Scalar[]): Promise<void> {
+    await pruneQuery(this.knex, this.strategy, this.changelog, last);
+  }
+}

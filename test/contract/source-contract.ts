@@ -1,0 +1,273 @@
+// The contract every source adapter passes (STYLE.md §14): snapshot; c/u/d; resume from a committed
+// offset without gaps; concurrent writers where the transaction that opens first commits last;
+// abort; idempotent close. Each adapter's *.contract.test.ts calls runSourceContract with a target
+// that starts its database and says which source config and which operations it supports.
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { changeEventSchema } from '../../src/core/change-event.js';
+import type { AnySourceAdapter } from '../../src/core/source-adapter.js';
+import type { StoredEvent } from '../../src/nats/stream-reader.js';
+import { readAll } from '../../src/nats/stream-reader.js';
+import { createSourceAdapter } from '../../src/pipeline/adapters.js';
+import { startRuntime, type Runtime } from '../../src/pipeline/runtime.js';
+import { toVerifiedEvent, verifyStream, type VerifyReport } from '../../src/verify/stream-verifier.js';
+import { quietLog } from '../support/harness.js';
+import { TestNatsServer } from '../support/nats-server.js';
+import { waitFor } from '../support/ports.js';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+export interface ContractTarget {
+  /** Starts the database; resolves to a knex connected to it (tables are created through it). */
+  start(): Promise<Knex>;
+  stop(): Promise<void>;
+  /** schema.table for a new test table named `name`. */
+  qualified(name: string): string;
+  /** The raw source config (without nats) for these tables. */
+  source(name: string, tables: string[]): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Runs before the source first starts on these tables (e.g. sluice migrate). */
+  install?(source: Record<string, unknown>): Promise<void>;
+  /** Which changes the source sees (incrementing polling sees inserts only). */
+  readonly sees: { readonly updates: boolean; readonly deletes: boolean };
+  /** Why the concurrent-writers case cannot run on this database, if it cannot. */
+  readonly noConcurrentWriters?: string;
+  /** Rows as events carry them (decoded the same way). */
+  normalize?(row: Record<string, unknown>): Record<string, unknown>;
+}
+
+export type ContractFactory = () => ContractTarget;
+
+let counter = 0;
+const uniq = (p: string) => `${p}${process.pid % 1000}_${++counter}`;
+
+export function runSourceContract(name: string, factory: ContractFactory | { skip: string }): void {
+  if ('skip' in factory) {
+    describe.skip(`source contract: ${name} (skipped: ${factory.skip})`, () => {
+      test('not run', () => {});
+    });
+    return;
+  }
+  describe(`source contract: ${name}`, () => {
+    const target = factory();
+    let knex: Knex;
+    let nats: TestNatsServer;
+    let nc: NatsConnection;
+    const runtimes: Runtime[] = [];
+
+    beforeAll(async () => {
+      [knex, nats] = await Promise.all([target.start(), TestNatsServer.start()]);
+      nc = await connect({ servers: nats.url });
+    });
+    afterAll(async () => {
+      for (const rt of runtimes) await rt.stop().catch(() => {});
+      await nc?.close().catch(() => {});
+      await knex?.destroy().catch(() => {});
+      await Promise.allSettled([target.stop(), nats?.stop()]);
+    });
+
+    async function makeTable(rows: number): Promise<string> {
+      const t = target.qualified(uniq('ct'));
+      const [schema, name] = t.split('.') as [string, string];
+      await knex.schema.withSchema(schema).createTable(name, (tb) => {
+        tb.integer('id').primary();
+        tb.string('name', 40).notNullable();
+      });
+      for (let i = 1; i <= rows; i++) await knex(t).insert({ id: i, name: `row ${i}` });
+      return t;
+    }
+
+    async function rawSource(tables: string[]): Promise<Record<string, unknown>> {
+      return { name: uniq('src'), ...(await target.source('', tables)) };
+    }
+
+    async function run(source: Record<string, unknown>): Promise<Runtime> {
+      const cfg = parseConfig({
+        nats: { servers: nats.url, commitInterval: '50ms', leaseTtl: '2s' },
+        sources: [source],
+        log: { level: 'warn' },
+      });
+      const rt = await startRuntime(cfg, quietLog);
+      runtimes.push(rt);
+      return rt;
+    }
+
+    async function stopRt(rt: Runtime): Promise<void> {
+      await rt.stop();
+      runtimes.splice(runtimes.indexOf(rt), 1);
+    }
+
+    const events = (source: string) => readAll(nc, 'SLUICE', `sluice.${source}.>`);
+
+    async function waitEvents(
+      source: string,
+      pred: (evs: StoredEvent[]) => boolean,
+      what: string,
+    ): Promise<StoredEvent[]> {
+      let last: StoredEvent[] = [];
+      try {
+        return await waitFor(
+          async () => {
+            last = await events(source);
+            return pred(last) ? last : null;
+          },
+          what,
+          90_000,
+          200,
+        );
+      } catch (err) {
+        throw new Error(
+          `${(err as Error).message} (have ${last.length} events: ${last.map((e) => e.event.op).join('')})`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+
+    async function verify(source: string, tables: string[]): Promise<VerifyReport> {
+      const evs = await events(source);
+      const db = new Map<string, { key: string[]; rows: Record<string, unknown>[] }>();
+      for (const t of tables) {
+        const rows = (await knex(t).select('*').orderBy('id')) as Record<string, unknown>[];
+        db.set(t, { key: ['id'], rows: rows.map((r) => (target.normalize ? target.normalize(r) : r)) });
+      }
+      // Each streamed change has its own Nats-Msg-Id: it stands in for the LSN the verifier keys duplicates by.
+      return verifyStream(
+        evs.map((e) => ({ ...toVerifiedEvent(e.event, e.key), lsn: e.msgId })),
+        db,
+      );
+    }
+
+    const count = (evs: StoredEvent[], op: string) => evs.filter((e) => e.event.op === op).length;
+
+    test('snapshot: existing rows arrive once each as r events, valid per the event schema', async () => {
+      const t = await makeTable(5);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      const rt = await run(src);
+      const evs = await waitEvents(String(src.name), (e) => count(e, 'r') >= 5, '5 r events');
+      for (const e of evs) expect(changeEventSchema.safeParse(e.event).success).toBe(true);
+      await stopRt(rt);
+      const report = await verify(String(src.name), [t]);
+      expect(report.examples).toEqual([]);
+      expect(report.ok).toBe(true);
+    });
+
+    test('c/u/d: inserts, updates and deletes arrive in order with the right op', async () => {
+      const t = await makeTable(3);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      const rt = await run(src);
+      await waitEvents(String(src.name), (e) => count(e, 'r') >= 3, '3 r events');
+      await knex(t).insert({ id: 10, name: 'new' });
+      if (target.sees.updates) await knex(t).where({ id: 2 }).update({ name: 'changed' });
+      if (target.sees.deletes) await knex(t).where({ id: 3 }).delete();
+      const want = 1 + (target.sees.updates ? 1 : 0) + (target.sees.deletes ? 1 : 0);
+      const evs = await waitEvents(String(src.name), (e) => e.length >= 3 + want, `${want} changes`);
+      await stopRt(rt);
+      expect(
+        evs
+          .slice(3)
+          .map((e) => e.event.op)
+          .sort(),
+      ).toEqual(['c', ...(target.sees.updates ? ['u'] : []), ...(target.sees.deletes ? ['d'] : [])].sort());
+      const c = evs.find((e) => e.event.op === 'c')!;
+      expect((c.event.after as Record<string, unknown>).name).toBe('new');
+      expect(c.key).toEqual({ id: 10 });
+      if (target.sees.deletes) expect(evs.find((e) => e.event.op === 'd')!.key).toEqual({ id: 3 });
+      if (target.sees.updates && target.sees.deletes) {
+        const report = await verify(String(src.name), [t]);
+        expect(report.examples).toEqual([]);
+        expect(report.ok).toBe(true);
+      }
+    });
+
+    test('resume: changes made while stopped arrive after a restart, none lost, none twice', async () => {
+      const t = await makeTable(4);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      let rt = await run(src);
+      await waitEvents(String(src.name), (e) => count(e, 'r') >= 4, '4 r events');
+      await knex(t).insert({ id: 20, name: 'before stop' });
+      await waitEvents(String(src.name), (e) => count(e, 'c') >= 1, 'the first insert');
+      await stopRt(rt);
+      for (let i = 21; i <= 40; i++) await knex(t).insert({ id: i, name: `while stopped ${i}` });
+      if (target.sees.updates) await knex(t).where({ id: 1 }).update({ name: 'updated while stopped' });
+      if (target.sees.deletes) await knex(t).where({ id: 2 }).delete();
+      rt = await run(src);
+      await waitEvents(String(src.name), (e) => count(e, 'c') >= 21, '21 inserts');
+      if (target.sees.deletes) await waitEvents(String(src.name), (e) => count(e, 'd') >= 1, 'the delete');
+      if (target.sees.updates) await waitEvents(String(src.name), (e) => count(e, 'u') >= 1, 'the update');
+      await stopRt(rt);
+      const evs = await events(String(src.name));
+      expect(count(evs, 'r')).toBe(4);
+      expect(count(evs, 'c')).toBe(21);
+      const report = await verify(String(src.name), [t]);
+      expect(report.duplicates).toBe(0);
+      if (target.sees.updates && target.sees.deletes) expect(report.ok).toBe(true);
+    });
+
+    test(`concurrent writers: a transaction that opens first and commits last is not lost${target.noConcurrentWriters ? ` (skipped: ${target.noConcurrentWriters})` : ''}`, async (ctx) => {
+      if (target.noConcurrentWriters) return ctx.skip();
+      const t = await makeTable(0);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      const rt = await run(src);
+      await waitFor(async () => rt.coordinators.every((c) => c.state === 'streaming'), 'streaming', 60_000);
+      // The long transaction takes the smaller id first and holds it while others commit larger ones.
+      const trx = await knex.transaction();
+      await trx(t).insert({ id: 1, name: 'opened first, committed last' });
+      for (let i = 2; i <= 200; i++) await knex(t).insert({ id: i, name: `quick ${i}` });
+      // Hold the long transaction open across several polls (a deliberate hold, not a wait for an outcome).
+      await sleepTrue(1500);
+      await trx.commit();
+      const evs = await waitEvents(String(src.name), (e) => count(e, 'c') >= 200, '200 inserts');
+      await stopRt(rt);
+      expect(new Set(evs.map((e) => (e.key as { id: number }).id)).size).toBe(200);
+      const report = await verify(String(src.name), [t]);
+      expect(report.examples).toEqual([]);
+      expect(report.ok).toBe(true);
+    });
+
+    test('abort: stream() ends soon after its signal aborts', async () => {
+      const t = await makeTable(1);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      const cfg = parseConfig({ nats: { servers: nats.url }, sources: [src] });
+      const adapter: AnySourceAdapter = await createSourceAdapter(cfg.sources[0]!, quietLog);
+      const ac = new AbortController();
+      let ended = false;
+      const consumed = (async () => {
+        for await (const _batch of adapter.stream({ signal: ac.signal, log: quietLog }, null)) {
+          // drain
+        }
+        ended = true;
+      })();
+      await sleepTrue(300);
+      expect(ended).toBe(false);
+      ac.abort();
+      await consumed;
+      expect(ended).toBe(true);
+      await adapter.close();
+    });
+
+    test('close is idempotent', async () => {
+      const t = await makeTable(1);
+      const src = await rawSource([t]);
+      await target.install?.(src);
+      const cfg = parseConfig({ nats: { servers: nats.url }, sources: [src] });
+      const adapter = await createSourceAdapter(cfg.sources[0]!, quietLog);
+      await adapter.preflight();
+      await adapter.close();
+      await adapter.close();
+      const again = await adapter.preflight();
+      expect(again.problems).toEqual([]);
+      await adapter.close();
+    });
+  });
+}
+
+/** A pause inside a waitFor condition (never a bare sleep deciding a test's outcome). */
+function sleepTrue(ms: number): Promise<boolean> {
+  return new Promise((r) => setTimeout(() => r(true), ms));
+}
