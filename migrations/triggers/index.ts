@@ -48,14 +48,14 @@ export function triggerMigrationSource(plan: TriggerPlan): Knex.MigrationSource<
   };
 }
 
-/** knex bookkeeping table of these migrations (removed again by --down). */
-export const triggerMigrationTable = 'sluice_trigger_migrations';
+/** knex bookkeeping table of one changelog's migrations (removed again by --down), e.g. sluice_changelog_migrations. */
+export const triggerMigrationTable = (changelog: string) => `${changelog}_migrations`;
 
 /** Installs (or with `down`, removes) the changelog and triggers, then with `down` knex's own bookkeeping too. */
 export async function migrateTriggers(knex: Knex, plan: TriggerPlan, down: boolean): Promise<string[]> {
   const config: Knex.MigratorConfig = {
     migrationSource: triggerMigrationSource(plan),
-    tableName: triggerMigrationTable,
+    tableName: triggerMigrationTable(plan.changelog),
     // MySQL commits DDL implicitly and SQL Server wants CREATE TRIGGER alone: no wrapping transaction.
     disableTransactions: plan.dialect !== 'postgres' && plan.dialect !== 'sqlite',
   };
@@ -64,7 +64,7 @@ export async function migrateTriggers(knex: Knex, plan: TriggerPlan, down: boole
     return names;
   }
   const [, names] = (await knex.migrate.rollback(config, true)) as [number, string[]];
-  await knex.schema.dropTableIfExists(`${triggerMigrationTable}_lock`);
-  await knex.schema.dropTableIfExists(triggerMigrationTable);
+  await knex.schema.dropTableIfExists(`${triggerMigrationTable(plan.changelog)}_lock`);
+  await knex.schema.dropTableIfExists(triggerMigrationTable(plan.changelog));
   return names;
 }
