@@ -1,0 +1,159 @@
+// SQL Server and Oracle cannot run here: the SQL that polling and triggers send them, as knex compiles it.
+import knexFactory, { type Knex } from 'knex';
+import { describe, expect, test } from 'vitest';
+import { horizonSql } from '../../adapters/polling/polling-horizon.js';
+import {
+  chunkQuery,
+  incrementingQuery,
+  rowversionQuery,
+  timestampQuery,
+} from '../../adapters/polling/polling-query.js';
+import { pageQuery, pruneQuery, strategyFor } from '../../adapters/triggers/triggers-streaming.js';
+import { ddlFor, type CaptureTable } from '../../migrations/triggers/ddl.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const k = (client: string): Knex => knexFactory({ client, useNullAsDefault: true });
+const sql = (qb: Knex.QueryBuilder) => qb.toSQL().toNative();
+const table = { qualified: 'app.orders', column: 'rv', key: ['id', 'line'] };
+
+describe('polling queries', () => {
+  test('SQL Server: keyset chunks spell out the row comparison (no row values there) under TOP', () => {
+    const q = sql(chunkQuery(k('mssql'), table, [5, 2], 100));
+    expect(q.sql).toBe(
+      'select top (@p0) * from [app].[orders] where (([id] > @p1) or ([id] = @p2 and [line] > @p3)) order by [id] asc, [line] asc',
+    );
+    expect(q.bindings).toEqual([100, 5, 5, 2]);
+  });
+
+  test('SQL Server rowversion: bounded by MIN_ACTIVE_ROWVERSION(), resumed after a bigint cursor', () => {
+    const q = sql(rowversionQuery(k('mssql'), table, 42, 10));
+    expect(q.sql).toContain('[rv] < MIN_ACTIVE_ROWVERSION()');
+    expect(q.sql).toContain('[rv] > CONVERT(binary(8), CONVERT(bigint, @p1))');
+    expect(q.sql).toContain('CONVERT(bigint, [rv]) AS [sluice_rv]');
+  });
+
+  test('Oracle: timestamp mode orders by column then key, bounded above by the pending value', () => {
+    const q = sql(
+      timestampQuery(k('oracledb'), { ...table, column: 'UPD_TS' }, { value: 'a', key: [1, 2] }, 'z', 50),
+    );
+    expect(q.sql).toMatch(/"UPD_TS" <= :1/);
+    expect(q.sql).toContain('order by "UPD_TS" asc, "id" asc, "line" asc');
+    expect(q.sql).toMatch(/rownum <= :\d+/);
+  });
+
+  test('Oracle: incrementing mode reads (last, upTo] by the id column', () => {
+    const q = sql(incrementingQuery(k('oracledb'), { ...table, column: 'ID' }, 10, 20, 5));
+    expect(q.sql).toContain('"ID" <= :1 and "ID" > :2 order by "ID" asc');
+    expect(q.bindings.slice(0, 2)).toEqual([20, 10]);
+  });
+
+  test('horizon SQL: SQL Server active transactions, Oracle v$transaction start SCN, PostgreSQL snapshot xmin', () => {
+    expect(horizonSql.mssql!.passedSql(false)).toContain('sys.dm_tran_active_transactions');
+    expect(horizonSql.oracle!.markSql).toContain('current_scn');
+    expect(horizonSql.oracle!.passedSql(false)).toContain('v$transaction WHERE start_scn <=');
+    expect(horizonSql.postgres!.passedSql(false)).toContain('pg_snapshot_xmin(pg_current_snapshot())');
+    expect(horizonSql.postgres!.passedSql(true)).toContain('pg_stat_activity');
+  });
+});
+
+describe('changelog reads and prunes', () => {
+  test('strategies per database', () => {
+    expect(['postgres', 'mssql', 'oracle', 'mysql', 'sqlite'].map(strategyFor)).toEqual([
+      'xid8',
+      'rowversion',
+      'rowscn',
+      'seq',
+      'seq',
+    ]);
+  });
+
+  test('SQL Server: rowversion below MIN_ACTIVE_ROWVERSION()', () => {
+    const q = sql(pageQuery(k('mssql'), 'rowversion', 'sluice_changelog', [7], 100));
+    expect(q.sql).toContain('rv < MIN_ACTIVE_ROWVERSION()');
+    expect(q.sql).toContain('order by [rv] asc');
+    expect(sql(pruneQuery(k('mssql'), 'rowversion', 'sluice_changelog', [7])).sql).toBe(
+      'delete from [sluice_changelog] where rv <= CONVERT(binary(8), CONVERT(bigint, @p0));select @@rowcount',
+    );
+  });
+
+  test('Oracle: ORA_ROWSCN above the last SCN, no upper cap', () => {
+    const q = sql(pageQuery(k('oracledb'), 'rowscn', 'sluice_changelog', [1000, 55], 100));
+    expect(q.sql).toContain('ORA_ROWSCN > :1');
+    expect(q.sql).not.toMatch(/ORA_ROWSCN <[^>]/);
+    expect(q.bindings.slice(0, 2)).toEqual([1000, 55]);
+  });
+
+  test('PostgreSQL: (txid, seq) below the snapshot xmin', () => {
+    const q = sql(pageQuery(k('pg'), 'xid8', 'sluice_changelog', ['123', 4], 10));
+    expect(q.sql).toContain('txid < pg_snapshot_xmin(pg_current_snapshot())');
+    expect(q.sql).toContain('(txid, seq) > ($1::xid8, $2)');
+  });
+});
+
+describe('trigger DDL', () => {
+  const t: CaptureTable = {
+    qualified: 'APP.ORDERS',
+    schema: 'APP',
+    name: 'ORDERS',
+    columns: ['ID', 'QTY'],
+    key: ['ID'],
+  };
+
+  test('SQL Server: a rowversion changelog and one AFTER INSERT, UPDATE, DELETE trigger using inserted/deleted', () => {
+    const d = ddlFor.mssql!;
+    expect(d.createChangelog('sluice_changelog')[0]).toContain('rv rowversion NOT NULL');
+    const [trg] = d.createTriggers('sluice_changelog', t);
+    expect(trg).toContain('AFTER INSERT, UPDATE, DELETE');
+    expect(trg).toContain('FROM inserted i FULL OUTER JOIN deleted d ON i.[ID] = d.[ID]');
+    expect(trg).toContain('CURRENT_TRANSACTION_ID()');
+    expect(trg).toContain('FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES');
+    expect(d.dropTriggers(t)).toEqual(['DROP TRIGGER IF EXISTS [APP].[sluice_cap_ORDERS]']);
+  });
+
+  test('Oracle: a ROWDEPENDENCIES changelog and a row trigger with the local transaction id', () => {
+    const d = ddlFor.oracle!;
+    expect(d.createChangelog('sluice_changelog')[0]).toMatch(/\) ROWDEPENDENCIES$/);
+    const [trg] = d.createTriggers('sluice_changelog', t);
+    expect(trg).toContain('AFTER INSERT OR UPDATE OR DELETE ON "APP"."ORDERS" FOR EACH ROW');
+    expect(trg).toContain('DBMS_TRANSACTION.LOCAL_TRANSACTION_ID');
+    expect(trg).toContain(
+      `JSON_OBJECT('ID' VALUE :OLD."ID", 'QTY' VALUE :OLD."QTY" NULL ON NULL RETURNING CLOB)`,
+    );
+  });
+
+  test('PostgreSQL: xid8 ordering column defaulting to pg_current_xact_id()', () => {
+    expect(ddlFor.postgres!.createChangelog('sluice_changelog')[0]).toContain(
+      'txid xid8 NOT NULL DEFAULT pg_current_xact_id()',
+    );
+  });
+});
+
+describe('config', () => {
+  test('tables as strings (diff on the primary key) or objects; timestamp and incrementing need a column', () => {
+    const ok = parseConfig({
+      sources: [
+        {
+          name: 'shop',
+          kind: 'polling',
+          url: 'sqlite:./shop.db',
+          pollInterval: '1s',
+          tables: ['main.customers', { table: 'main.orders', mode: 'incrementing', column: 'order_id' }],
+        },
+      ],
+    });
+    const s = ok.sources[0]!;
+    expect(s.kind === 'polling' && s.pollInterval).toBe(1000);
+    expect(() =>
+      parseConfig({
+        sources: [
+          {
+            name: 'x',
+            kind: 'polling',
+            url: 'sqlite:a.db',
+            tables: [{ table: 'main.t', mode: 'timestamp' }],
+          },
+        ],
+      }),
+    ).toThrow(/column/);
+  });
+});
