@@ -111,14 +111,29 @@ export class PgReplicationStream {
       flowControl: { enabled: true },
     });
     this.#service = service;
-    service.on('data', (lsn: string, msg: Pgoutput.Message) => queue.push({ lsn, msg }));
+    // Data messages between the library's queue and ours (a push may be waiting for room).
+    let handing = 0;
+    service.on('data', async (lsn: string, msg: Pgoutput.Message) => {
+      handing++;
+      try {
+        await queue.push({ lsn, msg });
+      } finally {
+        handing--;
+      }
+    });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      // Everything before a keepalive's WAL end has been sent to us. Once it is all processed
-      // (nothing queued in the library), that position is a resumable point: passing it through
-      // the pipeline lets the slot advance past WAL with nothing to decode (and lets a shutting-down
-      // server see its last WAL confirmed instead of waiting for wal_sender_timeout).
-      const libraryQueue = (service as unknown as { _messageQueue?: unknown[] })._messageQueue;
-      if (queue.size === 0 && (libraryQueue?.length ?? 0) === 0)
+      // Everything committed before a keepalive's WAL end has been sent to us, ahead of the
+      // keepalive. Once every data message received so far is in our queue (none waiting in the
+      // library or on its way to us), the keepalive queued behind them is a resumable point:
+      // the slot can then advance past WAL with nothing to decode, and a shutting-down server
+      // sees its last WAL confirmed instead of waiting for wal_sender_timeout.
+      const lib = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
+      if (
+        handing === 0 &&
+        !lib._processing &&
+        (lib._messageQueue?.length ?? 0) === 0 &&
+        queue.size < queue.capacity
+      )
         void queue.push({ lsn, msg: { tag: 'keepalive' } });
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });

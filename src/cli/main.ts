@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `sluice` command. Each verb lives in src/cli/commands/<verb>.ts and registers itself here.
 import { Command, CommanderError } from 'commander';
-import { ConfigError, PreflightError, errorMessage } from '../core/errors.js';
+import { BridgeError, ConfigError, PreflightError, errorMessage } from '../core/errors.js';
 import { EXIT_RUNTIME, EXIT_USAGE } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
 
@@ -43,7 +43,8 @@ export function reportError(err: unknown): number {
     process.stderr.write(`sluice: ${err.message}\n  ${err.problems.join('\n  ')}\n`);
     return EXIT_RUNTIME;
   }
-  process.stderr.write(`sluice: ${errorMessage(err)}\n`);
+  const code = err instanceof BridgeError ? ` [${err.code}]` : '';
+  process.stderr.write(`sluice: ${errorMessage(err)}${code}\n`);
   if (process.env.SLUICE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   return EXIT_RUNTIME;
 }

@@ -81,7 +81,12 @@ export class SourceCoordinator {
           },
         });
         const ctxAbort = new AbortController();
-        const relay = () => ctxAbort.abort();
+        // Stopping must not wait for a publish that cannot complete (NATS down, stream full):
+        // closing the publisher releases the dispatcher; unacknowledged events replay on restart.
+        const relay = () => {
+          ctxAbort.abort();
+          void publisher.close();
+        };
         inner.signal.addEventListener('abort', relay, { once: true });
         try {
           const stored = await store.load(name);

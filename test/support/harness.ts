@@ -125,7 +125,7 @@ export class Harness {
   }
 
   /** Waits until the marker table's row 1 is in the stream (so everything committed before it is too). */
-  async waitForMarker(child: ChildProcess, source = 'bench', timeoutMs = 180_000): Promise<void> {
+  async waitForMarker(child: ChildProcess, source = 'bench', timeoutMs = 180_000, id = 1): Promise<void> {
     const nc = await this.natsConnection();
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const jsm = await jetstreamManager(nc);
@@ -133,9 +133,9 @@ export class Harness {
       async () => {
         if (child.exitCode !== null) throw new Error(`sluice exited with ${child.exitCode}`);
         const m = await jsm.streams
-          .getMessage('SLUICE', { last_by_subj: `sluice.${source}.public.marker.c` })
+          .getMessage('SLUICE', { last_by_subj: `sluice.${source}.public.marker.*` })
           .catch(() => null);
-        return m !== null;
+        return m !== null && m.json<{ after: { id: number } }>().after.id >= id;
       },
       'the marker event',
       timeoutMs,

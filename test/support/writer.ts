@@ -6,6 +6,8 @@ export class Writer {
   #stop = false;
   committed = 0;
   failed = 0;
+  /** Rows inserted, updated or deleted by committed transactions: what the stream must hold. */
+  changes = 0;
   #done: Promise<void> | null = null;
   #next = 1;
 
@@ -38,16 +40,20 @@ export class Writer {
           await client.connect();
         }
         const id = this.#next;
+        const run = async (sql: string, params: unknown[]) =>
+          (await client!.query(sql, params)).rowCount ?? 0;
+        let rows = 0;
         await client.query('BEGIN');
-        await client.query(`INSERT INTO ${this.table} VALUES ($1, 0, 'n'), ($2, 0, 'n')`, [id, id + 1]);
-        await client.query(`UPDATE ${this.table} SET v = v + 1 WHERE id = $1 OR id = $2`, [
+        rows += await run(`INSERT INTO ${this.table} VALUES ($1, 0, 'n'), ($2, 0, 'n')`, [id, id + 1]);
+        rows += await run(`UPDATE ${this.table} SET v = v + 1 WHERE id = $1 OR id = $2`, [
           Math.max(1, id - 7),
           id,
         ]);
-        if (id % 3 === 0) await client.query(`DELETE FROM ${this.table} WHERE id = $1`, [id - 2]);
+        if (id % 3 === 0) rows += await run(`DELETE FROM ${this.table} WHERE id = $1`, [id - 2]);
         await client.query('COMMIT');
         this.#next += 2;
         this.committed++;
+        this.changes += rows;
       } catch {
         this.failed++;
         await client?.end().catch(() => {});
