@@ -49,8 +49,7 @@ export function reportError(err: unknown): number {
   return EXIT_RUNTIME;
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && /[\\/](main\.(ts|js)|sluice(\.js)?)$/.test(process.argv[1]);
+const invokedDirectly = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv).then(
     (code) => process.exit(code),
