@@ -161,11 +161,14 @@ async function fillBacklog(env: Env, table: string, rows: number, perTxn: number
     } else {
       // Single-row transactions, pipelined through several connections to fill the backlog quickly.
       const conns = [c, ...(await Promise.all([1, 2, 3].map(() => env.pg.client())))];
+      for (const cc of conns) cc.on('error', () => {});
       const per = Math.ceil(rows / conns.length);
       await Promise.all(
         conns.map(async (cc, k) => {
           for (let i = k * per + 1; i <= Math.min(rows, (k + 1) * per); i++)
-            await cc.query(`INSERT INTO ${table} VALUES ($1, md5($1::text), $1 % 1000, now())`, [i]);
+            await cc.query(`INSERT INTO ${table} VALUES ($1::int, md5($1::text), $1::int % 1000, now())`, [
+              i,
+            ]);
         }),
       );
       await Promise.all(conns.slice(1).map((cc) => cc.end()));
