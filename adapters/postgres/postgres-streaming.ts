@@ -62,6 +62,10 @@ interface Txn {
 
 type Item = { lsn: string; msg: Pgoutput.Message } | { lsn: string; msg: { tag: 'keepalive' } };
 
+/** Messages queued before the replication socket is paused, and the level at which it resumes. */
+const HIGH_WATER = 8192;
+const LOW_WATER = 2048;
+
 const normalize = (lsn: string): string => bigIntToLsn(lsnToBigInt(lsn));
 
 export class PgReplicationStream {
@@ -105,36 +109,39 @@ export class PgReplicationStream {
     const admin = this.#admin;
     await this.#waitForSlot(admin, from, ctx);
 
-    const queue = new AsyncQueue<Item>(4096);
+    const queue = new AsyncQueue<Item>(HIGH_WATER * 2);
+    // The library's flow control awaits an async emit per message; instead, messages go into our
+    // queue synchronously as they are parsed, and the socket is paused while the queue is above
+    // HIGH_WATER (resumed below LOW_WATER). Backpressure without per-message promises.
     const service = new LogicalReplicationService(s.clientConfig(false), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
-      flowControl: { enabled: true },
+      flowControl: { enabled: false },
     });
     this.#service = service;
-    // Data messages between the library's queue and ours (a push may be waiting for room).
-    let handing = 0;
-    service.on('data', async (lsn: string, msg: Pgoutput.Message) => {
-      handing++;
-      try {
-        await queue.push({ lsn, msg });
-      } finally {
-        handing--;
+    const socket = () =>
+      (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection
+        ?.stream;
+    let paused = false;
+    service.on('data', (lsn: string, msg: Pgoutput.Message) => {
+      queue.pushNow({ lsn, msg });
+      if (!paused && queue.size >= HIGH_WATER) {
+        paused = true;
+        socket()?.pause();
+      }
+    });
+    queue.onDrain(LOW_WATER, () => {
+      if (paused) {
+        paused = false;
+        socket()?.resume();
       }
     });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      // Everything committed before a keepalive's WAL end has been sent to us, ahead of the
-      // keepalive. Once every data message received so far is in our queue (none waiting in the
-      // library or on its way to us), the keepalive queued behind them is a resumable point:
-      // the slot can then advance past WAL with nothing to decode, and a shutting-down server
-      // sees its last WAL confirmed instead of waiting for wal_sender_timeout.
-      const lib = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
-      if (
-        handing === 0 &&
-        !lib._processing &&
-        (lib._messageQueue?.length ?? 0) === 0 &&
-        queue.size < queue.capacity
-      )
-        void queue.push({ lsn, msg: { tag: 'keepalive' } });
+      // Everything committed before a keepalive's WAL end was sent to us ahead of it, and is
+      // already in our queue (data is queued synchronously as it arrives). So the keepalive,
+      // queued behind it, is a resumable point: the slot can advance past WAL with nothing to
+      // decode, and a shutting-down server sees its last WAL confirmed instead of waiting for
+      // wal_sender_timeout.
+      queue.pushNow({ lsn, msg: { tag: 'keepalive' } });
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });
     service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));

@@ -8,6 +8,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #ended = false;
   #takers: (() => void)[] = [];
   #pushers: (() => void)[] = [];
+  #drain: { level: number; fn: () => void } | null = null;
 
   constructor(readonly capacity: number) {}
 
@@ -23,6 +24,21 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.#ended || this.#error !== null) return;
     this.#items.push(item);
     this.#wake(this.#takers);
+  }
+
+  /**
+   * Queues at once, whatever the size: for producers that apply backpressure themselves (e.g.
+   * by pausing a socket above a high-water mark, with onDrain to resume).
+   */
+  pushNow(item: T): void {
+    if (this.#ended || this.#error !== null) return;
+    this.#items.push(item);
+    this.#wake(this.#takers);
+  }
+
+  /** Calls `fn` whenever the consumer takes the queue down to `level` items. */
+  onDrain(level: number, fn: () => void): void {
+    this.#drain = { level, fn };
   }
 
   /** The consumer sees this error after the items queued before it. */
@@ -49,6 +65,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
           this.#head = 0;
         }
         this.#wake(this.#pushers);
+        if (this.#drain && this.size === this.#drain.level) this.#drain.fn();
         yield item;
         continue;
       }
