@@ -19,6 +19,7 @@ const opts: BenchOptions = { quick, log };
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
+  ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
 ];
 
 const results: BenchResult[] = [];
