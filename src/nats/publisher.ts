@@ -30,6 +30,8 @@ export interface PublishRequest {
   readonly payload: Uint8Array;
   readonly msgId: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** When the change was committed at the source (ms), for the commit→PubAck histogram. */
+  readonly committedAtMs?: number;
 }
 
 export interface PubAck {
@@ -61,6 +63,8 @@ export interface PublisherOptions {
   /** Called when a retried event was stored after a later one (seen only when a server lost events mid-window). */
   readonly onReorder?: (subject: string) => void;
   readonly onRetry?: (reason: string) => void;
+  /** Called once per event when JetStream first stores it (not for duplicates). */
+  readonly onStored?: (req: PublishRequest) => void;
 }
 
 export class JetStreamPublisher {
@@ -215,6 +219,7 @@ export class JetStreamPublisher {
     p.streamSeq = ack.seq ?? 0;
     if (!ack.duplicate) {
       if (p.streamSeq < this.#maxAckedStreamSeq) this.#opts.onReorder?.(p.req.subject);
+      this.#opts.onStored?.(p.req);
       this.#maxAckedStreamSeq = Math.max(this.#maxAckedStreamSeq, p.streamSeq);
     }
     if (p.waiter) {

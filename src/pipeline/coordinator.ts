@@ -68,6 +68,7 @@ export class SourceCoordinator {
       });
       if (!got) return;
       this.#fire('leaseAcquired');
+      const commitToAck = metrics.commitLatency.labels({ source: name });
       let attempt = 0;
       while (!inner.signal.aborted) {
         const publisher = new JetStreamPublisher(d.nc, {
@@ -75,6 +76,9 @@ export class SourceCoordinator {
           timeoutMs: d.publishTimeoutMs,
           log,
           onRetry: () => metrics.publishRetries.inc({ source: name }),
+          onStored: (req) => {
+            if (req.committedAtMs !== undefined) commitToAck.observe((Date.now() - req.committedAtMs) / 1000);
+          },
           onReorder: (subject) => {
             metrics.publishReordered.inc({ source: name });
             log.error({ subject }, 'a retried event was stored after a later one');

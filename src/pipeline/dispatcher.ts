@@ -132,6 +132,7 @@ export class Dispatcher {
       payload,
       msgId: id,
       headers: { 'Sluice-Key': JSON.stringify(c.key), 'Content-Type': 'application/json' },
+      ...(src.snapshot === 'false' ? { committedAtMs: src.ts_ms } : {}),
     };
   }
 

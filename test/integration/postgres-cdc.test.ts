@@ -84,3 +84,18 @@ describe('postgres → JetStream', () => {
     expect(u2!.msgId).toMatch(/^erp:[0-9A-F]+\/[0-9A-F]+:0$/);
   });
 });
+
+test('/metrics shows what was published and the commit→PubAck latency', async () => {
+  const { startMetricsServer } = await import('../../src/util/metrics-server.js');
+  const server = await startMetricsServer('127.0.0.1:0');
+  try {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{source="erp"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(value('sluice_events_published_total')).toBeGreaterThanOrEqual(10);
+    expect(value('sluice_commit_to_ack_seconds_count')).toBeGreaterThanOrEqual(7); // the streamed changes, not snapshot reads
+    expect(text).toMatch(/^sluice_source_state\{source="erp",state="streaming"\} 1$/m);
+  } finally {
+    await server.close();
+  }
+});

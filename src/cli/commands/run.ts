@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { startRuntime } from '../../pipeline/runtime.js';
 import { createLogger } from '../../util/logger.js';
+import { startMetricsServer } from '../../util/metrics-server.js';
 
 export function registerRun(program: Command): void {
   program
@@ -15,6 +16,9 @@ export function registerRun(program: Command): void {
       // The REST service loads only when configured: a stream-only user never loads knex.
       const api = cfg.api ? await (await import('../../http/server.js')).startApi(cfg, log) : null;
       if (api) log.info({ url: api.url }, 'REST API listening');
+      // Without the REST API, metrics.listen serves /metrics on its own.
+      const metricsServer = !api && cfg.metrics.listen ? await startMetricsServer(cfg.metrics.listen) : null;
+      if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
       const stopped = new Promise<void>((resolve) => {
         const onSignal = (sig: string) => {
           log.info({ signal: sig }, 'stopping');
@@ -30,6 +34,7 @@ export function registerRun(program: Command): void {
         await rt.done;
       } finally {
         await api?.close();
+        await metricsServer?.close();
       }
     });
 }
