@@ -6,7 +6,7 @@ import type { Dialect } from '../../src/api/dialect.js';
 import { dialectForUrl } from '../../src/api/dialects/index.js';
 import { sqliteFilename } from '../../src/api/dialects/sqlite.js';
 import { urlParts } from '../../src/api/dialect.js';
-import type { ChangeEvent, Op, SourceChange } from '../../src/core/change-event.js';
+import { makeChange, type ChangeInput, type SourceChange } from '../../src/core/change-event.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { VERSION } from '../../src/version.js';
@@ -129,37 +129,14 @@ export class SqlSession {
     return rows;
   }
 
-  change(e: {
-    op: Op;
-    schema: string;
-    table: string;
-    before: Record<string, unknown> | null;
-    after: Record<string, unknown> | null;
-    key: Record<string, unknown>;
-    tsMs: number;
-    snapshot: 'true' | 'false';
-    txId?: number | undefined;
-    position: string;
-    index: number;
-  }): SourceChange {
-    const event: ChangeEvent = {
-      before: e.before,
-      after: e.after,
-      source: {
-        version: VERSION,
-        connector: this.connector,
-        name: this.cfg.name,
-        ts_ms: e.tsMs,
-        snapshot: e.snapshot,
-        db: this.db,
-        schema: e.schema,
-        table: e.table,
-        ...(e.txId !== undefined ? { txId: e.txId } : {}),
-      },
-      op: e.op,
-      ts_ms: Date.now(),
-    };
-    return { event, key: e.key, position: e.position, index: e.index };
+  change(e: Omit<ChangeInput, 'connector' | 'source' | 'version' | 'db'>): SourceChange {
+    return makeChange({
+      ...e,
+      connector: this.connector,
+      source: this.cfg.name,
+      version: VERSION,
+      db: this.db,
+    });
   }
 
   async close(): Promise<void> {

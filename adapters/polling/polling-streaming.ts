@@ -18,6 +18,7 @@ import {
 import type { SqlSession } from './polling-session.js';
 import type { StateStore } from './polling-state-store.js';
 import { bindable, digest, keyText, normalizeRow, rowHash, type Row } from './polling-types.js';
+import { sleep } from '../../src/util/sleep.js';
 
 export interface ResolvedTable extends TableRef {
   readonly schema: string;
@@ -358,17 +359,4 @@ export class PollingEngine {
     yield this.#emit([]);
     return true;
   }
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 // What the snapshot and the stream share: connections with the right session settings, the
 // resolved tables with their keys, the type decoders, and how an event is put together.
 import pg from 'pg';
-import type { ChangeEvent, Op, SourceChange } from '../../src/core/change-event.js';
+import { makeChange, type ChangeInput, type SourceChange } from '../../src/core/change-event.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { VERSION } from '../../src/version.js';
 import type { PostgresSourceConfig } from './config.js';
@@ -85,42 +85,7 @@ export class PgSession {
     return key;
   }
 
-  change(e: {
-    op: Op;
-    schema: string;
-    table: string;
-    before: Record<string, unknown> | null;
-    after: Record<string, unknown> | null;
-    key: Record<string, unknown>;
-    tsMs: number;
-    snapshot: 'true' | 'false';
-    lsn?: string;
-    txId?: number;
-    unavailable?: string[];
-    transaction?: ChangeEvent['transaction'];
-    position: string;
-    index: number;
-  }): SourceChange {
-    const event: ChangeEvent = {
-      before: e.before,
-      after: e.after,
-      source: {
-        version: VERSION,
-        connector: 'postgres',
-        name: this.cfg.name,
-        ts_ms: e.tsMs,
-        snapshot: e.snapshot,
-        db: this.db,
-        schema: e.schema,
-        table: e.table,
-        ...(e.lsn !== undefined ? { lsn: e.lsn } : {}),
-        ...(e.txId !== undefined ? { txId: e.txId } : {}),
-        ...(e.unavailable && e.unavailable.length > 0 ? { unavailable: e.unavailable } : {}),
-      },
-      op: e.op,
-      ts_ms: Date.now(),
-      ...(e.transaction ? { transaction: e.transaction } : {}),
-    };
-    return { event, key: e.key, position: e.position, index: e.index };
+  change(e: Omit<ChangeInput, 'connector' | 'source' | 'version' | 'db'>): SourceChange {
+    return makeChange({ ...e, connector: 'postgres', source: this.cfg.name, version: VERSION, db: this.db });
   }
 }

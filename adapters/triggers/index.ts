@@ -15,7 +15,8 @@ import {
 import { classifySqlError } from '../polling/polling-errors.js';
 import type { PollingOffset } from '../polling/polling-offset.js';
 import { SqlSession } from '../polling/polling-session.js';
-import { sleep, type ResolvedTable } from '../polling/polling-streaming.js';
+import { sleep } from '../../src/util/sleep.js';
+import type { ResolvedTable } from '../polling/polling-streaming.js';
 import { tableOf, type TriggersSourceConfig } from './config.js';
 import { triggersOffsetCodec } from './triggers-offset.js';
 import { snapshotTables } from './triggers-snapshot.js';

@@ -64,3 +64,51 @@ export interface SourceChange {
   readonly position: string;
   readonly index: number;
 }
+
+/** What an adapter knows of one change; makeChange turns it into the wire event. */
+export interface ChangeInput {
+  readonly connector: string;
+  readonly source: string;
+  readonly version: string;
+  readonly db: string;
+  readonly op: Op;
+  readonly schema: string;
+  readonly table: string;
+  readonly before: Record<string, unknown> | null;
+  readonly after: Record<string, unknown> | null;
+  readonly key: Record<string, unknown>;
+  /** Commit (or read) time at the source, ms since the epoch. */
+  readonly tsMs: number;
+  readonly snapshot: 'true' | 'false';
+  readonly lsn?: string | undefined;
+  readonly txId?: number | undefined;
+  readonly unavailable?: readonly string[] | undefined;
+  readonly transaction?: ChangeEvent['transaction'] | undefined;
+  readonly position: string;
+  readonly index: number;
+}
+
+/** The one place a change event is put together, so every adapter emits the same shape. */
+export function makeChange(e: ChangeInput): SourceChange {
+  const event: ChangeEvent = {
+    before: e.before,
+    after: e.after,
+    source: {
+      version: e.version,
+      connector: e.connector,
+      name: e.source,
+      ts_ms: e.tsMs,
+      snapshot: e.snapshot,
+      db: e.db,
+      schema: e.schema,
+      table: e.table,
+      ...(e.lsn !== undefined ? { lsn: e.lsn } : {}),
+      ...(e.txId !== undefined ? { txId: e.txId } : {}),
+      ...(e.unavailable && e.unavailable.length > 0 ? { unavailable: [...e.unavailable] } : {}),
+    },
+    op: e.op,
+    ts_ms: Date.now(),
+    ...(e.transaction ? { transaction: e.transaction } : {}),
+  };
+  return { event, key: e.key, position: e.position, index: e.index };
+}

@@ -10,6 +10,7 @@ import { KvOffsetStore } from '../nats/offset-store.js';
 import { JetStreamPublisher } from '../nats/publisher.js';
 import { escapeToken, parseMsgId, sourceWildcard } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
+import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
 import { SOURCE_STATES, transition, type SourceEvent, type SourceState } from './source-state.js';
 
@@ -201,16 +202,4 @@ export class SourceCoordinator {
       .put(`status.${escapeToken(this.#d.adapter.name).replace(/%/g, '_')}`, body)
       .catch(() => {});
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
