@@ -68,7 +68,11 @@ async function load(base: string, path: (i: number) => string, ms: number, max: 
 }
 
 function startServer(mode: 'sluice' | 'bare', dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', here, '--serve', mode, dbUrl], {
+  // SLUICE_BENCH_PROFILE=dir writes a CPU profile of each server process there.
+  const prof = process.env.SLUICE_BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_PROFILE}`]
+    : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', here, '--serve', mode, dbUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
