@@ -6,7 +6,12 @@ import type { Dialect } from '../../src/api/dialect.js';
 import { dialectForUrl } from '../../src/api/dialects/index.js';
 import { sqliteFilename } from '../../src/api/dialects/sqlite.js';
 import { urlParts } from '../../src/api/dialect.js';
-import { makeChange, type ChangeInput, type SourceChange } from '../../src/core/change-event.js';
+import {
+  makeChange,
+  type ChangeInput,
+  type ChangeOrigin,
+  type SourceChange,
+} from '../../src/core/change-event.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { VERSION } from '../../src/version.js';
@@ -129,14 +134,11 @@ export class SqlSession {
     return rows;
   }
 
-  change(e: Omit<ChangeInput, 'connector' | 'source' | 'version' | 'db'>): SourceChange {
-    return makeChange({
-      ...e,
-      connector: this.connector,
-      source: this.cfg.name,
-      version: VERSION,
-      db: this.db,
-    });
+  #origin: ChangeOrigin | null = null;
+
+  change(e: ChangeInput): SourceChange {
+    this.#origin ??= { connector: this.connector, source: this.cfg.name, version: VERSION, db: this.db };
+    return makeChange(this.#origin, e);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,12 @@
 // What the snapshot and the stream share: connections with the right session settings, the
 // resolved tables with their keys, the type decoders, and how an event is put together.
 import pg from 'pg';
-import { makeChange, type ChangeInput, type SourceChange } from '../../src/core/change-event.js';
+import {
+  makeChange,
+  type ChangeInput,
+  type ChangeOrigin,
+  type SourceChange,
+} from '../../src/core/change-event.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { VERSION } from '../../src/version.js';
 import type { PostgresSourceConfig } from './config.js';
@@ -85,7 +90,10 @@ export class PgSession {
     return key;
   }
 
-  change(e: Omit<ChangeInput, 'connector' | 'source' | 'version' | 'db'>): SourceChange {
-    return makeChange({ ...e, connector: 'postgres', source: this.cfg.name, version: VERSION, db: this.db });
+  #origin: ChangeOrigin | null = null;
+
+  change(e: ChangeInput): SourceChange {
+    this.#origin ??= { connector: 'postgres', source: this.cfg.name, version: VERSION, db: this.db };
+    return makeChange(this.#origin, e);
   }
 }

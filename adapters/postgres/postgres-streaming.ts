@@ -52,6 +52,7 @@ interface Relation {
 
 interface Txn {
   readonly xid: number;
+  readonly xidText: string;
   readonly position: string;
   readonly commitLsn: string;
   readonly commitMs: number;
@@ -170,6 +171,7 @@ export class PgReplicationStream {
             const commitLsn = normalize(msg.commitLsn ?? lsn);
             txn = {
               xid: msg.xid,
+              xidText: String(msg.xid),
               position: commitLsn,
               commitLsn,
               commitMs: Number(BigInt(msg.commitTime as bigint) / 1000n),
@@ -187,7 +189,8 @@ export class PgReplicationStream {
           case 'delete':
           case 'truncate': {
             if (!txn) throw new BridgeError(`pgoutput ${msg.tag} outside a transaction at ${lsn}`);
-            const changes = this.#toChanges(txn, normalize(lsn), msg);
+            // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
+            const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {
               if (resumed && (await this.#alreadyRead(admin, resumed, txn.commitLsn, c))) continue;
               txn.pending.push(c);
@@ -315,46 +318,48 @@ export class PgReplicationStream {
     return row;
   }
 
+  #make(
+    txn: Txn,
+    lsn: string,
+    rel: Relation,
+    op: 'c' | 'u' | 'd' | 't',
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    unavailable?: string[],
+  ): SourceChange {
+    const s = this.s;
+    const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
+    txn.perTable.set(rel.qualified, n);
+    const idx = txn.index++;
+    const keySource = op === 'd' ? before : after;
+    return s.change({
+      op,
+      schema: rel.schema,
+      table: rel.name,
+      before,
+      after,
+      key: keySource ? s.keyOf(s.tables.get(rel.qualified), keySource, rel.replicaKey) : {},
+      tsMs: txn.commitMs,
+      snapshot: 'false',
+      lsn,
+      txId: txn.xid,
+      unavailable,
+      transaction: { id: txn.xidText, total_order: idx + 1, data_collection_order: n },
+      position: txn.position,
+      index: idx,
+    });
+  }
+
   #toChanges(
     txn: Txn,
     lsn: string,
     msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate,
   ): SourceChange[] {
-    const s = this.s;
-    const make = (
-      rel: Relation,
-      op: 'c' | 'u' | 'd' | 't',
-      before: Record<string, unknown> | null,
-      after: Record<string, unknown> | null,
-      unavailable?: string[],
-    ) => {
-      const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
-      txn.perTable.set(rel.qualified, n);
-      const idx = txn.index++;
-      const table = s.tables.get(rel.qualified);
-      const keySource = op === 'd' ? before : after;
-      return s.change({
-        op,
-        schema: rel.schema,
-        table: rel.name,
-        before,
-        after,
-        key: keySource ? s.keyOf(table, keySource, rel.replicaKey) : {},
-        tsMs: txn.commitMs,
-        snapshot: 'false',
-        lsn,
-        txId: txn.xid,
-        unavailable,
-        transaction: { id: String(txn.xid), total_order: idx + 1, data_collection_order: n },
-        position: txn.position,
-        index: idx,
-      });
-    };
     const relOf = (r: Pgoutput.MessageRelation) => this.#relations.get(r.relationOid);
     switch (msg.tag) {
       case 'insert': {
         const rel = relOf(msg.relation);
-        return rel?.captured ? [make(rel, 'c', null, this.#decode(rel, msg.new))] : [];
+        return rel?.captured ? [this.#make(txn, lsn, rel, 'c', null, this.#decode(rel, msg.new))] : [];
       }
       case 'update': {
         const rel = relOf(msg.relation);
@@ -366,18 +371,18 @@ export class PgReplicationStream {
           : msg.key
             ? this.#decode(rel, onlyDefined(msg.key))
             : null;
-        return [make(rel, 'u', before, after, unavailable)];
+        return [this.#make(txn, lsn, rel, 'u', before, after, unavailable)];
       }
       case 'delete': {
         const rel = relOf(msg.relation);
         if (!rel?.captured) return [];
         const before = msg.old ? this.#decode(rel, msg.old) : this.#decode(rel, onlyDefined(msg.key ?? {}));
-        return [make(rel, 'd', before, null)];
+        return [this.#make(txn, lsn, rel, 'd', before, null)];
       }
       case 'truncate':
         return msg.relations.flatMap((r) => {
           const rel = relOf(r);
-          return rel?.captured ? [make(rel, 't', null, null)] : [];
+          return rel?.captured ? [this.#make(txn, lsn, rel, 't', null, null)] : [];
         });
     }
   }

@@ -65,12 +65,16 @@ export interface SourceChange {
   readonly index: number;
 }
 
-/** What an adapter knows of one change; makeChange turns it into the wire event. */
-export interface ChangeInput {
+/** Who produced a change: the same for every event of one source. */
+export interface ChangeOrigin {
   readonly connector: string;
   readonly source: string;
   readonly version: string;
   readonly db: string;
+}
+
+/** What an adapter knows of one change; makeChange turns it into the wire event. */
+export interface ChangeInput {
   readonly op: Op;
   readonly schema: string;
   readonly table: string;
@@ -88,27 +92,25 @@ export interface ChangeInput {
   readonly index: number;
 }
 
-/** The one place a change event is put together, so every adapter emits the same shape. */
-export function makeChange(e: ChangeInput): SourceChange {
-  const event: ChangeEvent = {
-    before: e.before,
-    after: e.after,
-    source: {
-      version: e.version,
-      connector: e.connector,
-      name: e.source,
-      ts_ms: e.tsMs,
-      snapshot: e.snapshot,
-      db: e.db,
-      schema: e.schema,
-      table: e.table,
-      ...(e.lsn !== undefined ? { lsn: e.lsn } : {}),
-      ...(e.txId !== undefined ? { txId: e.txId } : {}),
-      ...(e.unavailable && e.unavailable.length > 0 ? { unavailable: [...e.unavailable] } : {}),
-    },
-    op: e.op,
-    ts_ms: Date.now(),
-    ...(e.transaction ? { transaction: e.transaction } : {}),
+/**
+ * The one place a change event is put together, so every adapter emits the same shape. On the
+ * hot path: plain assignments, no object spreads (they showed in profiles).
+ */
+export function makeChange(o: ChangeOrigin, e: ChangeInput): SourceChange {
+  const source: SourceInfo = {
+    version: o.version,
+    connector: o.connector,
+    name: o.source,
+    ts_ms: e.tsMs,
+    snapshot: e.snapshot,
+    db: o.db,
+    schema: e.schema,
+    table: e.table,
   };
+  if (e.lsn !== undefined) source.lsn = e.lsn;
+  if (e.txId !== undefined) source.txId = e.txId;
+  if (e.unavailable !== undefined && e.unavailable.length > 0) source.unavailable = [...e.unavailable];
+  const event: ChangeEvent = { before: e.before, after: e.after, source, op: e.op, ts_ms: Date.now() };
+  if (e.transaction) event.transaction = e.transaction;
   return { event, key: e.key, position: e.position, index: e.index };
 }
