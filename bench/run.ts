@@ -33,11 +33,12 @@ for (const [name, run] of suites) {
   }
 }
 
+const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 100 ? 0 : 2));
 const rows = results.map((r) => [
   r.name,
-  `${r.value} ${r.unit}`,
-  r.baseline ? `${r.baseline.value} (${r.baseline.name})` : '—',
-  r.ratio === null ? '—' : String(r.ratio),
+  `${fmt(r.value)} ${r.unit}`,
+  r.baseline ? `${fmt(r.baseline.value)} (${r.baseline.name})` : '—',
+  r.ratio === null ? '—' : fmt(r.ratio),
   r.extra
     ? Object.entries(r.extra)
         .map(([k, v]) => `${k}=${v}`)
