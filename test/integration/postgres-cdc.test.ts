@@ -99,3 +99,28 @@ test('/metrics shows what was published and the commit→PubAck latency', async 
     await server.close();
   }
 });
+
+test('an event larger than max_payload goes to the dead-letter subject and the stream goes on', async () => {
+  await h.pg.query(`CREATE TABLE blobs (id int PRIMARY KEY, body text)`);
+  // A second source (its own slot and publication) on the same server captures it.
+  const rt2 = await h.runInProcess(h.config({ name: 'blobs', tables: ['public.blobs'] }));
+  try {
+    await h.waitStreaming(rt2);
+    await h.pg.query(`INSERT INTO blobs VALUES (1, repeat('x', 1500000))`); // > 1 MB: nats-server's default max_payload
+    await h.pg.query(`INSERT INTO blobs VALUES (2, 'small')`);
+    const evs = await h.waitForEvents('blobs', 2);
+    const [dlq, next] = evs;
+    expect(dlq!.subject).toBe('sluice.blobs._dlq');
+    expect(dlq!.event).toMatchObject({
+      reason: 'max_payload exceeded',
+      subject: 'sluice.blobs.public.blobs.c',
+      key: { id: 1 },
+      op: 'c',
+    });
+    expect((dlq!.event as { bytes: number }).bytes).toBeGreaterThan(1_500_000);
+    expect(next!.subject).toBe('sluice.blobs.public.blobs.c');
+    expect(next!.event.after).toEqual({ id: 2, body: 'small' });
+  } finally {
+    await rt2.stop();
+  }
+});
