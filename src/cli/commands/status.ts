@@ -34,7 +34,13 @@ export function registerStatus(program: Command): void {
               st && st.value.length > 0
                 ? st.json<{ state: string; detail: string; pid: number; at: string }>()
                 : null;
-            row.state = body?.state ?? 'never run';
+            // The state is what the running process last wrote; without a live lease nobody runs it.
+            const lease = await kv?.get(`lease.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const leaseBody =
+              lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
+            const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
+            row.state = !body ? 'never run' : live ? body.state : `not running (last: ${body.state})`;
+            if (live) row.owner = leaseBody.owner;
             if (body?.detail) row.detail = body.detail;
             if (body?.pid) row.pid = body.pid;
             Object.assign(
