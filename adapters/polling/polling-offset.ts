@@ -1,7 +1,6 @@
 // Polling offsets: one cursor per table, plus whether the first pass (op r) is finished.
 import { z } from 'zod';
-import { BridgeError } from '../../src/core/errors.js';
-import type { OffsetCodec } from '../../src/core/offset.js';
+import { parseJsonOffset, type OffsetCodec } from '../../src/core/offset.js';
 
 const scalar = z.union([z.string(), z.number(), z.null()]);
 
@@ -71,17 +70,7 @@ export type PollingOffset = z.infer<typeof offsetSchema>;
 export function makeOffsetCodec(kind: string): OffsetCodec<PollingOffset> {
   return {
     serialize: (o) => JSON.stringify(o),
-    parse(text) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new BridgeError(`unreadable ${kind} offset: ${text}`, { cause: err });
-      }
-      const r = offsetSchema.safeParse(raw);
-      if (!r.success) throw new BridgeError(`unreadable ${kind} offset: ${text}`);
-      return r.data;
-    },
+    parse: (text) => parseJsonOffset(text, offsetSchema, kind),
     compare(a, b) {
       if (a.phase !== b.phase) return a.phase === 'snapshot' ? -1 : 1;
       return a.seq - b.seq;

@@ -1,7 +1,7 @@
 // PostgreSQL offsets: an LSN plus, while a snapshot is unfinished or just resumed, its progress.
 import { z } from 'zod';
 import { BridgeError } from '../../src/core/errors.js';
-import type { OffsetCodec } from '../../src/core/offset.js';
+import { parseJsonOffset, type OffsetCodec } from '../../src/core/offset.js';
 
 /** An LSN as PostgreSQL prints it (`16/B374D848`). Compare with compareLsn, never as strings. */
 export type Lsn = string;
@@ -58,17 +58,7 @@ export type SnapshotRange = z.infer<typeof rangeSchema>;
 
 export const pgOffsetCodec: OffsetCodec<PgOffset> = {
   serialize: (o) => JSON.stringify(o),
-  parse(text) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new BridgeError(`unreadable PostgreSQL offset: ${text}`, { cause: err });
-    }
-    const r = offsetSchema.safeParse(raw);
-    if (!r.success) throw new BridgeError(`unreadable PostgreSQL offset: ${text}`);
-    return r.data;
-  },
+  parse: (text) => parseJsonOffset(text, offsetSchema, 'PostgreSQL'),
   compare(a, b) {
     const c = compareLsn(a.lsn, b.lsn);
     if (c !== 0) return c;
