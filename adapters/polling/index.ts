@@ -127,6 +127,7 @@ export class PollingAdapter implements SourceAdapter<PollingOffset> {
     // Deletes of passes before the acknowledged one are published: their tombstones can go.
     const store = this.#store;
     if (!store) return;
+    this.#engine?.acknowledged(offset.seq);
     for (const [table, c] of Object.entries(offset.tables)) if (c.mode === 'diff') store.prune(table, c.pass);
   }
 

@@ -24,10 +24,10 @@ export interface TableRef {
   readonly key: readonly string[];
 }
 
-/** The largest change-column value after `after`. */
-export function maxQuery(knex: Knex, t: TableRef, after: unknown): Knex.QueryBuilder {
+/** The largest change-column value after `after` (at or after it when `inclusive`). */
+export function maxQuery(knex: Knex, t: TableRef, after: unknown, inclusive = false): Knex.QueryBuilder {
   const q = knex(t.qualified).max({ m: t.column! });
-  if (after !== null && after !== undefined) q.where(t.column!, '>', after as Knex.Value);
+  if (after !== null && after !== undefined) q.where(t.column!, inclusive ? '>=' : '>', after as Knex.Value);
   return q;
 }
 
@@ -46,18 +46,23 @@ export function incrementingQuery(
   return q.orderBy(t.column!).limit(limit);
 }
 
-/** timestamp: rows after (value, key) with column ≤ upTo, by column then key. */
+/**
+ * timestamp: rows after (value, key) with column ≤ upTo, by column then key. Without `after`,
+ * rows with column ≥ `from` (a poll's first page re-reads the cursor's own value: see #ranged).
+ */
 export function timestampQuery(
   knex: Knex,
   t: TableRef,
   after: { value: unknown; key: readonly unknown[] } | null,
   upTo: unknown,
   limit: number,
+  from: unknown = null,
 ): Knex.QueryBuilder {
   const q = knex(t.qualified)
     .select('*')
     .where(t.column!, '<=', upTo as Knex.Value);
   if (after) whereAfter(q, [t.column!, ...t.key], [after.value, ...after.key]);
+  else if (from !== null && from !== undefined) q.where(t.column!, '>=', from as Knex.Value);
   return q.orderBy([t.column!, ...t.key]).limit(limit);
 }
 

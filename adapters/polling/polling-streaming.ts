@@ -50,12 +50,24 @@ export function freshCursor(t: ResolvedTable): TableCursor {
 
 type Batch = ChangeBatch<PollingOffset>;
 
+/** A timestamp row's version as handed on in the batch numbered `seq`. */
+interface Handed {
+  readonly seq: number;
+  readonly version: string;
+}
+
 export class PollingEngine {
   #state!: PollingOffset;
   /** Tables whose first cycle only records where they are (snapshot: never). */
   readonly #silent = new Set<string>();
   /** When each diff table last started a pass. */
   readonly #passStarted = new Map<string, number>();
+  /**
+   * Timestamp tables: the version of each key handed on in a batch not yet acknowledged. The store
+   * only learns a version once its batch is acknowledged (acknowledged()), so a row the store
+   * knows is a row whose event is committed: skipping it when it is read again loses nothing.
+   */
+  readonly #handed = new Map<string, Map<string, Handed>>();
 
   constructor(
     readonly s: SqlSession,
@@ -86,6 +98,9 @@ export class PollingEngine {
   ): AsyncGenerator<Batch> {
     const start = from ?? this.initial(phase);
     this.#state = structuredClone(start);
+    // Handed on up to `start` means committed; anything later was never committed and is read again.
+    this.acknowledged(start.seq);
+    this.#handed.clear();
     for (const t of this.tables) {
       if (!this.#state.tables[t.qualified]) this.#state.tables[t.qualified] = freshCursor(t);
       if (from === null && phase === 'stream') this.#silent.add(t.qualified);
@@ -95,6 +110,8 @@ export class PollingEngine {
           this.store.clear(t.qualified);
         else this.store.revert(t.qualified, c.pass, c.chunk);
       }
+      // A timestamp table starting over must not skip rows a previous run of this source acknowledged.
+      if (c.mode === 'timestamp' && c.last === null && c.pending === null) this.store?.clear(t.qualified);
     }
     try {
       if (this.#state.phase === 'snapshot') {
@@ -124,6 +141,31 @@ export class PollingEngine {
       if (ctx.signal.aborted) return;
       throw classifySqlError(err, `polling ${this.s.cfg.name} failed`);
     }
+  }
+
+  /** Batches up to `seq` are committed: their timestamp versions go to the store. */
+  acknowledged(seq: number): void {
+    if (!this.store) return;
+    for (const [table, keys] of this.#handed) {
+      const writes: { key: string; hash: string }[] = [];
+      for (const [key, h] of keys)
+        if (h.seq <= seq) {
+          writes.push({ key, hash: h.version });
+          keys.delete(key);
+        }
+      if (writes.length > 0) this.store.writeChunk(table, 0, 0, writes);
+    }
+  }
+
+  /** The last version of a timestamp row handed on (acknowledged or not), or null. */
+  #seenVersion(table: string, key: string): string | null {
+    return this.#handed.get(table)?.get(key)?.version ?? this.store?.get(table, key)?.hash ?? null;
+  }
+
+  #hand(table: string, seq: number, versions: readonly { key: string; version: string }[]): void {
+    let keys = this.#handed.get(table);
+    if (!keys) this.#handed.set(table, (keys = new Map()));
+    for (const v of versions) keys.set(v.key, { seq, version: v.version });
   }
 
   #snapshotOffset(): PollingOffset {
@@ -183,7 +225,13 @@ export class PollingEngine {
     });
   }
 
-  /** incrementing and timestamp tables: wait until the horizon passes the pending bound, then read up to it. */
+  /**
+   * incrementing and timestamp tables: wait until the horizon passes the pending bound, then read up
+   * to it. A timestamp poll starts *at* the cursor's value, not after it: a row stamped with that
+   * same value can commit after the cursor reached it (a coarse column, or a transaction that began
+   * just after the mark), and its key may sort before the cursor's. Rows read again are skipped
+   * when their key was already handed on at that version (dedup by key and version).
+   */
   async *#ranged(
     t: ResolvedTable,
     c: Extract<TableCursor, { mode: 'incrementing' | 'timestamp' }>,
@@ -192,7 +240,7 @@ export class PollingEngine {
     const strict = c.mode === 'timestamp';
     if (c.pending === null) {
       const lastValue = c.mode === 'incrementing' ? c.last : (c.last?.value ?? null);
-      const row = (await maxQuery(this.knex, t, lastValue).first()) as { m: unknown } | undefined;
+      const row = (await maxQuery(this.knex, t, lastValue, strict).first()) as { m: unknown } | undefined;
       const max = bindable(row?.m ?? null);
       if (max === null) return true;
       c.pending = { upTo: max, mark: await this.s.horizon.mark() };
@@ -200,17 +248,28 @@ export class PollingEngine {
     if (!(await this.s.horizon.passed(c.pending.mark, strict))) return false;
     const upTo = c.pending.upTo;
     const silent = this.#silent.has(t.qualified);
+    let after: { value: string | number | null; key: (string | number | null)[] } | null = null;
     for (;;) {
       const q =
         c.mode === 'incrementing'
           ? incrementingQuery(this.knex, t, c.last, upTo, this.opts.chunkSize)
-          : timestampQuery(this.knex, t, c.last, upTo, this.opts.chunkSize);
+          : timestampQuery(this.knex, t, after, upTo, this.opts.chunkSize, c.last?.value ?? null);
       const rows = ((await q) as Row[]).map(normalizeRow);
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
-      if (c.mode === 'incrementing') c.last = bindable(last[t.column!]);
-      else c.last = { value: bindable(last[t.column!]), key: t.key.map((k) => bindable(last[k])) };
-      if (!silent) yield this.#emit(this.#rangedChanges(t, c.mode, rows, forced));
+      if (c.mode === 'incrementing') {
+        c.last = bindable(last[t.column!]);
+        if (!silent) yield this.#emit(this.#rangedChanges(t, 'incrementing', rows, forced, false).changes);
+      } else {
+        const moved = !sameCursor(c.last, (after = cursorOf(t, last)));
+        c.last = after;
+        const { changes, versions } = this.#rangedChanges(t, 'timestamp', rows, forced, silent);
+        if (changes.length > 0 || versions.length > 0 || moved) {
+          const batch = this.#emit(changes);
+          this.#hand(t.qualified, this.#state.seq, versions);
+          yield batch;
+        }
+      }
       if (rows.length < this.opts.chunkSize) break;
     }
     if (c.mode === 'incrementing') c.last = upTo;
@@ -219,32 +278,36 @@ export class PollingEngine {
     return true;
   }
 
+  /** Events for rows of a ranged read; for timestamp tables, rows already handed on at their version are left out. */
   #rangedChanges(
     t: ResolvedTable,
     mode: 'incrementing' | 'timestamp',
     rows: Row[],
     forced: Op | null,
-  ): SourceChange[] {
-    const out: SourceChange[] = [];
-    const writes: { key: string; hash: string }[] = [];
+    silent: boolean,
+  ): { changes: SourceChange[]; versions: { key: string; version: string }[] } {
+    const changes: SourceChange[] = [];
+    const versions: { key: string; version: string }[] = [];
     for (const row of rows) {
       const key = this.#keyOf(t, row);
       const kt = keyText(t.key.map((k) => row[k]));
       const version = String(bindable(row[t.column!]));
       let op: Op = forced ?? 'c';
       if (mode === 'timestamp' && this.store) {
+        const seen = this.#seenVersion(t.qualified, kt);
+        if (seen === version) continue;
         // c or u from the key set this source has seen (the store keeps it across restarts).
-        if (!forced && this.store.get(t.qualified, kt)) op = 'u';
-        writes.push({ key: kt, hash: version });
+        if (!forced && seen !== null) op = 'u';
+        versions.push({ key: kt, version });
       }
+      if (silent) continue;
       const position =
         mode === 'incrementing'
           ? `${t.qualified}:i:${version}`
           : `${t.qualified}:t:${digest(`${version}\u0000${kt}`)}`;
-      out.push(this.#change(t, op, row, null, key, position, 0));
+      changes.push(this.#change(t, op, row, null, key, position, 0));
     }
-    if (writes.length > 0) this.store!.writeChunk(t.qualified, 0, 0, writes);
-    return out;
+    return { changes, versions };
   }
 
   /** SQL Server rowversion columns: MIN_ACTIVE_ROWVERSION() is the bound, so no waiting. */
@@ -270,7 +333,10 @@ export class PollingEngine {
       });
       if (c.mode === 'incrementing') c.last = rv;
       else c.last = { value: rv, key: [] };
-      if (!silent) yield this.#emit(this.#rangedChanges(t, 'timestamp', rows, forced));
+      const { changes, versions } = this.#rangedChanges(t, 'timestamp', rows, forced, silent);
+      const batch = this.#emit(changes);
+      this.#hand(t.qualified, this.#state.seq, versions);
+      if (!silent || versions.length > 0) yield batch;
       if (raw.length < this.opts.chunkSize) return true;
     }
   }
@@ -359,4 +425,20 @@ export class PollingEngine {
     yield this.#emit([]);
     return true;
   }
+}
+
+type TimestampCursor = Extract<TableCursor, { mode: 'timestamp' }>['last'];
+
+function cursorOf(
+  t: ResolvedTable,
+  row: Row,
+): NonNullable<TimestampCursor> & {
+  value: string | number | null;
+  key: (string | number | null)[];
+} {
+  return { value: bindable(row[t.column!]), key: t.key.map((k) => bindable(row[k])) };
+}
+
+function sameCursor(a: TimestampCursor, b: TimestampCursor): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
