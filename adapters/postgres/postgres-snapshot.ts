@@ -5,6 +5,7 @@
 // An interrupted snapshot resumes by table and key range: a temporary slot exports a fresh
 // snapshot (at LSN `at`), the remaining ranges are read there, and the stream then skips changes to
 // those ranges committed before `at` (they are already in what was read). See PgOffset.resumed.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError } from '../../src/core/errors.js';
@@ -158,10 +159,16 @@ export async function* snapshot(
     for (let ti = first; ti < tables.length; ti++) {
       const t = tables[ti]!;
       let after = ti === first && t.key.length > 0 ? start.after : null;
+      // Rows of a table without a key are published under a content-derived Nats-Msg-Id (see
+      // keylessId), and their pages are no resumable points: a crash re-reads the whole table,
+      // and rows already published are absorbed by the stream's dedup instead of appearing twice.
+      const seen = t.key.length === 0 ? new Map<string, number>() : null;
       for await (const page of readTable(s, reader, t, after)) {
         if (ctx.signal.aborted) return;
-        const changes: SourceChange[] = page.rows.map((row) =>
-          s.change({
+        const changes: SourceChange[] = page.rows.map((row) => {
+          const id = seen ? keylessId(position, t.qualified, row, seen) : { position, index: ordinal };
+          ordinal++;
+          return s.change({
             op: 'r',
             schema: t.schema,
             table: t.name,
@@ -170,20 +177,24 @@ export async function* snapshot(
             key: s.keyOf(t, row, []),
             tsMs,
             snapshot: 'true',
-            position,
-            index: ordinal++,
-          }),
-        );
+            position: id.position,
+            index: id.index,
+          });
+        });
         after = page.lastKey;
         yield {
           changes,
-          offset: {
-            lsn,
-            snapshot: { table: t.qualified, after, ordinal, position },
-            ...(resumed ? { resumed } : {}),
-          },
+          offset: seen
+            ? null
+            : {
+                lsn,
+                snapshot: { table: t.qualified, after, ordinal, position },
+                ...(resumed ? { resumed } : {}),
+              },
         };
       }
+      // Committed before the next table starts, so a crash there never resumes in this one
+      // (whose published-but-uncommitted rows would then be read again under the same ids).
       const next = tables[ti + 1];
       if (next)
         yield {
@@ -193,6 +204,7 @@ export async function* snapshot(
             snapshot: { table: next.qualified, after: null, ordinal, position },
             ...(resumed ? { resumed } : {}),
           },
+          sync: true,
         };
     }
     await reader.query('COMMIT');
@@ -205,6 +217,23 @@ export async function* snapshot(
     await exported?.conn.end().catch(() => {});
     await admin.end().catch(() => {});
   }
+}
+
+/**
+ * A keyless row's Nats-Msg-Id: the snapshot, the table, a hash of the row and how many identical
+ * rows came before it in this read. Reading the table again after a crash yields the same ids for
+ * the same rows, so JetStream drops the repeats; a row that changed in between gets a new id.
+ */
+function keylessId(
+  position: string,
+  table: string,
+  row: Record<string, unknown>,
+  seen: Map<string, number>,
+): { position: string; index: number } {
+  const hash = createHash('sha1').update(JSON.stringify(row)).digest('hex').slice(0, 16);
+  const n = seen.get(hash) ?? 0;
+  seen.set(hash, n + 1);
+  return { position: `${position}:${table}#${hash}`, index: n };
 }
 
 interface Page {
