@@ -152,6 +152,7 @@ export async function* snapshot(
 
     let ordinal = start.ordinal;
     const tsMs = Date.now();
+    let lastProgress = tsMs;
     const first = Math.max(
       0,
       tables.findIndex((t) => t.qualified === start.table),
@@ -182,6 +183,10 @@ export async function* snapshot(
           });
         });
         after = page.lastKey;
+        if (Date.now() - lastProgress >= 5000) {
+          lastProgress = Date.now();
+          ctx.log.info({ table: t.qualified, rows: ordinal }, 'snapshot progress');
+        }
         yield {
           changes,
           offset: seen
