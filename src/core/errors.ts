@@ -61,11 +61,6 @@ export class PublishError extends BridgeError {
   override readonly code = 'PUBLISH_FAILED';
 }
 
-/** An event could not be decoded or encoded; it goes to the dead-letter subject. */
-export class PoisonEventError extends BridgeError {
-  override readonly code = 'POISON_EVENT';
-}
-
 export function isRetriable(err: unknown): boolean {
   return err instanceof BridgeError ? err.retriable : false;
 }

@@ -52,10 +52,4 @@ export class KvOffsetStore {
       throw err;
     }
   }
-
-  /** Removes the committed offset (a reset: the next run snapshots again). */
-  async reset(source: string): Promise<void> {
-    await this.#kv.purge(KvOffsetStore.key(source));
-    this.#revisions.delete(source);
-  }
 }

@@ -104,10 +104,6 @@ export class JetStreamPublisher {
     return this.#nextSeq - 1;
   }
 
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Sends one event and returns its sequence number once it is in flight; waits while the window
    * is full or a retry is under way. Throws if the publisher has failed for good.

@@ -35,7 +35,6 @@ export class Dispatcher {
   #lastCommitAt = 0;
   #error: Error | null = null;
   #stopped = false;
-  #committed: unknown = null;
   #wake: (() => void) | null = null;
   #committedSeq: number;
   readonly #subjects = new Map<string, string>();
@@ -43,11 +42,6 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
     this.#committedSeq = deps.publisher.ackedThrough;
-  }
-
-  /** The newest offset committed by this dispatcher (null before the first). */
-  get committed(): unknown {
-    return this.#committed;
   }
 
   /** Publishes every batch; returns the last offset seen (committed before returning). */
@@ -161,7 +155,6 @@ export class Dispatcher {
         await d.publisher.waitAcked(target.seq);
         const serialized = d.adapter.offsets.serialize(target.offset);
         await d.store.commit(d.adapter.name, serialized);
-        this.#committed = target.offset;
         this.#lastCommitAt = Date.now();
         metrics.offsetCommits.inc({ source: d.adapter.name });
         metrics.eventsPublished.inc({ source: d.adapter.name }, Math.max(0, target.seq - this.#committedSeq));
