@@ -16,8 +16,11 @@ export type DbValue = string | number | boolean | null | Buffer;
 export interface Codec {
   /** JSON schema source for the API value (non-null); nullability is added by the mapping. */
   readonly schema: z.ZodType;
-  /** Database value → API value. Never throws: a value that cannot be read becomes null. */
-  decode(db: unknown): unknown;
+  /**
+   * Database value → API value. Never throws: a value that cannot be read becomes null. A plain
+   * function (no `this`), so that compiled row converters can hold it.
+   */
+  readonly decode: (db: unknown) => unknown;
   /** API value (already validated by `schema`) → bound parameter. */
   encode(api: unknown): DbValue;
   /** URL text (a filter or key value) → API value; throws CodecError when the text is not one. */
@@ -27,12 +30,13 @@ export interface Codec {
 }
 
 const decimalText = /^-?\d+(\.\d+)?$/;
+const twoDigits = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 
 export function asText(db: unknown): string | null {
+  if (typeof db === 'string') return db;
   if (db === null || db === undefined) return null;
   if (Buffer.isBuffer(db)) return db.toString('utf8');
   if (db instanceof Date) return db.toISOString();
-  if (typeof db === 'string') return db;
   if (typeof db === 'number' || typeof db === 'bigint' || typeof db === 'boolean') return String(db);
   return JSON.stringify(db);
 }
@@ -71,7 +75,7 @@ function trimCodec(o: z.infer<typeof trimOptions>): Codec {
   return {
     schema,
     textual: true,
-    decode: (db) => asText(db)?.trimEnd() ?? null,
+    decode: (db) => (typeof db === 'string' ? db.trimEnd() : (asText(db)?.trimEnd() ?? null)),
     encode: (v) => (o.length ? (v as string).padEnd(o.length, ' ') : (v as string)),
     parseText: (t) => checked(schema, t, t),
   };
@@ -88,12 +92,14 @@ const ynOptions = z.strictObject({
   false: z.string().min(1).default('N').describe('Stored letter for false'),
 });
 function ynCodec(o: z.infer<typeof ynOptions>): Codec {
+  const yes = o.true.trim();
+  const no = o.false.trim();
   return {
     schema: z.boolean(),
     textual: false,
     decode: (db) => {
-      const t = asText(db)?.trim();
-      return t === o.true.trim() ? true : t === o.false.trim() ? false : null;
+      const t = typeof db === 'string' ? db.trim() : asText(db)?.trim();
+      return t === yes ? true : t === no ? false : null;
     },
     encode: (v) => (v ? o.true : o.false),
     parseText: parseBooleanText,
@@ -134,6 +140,14 @@ function yyyymmddCodec(o: z.infer<typeof yyyymmddOptions>): Codec {
     schema,
     textual: false,
     decode: (db) => {
+      if (typeof db === 'number' && Number.isInteger(db) && db >= 10_000_000 && db <= 99_999_999) {
+        // INTEGER storage without going through text: same checks, same result.
+        const y = Math.floor(db / 10_000);
+        const mo = Math.floor(db / 100) % 100;
+        const d = db % 100;
+        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return null;
+        return `${y}-${twoDigits[mo]}-${twoDigits[d]}`;
+      }
       const t = asText(db)?.trim() ?? '';
       const m = /^(\d{4})(\d{2})(\d{2})$/.exec(t);
       if (!m) return null; // 0, blanks and other legacy "no date" markers
@@ -196,6 +210,13 @@ function centsCodec(o: z.infer<typeof centsOptions>): Codec {
     textual: false,
     decode: (db) => {
       if (db === null || db === undefined) return null;
+      if (typeof db === 'number' && Number.isSafeInteger(Math.trunc(db))) {
+        // Safe integers print exactly like their BigInt: the same digits without BigInt arithmetic.
+        const n = Math.trunc(db);
+        const digits = String(n < 0 ? -n : n).padStart(o.scale + 1, '0');
+        const cut = digits.length - o.scale;
+        return `${n < 0 ? '-' : ''}${digits.slice(0, cut)}${o.scale ? `.${digits.slice(cut)}` : ''}`;
+      }
       let n: bigint;
       try {
         n = BigInt(typeof db === 'number' ? Math.trunc(db) : (asText(db) ?? '').trim());
@@ -258,7 +279,7 @@ function localTimestampCodec(o: z.infer<typeof localTimestampOptions>): Codec {
     schema,
     textual: false,
     decode: (db) => {
-      const t = asText(db);
+      const t = typeof db === 'string' ? db : asText(db);
       return t === null ? null : localToUtcIso(t, o.timeZone);
     },
     encode: (v) => utcIsoToLocal(v as string, o.timeZone),

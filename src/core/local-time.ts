@@ -40,14 +40,16 @@ const offsets = new Map<string, Map<number, number>>();
  * quarter hours, so the offset is cached per zone and UTC quarter hour (Intl is slow per row).
  */
 function offsetAt(ms: number, timeZone: string): number {
-  const bucket = Math.floor(ms / quarterHour) * quarterHour;
+  // Keyed by the quarter hour's index, a small integer: cheaper map keys than millisecond counts.
+  const index = Math.floor(ms / quarterHour);
   let zone = offsets.get(timeZone);
   if (!zone) offsets.set(timeZone, (zone = new Map()));
-  let offset = zone.get(bucket);
+  let offset = zone.get(index);
   if (offset === undefined) {
+    const bucket = index * quarterHour;
     offset = wallClockMs(bucket, timeZone) - bucket;
     if (zone.size >= 100_000) zone.clear();
-    zone.set(bucket, offset);
+    zone.set(index, offset);
   }
   return offset;
 }
@@ -55,6 +57,9 @@ function offsetAt(ms: number, timeZone: string): number {
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
+
+/** "00" … "99": formatting by table lookup (per row on the REST hot path). */
+const twoDigits = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 
 function fraction(f: string | undefined): string {
   return f ? `.${f}` : '';
@@ -86,11 +91,14 @@ function isoSeconds(ms: number): string {
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return `${pad(y, 4)}-${pad(m)}-${pad(d)}T${pad(Math.floor(secs / 3600))}:${pad(Math.floor(secs / 60) % 60)}:${pad(secs % 60)}`;
+  const year = y >= 0 && y <= 9999 ? twoDigits[Math.floor(y / 100)]! + twoDigits[y % 100]! : pad(y, 4);
+  return `${year}-${twoDigits[m]}-${twoDigits[d]}T${twoDigits[Math.floor(secs / 3600)]}:${twoDigits[Math.floor(secs / 60) % 60]}:${twoDigits[secs % 60]}`;
 }
 
 /** "2024-03-01 08:30:00.5" in Europe/Paris → "2024-03-01T07:30:00.5Z". null when the text is no datetime. */
 export function localToUtcIso(local: string, timeZone: string): string | null {
+  const fast = parseCommonLocal(local);
+  if (fast !== undefined) return fast === null ? null : toUtcIso(fast, local.slice(20), timeZone);
   const m = localPattern.exec(local.trim());
   if (!m) return null;
   const [y, mo, d] = [+m[1]!, +m[2]!, +m[3]!];
@@ -105,17 +113,58 @@ export function localToUtcIso(local: string, timeZone: string): string | null {
   )
     return null;
   const wall = Date.UTC(y, mo - 1, d, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  return toUtcIso(wall, m[7] ?? '', timeZone);
+}
+
+/** The wall clock (as UTC ms) and the fraction digits as they were stored, converted to ISO UTC. */
+function toUtcIso(wall: number, frac: string, timeZone: string): string {
   // Two passes settle the offset across DST changes; a skipped wall time resolves forward.
   const first = offsetAt(wall, timeZone);
   const second = offsetAt(wall - first, timeZone);
   // DATETIME(6) pads with zeros: "08:00:00.000000" and "08:00:00" are the same instant, sent the short way.
-  let frac = m[7];
-  if (frac !== undefined) {
-    let end = frac.length;
-    while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
-    frac = frac.slice(0, end);
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
+  return `${isoSeconds(wall - second)}${end > 0 ? `.${frac.slice(0, end)}` : ''}Z`;
+}
+
+/** Value of the ASCII digits s[from, from + n), or -1 when one is not a digit. */
+function digitsAt(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
   }
-  return `${isoSeconds(wall - second)}${fraction(frac)}Z`;
+  return v;
+}
+
+/**
+ * The shape drivers return ("YYYY-MM-DD HH:MM:SS[.f…]", no padding) read without a regex:
+ * the wall clock as UTC ms (the fraction digits are `local.slice(20)`); null when it has that shape
+ * but is no valid datetime; undefined for any other shape (the regex path decides those).
+ */
+function parseCommonLocal(local: string): number | null | undefined {
+  const len = local.length;
+  if (len !== 19 && (len < 21 || len > 29 || local.charCodeAt(19) !== 46)) return undefined;
+  const sep = local.charCodeAt(10);
+  if (
+    local.charCodeAt(4) !== 45 ||
+    local.charCodeAt(7) !== 45 ||
+    (sep !== 32 && sep !== 84) ||
+    local.charCodeAt(13) !== 58 ||
+    local.charCodeAt(16) !== 58 ||
+    (len > 19 && digitsAt(local, 20, len - 20) < 0)
+  )
+    return undefined;
+  const y = digitsAt(local, 0, 4);
+  const mo = digitsAt(local, 5, 2);
+  const d = digitsAt(local, 8, 2);
+  const h = digitsAt(local, 11, 2);
+  const mi = digitsAt(local, 14, 2);
+  const sec = digitsAt(local, 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
+  return Date.UTC(y, mo - 1, d, h, mi, sec);
 }
 
 /** "2024-03-01T07:30:00.5Z" (or with an offset) → "2024-03-01 08:30:00.5" in `timeZone`. */

@@ -2,6 +2,7 @@
 // from it (read shape, create/replace/patch bodies) that validate requests and feed OpenAPI.
 import { z } from 'zod';
 import { createCodec, type Codec, type CodecName, type DbValue } from './codecs.js';
+import { compileConverter, loopConverter, type RowConverter } from './row-converter.js';
 
 /** The config of one field, structurally (src/config/api.ts produces it). */
 export interface FieldSpec {
@@ -39,12 +40,17 @@ export interface ResourceSchemas {
   readonly patch: z.ZodObject;
 }
 
+/** Compiled converters kept per resource (`select` lists are caller-chosen, so bounded). */
+const maxConverters = 256;
+
 export class ResourceMapping {
   readonly fields: ReadonlyMap<string, MappedField>;
   readonly key: readonly MappedField[];
   readonly schema: string | undefined;
   readonly tableName: string;
   private readonly schemaCache = new Map<string, ResourceSchemas>();
+  private readonly converters = new Map<string, RowConverter>();
+  private readonly allFields: readonly MappedField[];
 
   constructor(
     readonly name: string,
@@ -59,6 +65,7 @@ export class ResourceMapping {
         spec: f,
       });
     this.fields = fields;
+    this.allFields = [...fields.values()];
     this.key = spec.key.map((k) => {
       const f = fields.get(k);
       if (!f) throw new RangeError(`resource ${name}: key field ${k} is not mapped`);
@@ -73,11 +80,25 @@ export class ResourceMapping {
     return this.fields.get(name);
   }
 
-  /** Database row → API object, keeping only `visible` fields when given (in mapping order). */
+  /** Database row → API object, keeping only `visible` fields when given (in their order). */
   toApi(row: Readonly<Record<string, unknown>>, visible?: readonly MappedField[]): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const f of visible ?? this.fields.values()) out[f.name] = f.codec.decode(row[f.column]);
-    return out;
+    return this.converter(visible)(row);
+  }
+
+  /**
+   * `toApi` for one list of fields (all when absent), compiled once per list and kept: take it
+   * once per request and call it per row. Past `maxConverters` lists, the rest use a plain loop.
+   */
+  converter(visible: readonly MappedField[] = this.allFields): RowConverter {
+    let key = '';
+    for (const f of visible) key += `${f.name},`;
+    let fn = this.converters.get(key);
+    if (!fn) {
+      if (this.converters.size >= maxConverters) return loopConverter(visible);
+      fn = compileConverter(visible);
+      this.converters.set(key, fn);
+    }
+    return fn;
   }
 
   /** Validated API body (any subset of fields) → column values. */

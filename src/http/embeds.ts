@@ -49,11 +49,12 @@ export async function attachEmbeds(
       visible.map((f) => f.column),
     );
     const groups = new Map<string, Record<string, unknown>[]>();
+    const toApi = target.mapping.converter(visible);
     for (const r of related) {
       const k = tupleKey(pairs.map((p) => r[p.remote]));
       let g = groups.get(k);
       if (!g) groups.set(k, (g = []));
-      g.push(target.mapping.toApi(r, visible));
+      g.push(toApi(r));
     }
     rows.forEach((row, i) => {
       const g = groups.get(tupleKey(pairs.map((p) => row[p.local]))) ?? [];

@@ -49,7 +49,8 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
     }),
     prefer.count ? r.store.count(filters, lookup, prefer.count) : Promise.resolve(undefined),
   ]);
-  const data = page.rows.map((row) => r.mapping.toApi(row, params.fields));
+  const toApi = r.mapping.converter(params.fields);
+  const data = page.rows.map((row) => toApi(row));
   await attachEmbeds(r, deps.resources, principal, params.embed, page.rows, data);
 
   const headers: Record<string, string> = {};
