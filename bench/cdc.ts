@@ -85,20 +85,36 @@ async function streamCount(env: Env, subject: string): Promise<number> {
   return info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
 }
 
-/** Polls until `n` events of `subject` are stored; returns the time between the first and the last. */
+/** CPU time (user + system) a live process has used, in seconds, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/**
+ * Polls until `n` events of `subject` are stored; returns the time between the first and the last,
+ * and the CPU time process `pid` used in between (a figure the machine's other load moves less).
+ */
 async function drainTime(
   env: Env,
   subject: string,
   n: number,
   timeoutMs: number,
-): Promise<{ seconds: number; first: number; last: number }> {
+  pid?: number,
+): Promise<{ seconds: number; first: number; last: number; cpuSeconds: number }> {
   const deadline = Date.now() + timeoutMs;
   let first = 0;
+  let cpuAtFirst = NaN;
   while (Date.now() < deadline) {
     const c = await streamCount(env, subject);
     const now = performance.now();
-    if (c > 0 && first === 0) first = now;
-    if (c >= n) return { seconds: (now - first) / 1000, first, last: now };
+    if (c > 0 && first === 0) {
+      first = now;
+      cpuAtFirst = cpuSeconds(pid);
+    }
+    if (c >= n) return { seconds: (now - first) / 1000, first, last: now, cpuSeconds: cpuSeconds(pid) - cpuAtFirst };
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`only ${await streamCount(env, subject)} of ${n} events after ${timeoutMs} ms`);
@@ -203,7 +219,7 @@ async function backlog(
     createPublication: false,
   });
   try {
-    const t = await drainTime(env, `sluice.${name}.>`, rows, 600_000);
+    const t = await drainTime(env, `sluice.${name}.>`, rows, 600_000, child.pid);
     const value = rows / Math.max(t.seconds, 1e-3);
     const baseline = rows / baseSeconds;
     return {
@@ -212,7 +228,12 @@ async function backlog(
       unit: 'rows/s',
       baseline: { name: 'pg_recvlogical', value: Math.round(baseline) },
       ratio: round(value / baseline),
-      extra: { rows, rowsPerTxn: perTxn, seconds: round(t.seconds) },
+      extra: {
+        rows,
+        rowsPerTxn: perTxn,
+        seconds: round(t.seconds),
+        sluiceCpuUsPerRow: round((t.cpuSeconds * 1e6) / rows),
+      },
     };
   } finally {
     await stopChild(child);

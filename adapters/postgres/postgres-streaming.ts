@@ -164,6 +164,18 @@ export class PgReplicationStream {
     let resumed: SnapshotRange[] | undefined = from.resumed;
     let txn: Txn | null = null;
     let lastOffsetLsn = from.lsn;
+    // Committed transactions not yet handed over. While more messages are already queued, the
+    // next transaction is read first, so a backlog of small transactions goes out in batches
+    // (one socket write for many events instead of one each); when the queue runs dry, what is
+    // ready goes at once, so this adds no latency.
+    let ready: SourceChange[] = [];
+    let readyOffset: PgOffset | null = null;
+    const takeReady = (): ChangeBatch<PgOffset> => {
+      const batch = { changes: ready, offset: readyOffset };
+      ready = [];
+      readyOffset = null;
+      return batch;
+    };
     try {
       for await (const { lsn, msg } of queue) {
         switch (msg.tag) {
@@ -196,6 +208,7 @@ export class PgReplicationStream {
               txn.pending.push(c);
             }
             if (txn.pending.length >= s.cfg.maxBatchRows) {
+              if (readyOffset) yield takeReady();
               yield { changes: txn.pending, offset: null };
               txn.pending = [];
             }
@@ -206,7 +219,9 @@ export class PgReplicationStream {
             const end = normalize(msg.commitEndLsn ?? lsn);
             if (resumed && resumed.every((r) => compareLsn(txn!.commitLsn, r.at) >= 0)) resumed = undefined;
             lastOffsetLsn = end;
-            yield { changes: txn.pending, offset: resumed ? { lsn: end, resumed } : { lsn: end } };
+            if (ready.length === 0) ready = txn.pending;
+            else for (const c of txn.pending) ready.push(c);
+            readyOffset = resumed ? { lsn: end, resumed } : { lsn: end };
             txn = null;
             break;
           }
@@ -214,7 +229,7 @@ export class PgReplicationStream {
             const at = normalize(lsn);
             if (!txn && compareLsn(at, lastOffsetLsn) > 0) {
               lastOffsetLsn = at;
-              yield { changes: [], offset: resumed ? { lsn: at, resumed } : { lsn: at } };
+              readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
             }
             break;
           }
@@ -225,7 +240,7 @@ export class PgReplicationStream {
               const at = normalize(msg.messageLsn);
               if (compareLsn(at, lastOffsetLsn) > 0) {
                 lastOffsetLsn = at;
-                yield { changes: [], offset: resumed ? { lsn: at, resumed } : { lsn: at } };
+                readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
               }
             }
             break;
@@ -238,6 +253,7 @@ export class PgReplicationStream {
             throw new BridgeError(`unexpected pgoutput message ${JSON.stringify(never)}`);
           }
         }
+        if (readyOffset && (queue.size === 0 || ready.length >= s.cfg.maxBatchRows)) yield takeReady();
       }
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -355,14 +371,15 @@ export class PgReplicationStream {
     lsn: string,
     msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate,
   ): SourceChange[] {
-    const relOf = (r: Pgoutput.MessageRelation) => this.#relations.get(r.relationOid);
+    // No closures here: this runs once per change (and tsx wraps each closure it creates).
+    const rels = this.#relations;
     switch (msg.tag) {
       case 'insert': {
-        const rel = relOf(msg.relation);
+        const rel = rels.get(msg.relation.relationOid);
         return rel?.captured ? [this.#make(txn, lsn, rel, 'c', null, this.#decode(rel, msg.new))] : [];
       }
       case 'update': {
-        const rel = relOf(msg.relation);
+        const rel = rels.get(msg.relation.relationOid);
         if (!rel?.captured) return [];
         const unavailable: string[] = [];
         const after = this.#decode(rel, msg.new, unavailable);
@@ -374,14 +391,14 @@ export class PgReplicationStream {
         return [this.#make(txn, lsn, rel, 'u', before, after, unavailable)];
       }
       case 'delete': {
-        const rel = relOf(msg.relation);
+        const rel = rels.get(msg.relation.relationOid);
         if (!rel?.captured) return [];
         const before = msg.old ? this.#decode(rel, msg.old) : this.#decode(rel, onlyDefined(msg.key ?? {}));
         return [this.#make(txn, lsn, rel, 'd', before, null)];
       }
       case 'truncate':
         return msg.relations.flatMap((r) => {
-          const rel = relOf(r);
+          const rel = rels.get(r.relationOid);
           return rel?.captured ? [this.#make(txn, lsn, rel, 't', null, null)] : [];
         });
     }

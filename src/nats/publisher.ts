@@ -27,11 +27,13 @@ import type { Logger } from '../core/source-adapter.js';
 
 export interface PublishRequest {
   readonly subject: string;
-  readonly payload: Uint8Array;
+  /** The message body: a string is sent as UTF-8. */
+  readonly payload: string | Uint8Array;
   readonly msgId: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Headers besides Nats-Msg-Id, already rendered: `Name: value\r\n` each. */
+  readonly headers?: string;
   /** When the change was committed at the source (ms), for the commit→PubAck histogram. */
-  readonly committedAtMs?: number;
+  readonly committedAtMs?: number | undefined;
 }
 
 export interface PubAck {
@@ -43,6 +45,8 @@ export interface PubAck {
 interface Pending {
   readonly seq: number;
   readonly req: PublishRequest;
+  /** The whole HPUB frame, built once: a resend writes the same bytes. */
+  frame: Uint8Array | null;
   sentAt: number;
   acked: boolean;
   failed: boolean;
@@ -84,9 +88,11 @@ export class JetStreamPublisher {
   #spaceWaiters: (() => void)[] = [];
   #ackWaiters: AckWaiter[] = [];
   readonly #timer: NodeJS.Timeout;
+  readonly #proto: ProtocolHandler | null;
 
   constructor(nc: NatsConnection, opts: PublisherOptions) {
     this.#nc = nc;
+    this.#proto = protocolOf(nc);
     this.#opts = opts;
     this.#inbox = createInbox();
     this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#onReply(err, msg) });
@@ -129,7 +135,15 @@ export class JetStreamPublisher {
       return 0;
     }
     const seq = this.#nextSeq++;
-    const p: Pending = { seq, req, sentAt: Date.now(), acked: false, failed: false, streamSeq: 0 };
+    const p: Pending = {
+      seq,
+      req,
+      frame: null,
+      sentAt: Date.now(),
+      acked: false,
+      failed: false,
+      streamSeq: 0,
+    };
     this.#pending.set(seq, p);
     this.#send(p);
     return seq;
@@ -171,10 +185,20 @@ export class JetStreamPublisher {
     p.sentAt = Date.now();
     p.failed = false;
     try {
-      this.#nc.publish(p.req.subject, p.req.payload, {
-        reply: `${this.#inbox}.${p.seq}`,
-        headers: rawHeaders(p.req),
-      });
+      const reply = `${this.#inbox}.${p.seq}`;
+      const proto = this.#proto;
+      if (proto) {
+        // The frame goes to nats.js's outbound buffer as one piece, after the checks
+        // NatsConnection.publish() would make.
+        if (this.#nc.isClosed()) throw new Error('connection closed');
+        if (proto.noMorePublishing) throw new Error('connection draining');
+        p.frame ??= hpubFrame(p.req, reply);
+        proto.outMsgs++;
+        proto.outBytes += p.frame.length;
+        proto.sendCommand(p.frame);
+      } else {
+        this.#nc.publish(p.req.subject, p.req.payload, { reply, headers: rawHeaders(p.req) });
+      }
     } catch (err) {
       // A closed or draining connection throws here; retried like any other failure. (Payloads
       // over max_payload never get here: the dispatcher sends those to the dead-letter subject.)
@@ -184,7 +208,7 @@ export class JetStreamPublisher {
 
   #onReply(err: Error | null, msg: Msg): void {
     if (err) return;
-    const seq = Number(msg.subject.slice(this.#inbox.length + 1));
+    const seq = replySeq(msg, this.#inbox.length + 1);
     const p = this.#pending.get(seq);
     if (!p || p.acked) return;
     const status = msg.headers?.code ?? 0;
@@ -192,15 +216,8 @@ export class JetStreamPublisher {
       this.#markFailed(p, status === 503 ? 'no responders (stream unavailable)' : `status ${status}`);
       return;
     }
-    let ack: {
-      stream?: string;
-      seq?: number;
-      duplicate?: boolean;
-      error?: { code?: number; err_code?: number; description?: string };
-    };
-    try {
-      ack = JSON.parse(new TextDecoder().decode(msg.data));
-    } catch {
+    const ack = parsePubAck(msg.data);
+    if (ack === null) {
       this.#markFailed(p, 'unreadable PubAck');
       return;
     }
@@ -357,17 +374,128 @@ export class JetStreamPublisher {
   }
 }
 
-const headerEncoder = new TextEncoder();
+/**
+ * The part of nats.js's ProtocolHandler (NatsConnectionImpl.protocol, not in its typings) that
+ * NatsConnection.publish() ends in. Writing a prebuilt frame there saves, per event, the encoding
+ * of the protocol line, a header object and three buffer pieces — a visible share of the hot path.
+ * Checked at construction; without it (another transport), publish() is used.
+ */
+interface ProtocolHandler {
+  noMorePublishing: boolean;
+  outMsgs: number;
+  outBytes: number;
+  sendCommand(cmd: Uint8Array): void;
+}
+
+function protocolOf(nc: NatsConnection): ProtocolHandler | null {
+  const proto = (nc as unknown as { protocol?: Partial<ProtocolHandler> }).protocol;
+  return proto &&
+    typeof proto.sendCommand === 'function' &&
+    typeof proto.noMorePublishing === 'boolean' &&
+    typeof proto.outMsgs === 'number'
+    ? (proto as ProtocolHandler)
+    : null;
+}
+
+function headerBlock(req: PublishRequest): string {
+  return `NATS/1.0\r\nNats-Msg-Id: ${req.msgId}\r\n${req.headers ?? ''}\r\n`;
+}
+
+/** `HPUB <subject> <reply> <header bytes> <total bytes>\r\n<headers><payload>\r\n`, UTF-8. */
+export function hpubFrame(req: PublishRequest, reply: string): Uint8Array {
+  const head = headerBlock(req);
+  const hlen = Buffer.byteLength(head);
+  const plen = typeof req.payload === 'string' ? Buffer.byteLength(req.payload) : req.payload.length;
+  const line = `HPUB ${req.subject} ${reply} ${hlen} ${hlen + plen}\r\n`;
+  const llen = Buffer.byteLength(line);
+  // Written piece by piece into one buffer (pooled when small): no flattened copy of the payload.
+  const frame = Buffer.allocUnsafe(llen + hlen + plen + 2);
+  frame.write(line, 0);
+  frame.write(head, llen);
+  if (typeof req.payload === 'string') frame.write(req.payload, llen + hlen);
+  else frame.set(req.payload, llen + hlen);
+  frame[frame.length - 2] = 13;
+  frame[frame.length - 1] = 10;
+  return frame;
+}
+
+/** The same header block as a MsgHdrs for NatsConnection.publish(): nats.js only calls encode(). */
+function rawHeaders(req: PublishRequest): MsgHdrs {
+  const bytes = Buffer.from(headerBlock(req));
+  return { encode: () => bytes } as unknown as MsgHdrs;
+}
 
 /**
- * The NATS/1.0 header block, written directly: building a MsgHdrs map per event (with key
- * canonicalisation) was a visible share of the hot path. nats.js only calls encode() on it.
+ * The sequence number at the end of a reply subject `<inbox>.<seq>`, read from nats.js's raw
+ * subject bytes when they are there (MsgImpl._msg.subject, saving a UTF-8 decode per event).
  */
-function rawHeaders(req: PublishRequest): MsgHdrs {
-  let text = `NATS/1.0\r\nNats-Msg-Id: ${req.msgId}\r\n`;
-  if (req.headers) for (const k in req.headers) text += `${k}: ${req.headers[k]}\r\n`;
-  const bytes = headerEncoder.encode(`${text}\r\n`);
-  return { encode: () => bytes } as unknown as MsgHdrs;
+function replySeq(msg: Msg, start: number): number {
+  const raw = (msg as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+  if (!(raw instanceof Uint8Array)) return Number(msg.subject.slice(start));
+  let seq = 0;
+  for (let i = start; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c < 48 || c > 57) return NaN;
+    seq = seq * 10 + (c - 48);
+  }
+  return raw.length > start ? seq : NaN;
+}
+
+interface PubAckBody {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code?: number; err_code?: number; description?: string };
+}
+
+const ACK_PREFIX = [...Buffer.from('{"stream":')];
+const SEQ_FIELD = [...Buffer.from('"seq":')];
+const DUPLICATE_FIELD = [...Buffer.from('"duplicate":')];
+const ERROR_FIELD = [...Buffer.from('"error"')];
+
+/** Index just past the first occurrence of `what` in `data` from `from`, or -1. */
+function after(data: Uint8Array, what: readonly number[], from: number): number {
+  const last = data.length - what.length;
+  outer: for (let i = from; i <= last; i++) {
+    for (let j = 0; j < what.length; j++) if (data[i + j] !== what[j]) continue outer;
+    return i + what.length;
+  }
+  return -1;
+}
+
+/**
+ * Reads a PubAck. The common shape, `{"stream":"S","seq":N[,"duplicate":true]...}`, is read from
+ * the bytes with plain loops (no Buffer views, decoding or JSON.parse: one per event adds up);
+ * anything else is parsed as JSON. Returns null when the body is not JSON.
+ */
+export function parsePubAck(data: Uint8Array): PubAckBody | null {
+  if (
+    data.length < 128 &&
+    after(data, ACK_PREFIX, 0) === ACK_PREFIX.length &&
+    after(data, ERROR_FIELD, 0) < 0
+  ) {
+    const at = after(data, SEQ_FIELD, ACK_PREFIX.length);
+    if (at > 0) {
+      let seq = 0;
+      let i = at;
+      for (; i < data.length; i++) {
+        const c = data[i]!;
+        if (c < 48 || c > 57) break;
+        seq = seq * 10 + (c - 48);
+      }
+      const end = data[i];
+      if (i > at && (end === 44 || end === 125)) {
+        const dup = after(data, DUPLICATE_FIELD, ACK_PREFIX.length);
+        return { seq, duplicate: dup > 0 && data[dup] === 116 /* t */ };
+      }
+    }
+  }
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  try {
+    return JSON.parse(buf.toString('utf8')) as PubAckBody;
+  } catch {
+    return null;
+  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -25,7 +25,6 @@ interface PendingCommit {
   readonly offset: unknown;
 }
 
-const encoder = new TextEncoder();
 const HEADER_ALLOWANCE = 4096;
 
 export class Dispatcher {
@@ -38,6 +37,7 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #committedSeq: number;
   readonly #subjects = new Map<string, string>();
+  #lastSubject: { schema: string; table: string; op: string; subject: string } | null = null;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
@@ -81,14 +81,17 @@ export class Dispatcher {
     this.#throwIfFailed();
   }
 
-  /** Subjects are escaped once per table and op, not once per event. */
+  /** Subjects are escaped once per table and op, not once per event (and reused while they repeat). */
   #subject(schema: string, table: string, op: SourceChange['event']['op']): string {
+    const last = this.#lastSubject;
+    if (last && last.schema === schema && last.table === table && last.op === op) return last.subject;
     const k = `${schema}\u0000${table}\u0000${op}`;
     let s = this.#subjects.get(k);
     if (s === undefined) {
       s = eventSubject(this.#d.prefix, this.#d.adapter.name, schema, table, op);
       this.#subjects.set(k, s);
     }
+    this.#lastSubject = { schema, table, op, subject: s };
     return s;
   }
 
@@ -96,37 +99,37 @@ export class Dispatcher {
     const d = this.#d;
     const src = c.event.source;
     const id = msgId(d.adapter.name, c.position, c.index);
-    let payload = encoder.encode(JSON.stringify(c.event));
+    let payload = JSON.stringify(c.event);
     let subject = this.#subject(src.schema, src.table, c.event.op);
     const max = d.nc.info?.max_payload ?? 1024 * 1024;
-    if (payload.length + HEADER_ALLOWANCE > max) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
+    const bytes = payload.length * 3 + HEADER_ALLOWANCE > max ? Buffer.byteLength(payload) : 0;
+    if (bytes + HEADER_ALLOWANCE > max) {
       // A poison event: too large for the server. Record it on the dead-letter subject (in order,
       // under the same Nats-Msg-Id scheme) instead of stopping the pipeline.
       d.log.error(
-        { subject, msgId: id, bytes: payload.length, max },
+        { subject, msgId: id, bytes, max },
         'event larger than max_payload; sent to the dead-letter subject',
       );
       metrics.deadLettered.inc({ source: d.adapter.name });
-      payload = encoder.encode(
-        JSON.stringify({
-          reason: 'max_payload exceeded',
-          bytes: payload.length,
-          maxPayload: max,
-          subject,
-          msgId: id,
-          key: c.key,
-          source: src,
-          op: c.event.op,
-        }),
-      );
+      payload = JSON.stringify({
+        reason: 'max_payload exceeded',
+        bytes,
+        maxPayload: max,
+        subject,
+        msgId: id,
+        key: c.key,
+        source: src,
+        op: c.event.op,
+      });
       subject = deadLetterSubject(d.prefix, d.adapter.name);
     }
     return {
       subject,
       payload,
       msgId: id,
-      headers: { 'Sluice-Key': JSON.stringify(c.key), 'Content-Type': 'application/json' },
-      ...(src.snapshot === 'false' ? { committedAtMs: src.ts_ms } : {}),
+      headers: `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`,
+      committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
     };
   }
 
