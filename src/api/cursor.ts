@@ -5,8 +5,17 @@ import { QuerySyntaxError } from './filter-grammar.js';
 
 export type CursorValue = string | number | boolean | null;
 
+// Every page of a list hashes its ordering: remember the few orderings in use.
+const fingerprints = new Map<string, string>();
+
 function fingerprint(ordering: string): string {
-  return createHash('sha256').update(ordering).digest('base64url').slice(0, 8);
+  let f = fingerprints.get(ordering);
+  if (f === undefined) {
+    f = createHash('sha256').update(ordering).digest('base64url').slice(0, 8);
+    if (fingerprints.size >= 1000) fingerprints.clear();
+    fingerprints.set(ordering, f);
+  }
+  return f;
 }
 
 /** Turns driver values into JSON-safe cursor values (bigint → string, Buffer → base64, Date → ISO). */

@@ -4,6 +4,7 @@ import type { ListLimits } from './list-params.js';
 import { parseEmbed, parseKeyText, parseListParams, parseSelect } from './list-params.js';
 import { attachEmbeds, relationColumns } from './embeds.js';
 import { etagOf, ifNoneMatchHit } from './etag.js';
+import { jsonResponse } from './json-response.js';
 import { parsePrefer, preferenceApplied } from './prefer.js';
 import { NotFoundProblem } from './problem.js';
 import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js';
@@ -15,9 +16,8 @@ export interface ReadDeps {
 }
 
 /** Raw (still percent-encoded) key text after `<basePath>/<resource>/`. */
-export function rawKey(c: Context<AppEnv>, collectionPath: string): string {
-  const path = new URL(c.req.url).pathname;
-  return path.slice(collectionPath.length + 1);
+export function rawKey(c: Context<AppEnv>, collectionPath: string, url = new URL(c.req.url)): string {
+  return url.pathname.slice(collectionPath.length + 1);
 }
 
 export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: ReadDeps): Promise<Response> {
@@ -55,15 +55,16 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
 
   const headers: Record<string, string> = {};
   if (page.next !== null) {
-    const next = new URL(url);
-    next.searchParams.set('cursor', page.next);
-    headers.link = `<${next.pathname}${next.search}>; rel="next"`;
+    // What URL#searchParams.set gives, without parsing the URL a second time.
+    const next = new URLSearchParams(url.searchParams);
+    next.set('cursor', page.next);
+    headers.link = `<${url.pathname}?${next.toString()}>; rel="next"`;
   }
   if (count !== undefined)
     headers['content-range'] = `${data.length === 0 ? '*' : `0-${data.length - 1}`}/${count}`;
   const applied = preferenceApplied({ ...(prefer.count ? { count: prefer.count } : {}) });
   if (applied) headers['preference-applied'] = applied;
-  return c.json({ data, next: page.next, ...(count !== undefined ? { count } : {}) }, 200, headers);
+  return jsonResponse({ data, next: page.next, ...(count !== undefined ? { count } : {}) }, 200, headers);
 }
 
 export async function getHandler(
@@ -75,17 +76,18 @@ export async function getHandler(
   const principal = c.get('principal');
   r.policy.check(principal, 'read');
   const view = viewFor(r, principal);
-  const key = r.mapping.keyToDb(parseKeyText(rawKey(c, collectionPath), r.mapping));
-  const params = new URL(c.req.url).searchParams;
+  const url = new URL(c.req.url);
+  const key = r.mapping.keyToDb(parseKeyText(rawKey(c, collectionPath, url), r.mapping));
+  const params = url.searchParams;
   const fields = parseSelect(params, r.mapping, view.hidden);
   const embed = parseEmbed(params, Object.keys(r.config.relations));
   const row = await r.store.get(r.store.db.knex, key, view.rowFilters, fullLookup(r));
   if (!row)
-    throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath))}`);
+    throw new NotFoundProblem(`no ${r.name} with key ${decodeURIComponent(rawKey(c, collectionPath, url))}`);
   const etag = etagOf(row, r.store.allColumns());
   const inm = c.req.header('if-none-match');
   if (inm !== undefined && ifNoneMatchHit(inm, etag)) return c.body(null, 304, { etag });
   const out = [r.mapping.toApi(row, fields)];
   await attachEmbeds(r, deps.resources, principal, embed, [row], out);
-  return c.json(out[0], 200, { etag });
+  return jsonResponse(out[0], 200, { etag });
 }
