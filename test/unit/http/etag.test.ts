@@ -10,7 +10,7 @@ function reference(row: Record<string, unknown>, columns: string[]): string {
     h.update(c).update('\u0000');
     if (v === null || v === undefined) h.update('\u0001');
     else if (Buffer.isBuffer(v)) h.update(v);
-    else h.update(typeof v === 'string' ? v : String(v));
+    else h.update(typeof v === 'string' ? v : String(v as number | boolean));
     h.update('\u0000');
   }
   return `"${h.digest('base64url').slice(0, 27)}"`;
