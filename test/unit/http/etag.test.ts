@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { asText } from '../../../src/core/codecs.js';
 import { etagOf, ifMatchSatisfied, ifNoneMatchHit } from '../../../src/http/etag.js';
 
 /** The definition: SHA-256 over column, NUL, value text (or \u0001 for null), NUL, for each column. */
@@ -10,7 +11,7 @@ function reference(row: Record<string, unknown>, columns: string[]): string {
     h.update(c).update('\u0000');
     if (v === null || v === undefined) h.update('\u0001');
     else if (Buffer.isBuffer(v)) h.update(v);
-    else h.update(typeof v === 'string' ? v : String(v as number | boolean));
+    else h.update(asText(v) ?? '');
     h.update('\u0000');
   }
   return `"${h.digest('base64url').slice(0, 27)}"`;
