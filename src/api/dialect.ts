@@ -20,6 +20,11 @@ export interface Dialect {
    * When false (MySQL, SQLite, SQL Server) nullable ordering columns get a CASE term. Default false.
    */
   readonly nullsSortHigh: boolean;
+  /**
+   * The rows of a `knex.raw` SELECT, out of the driver's raw result (its shape differs per driver).
+   * null where that shape is not known: every query is then built by knex, none is cached. Default null.
+   */
+  readonly rawRows: ((result: unknown) => Record<string, unknown>[]) | null;
   /** Classifies a driver error; null when it is not a client mistake (then it is a 500/503). */
   classifyError(err: unknown): DbErrorKind | null;
   /** Case-insensitive LIKE. Default: LOWER(col) LIKE LOWER(?). */
@@ -33,6 +38,7 @@ export interface Dialect {
 }
 
 export const dialectBase = {
+  rawRows: null,
   supportsReturning: true,
   nullsSortHigh: false,
   rowLocks: true,

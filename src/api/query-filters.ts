@@ -28,53 +28,147 @@ function dbValue(f: MappedField, text: string, param: string): Knex.Value {
   }
 }
 
-function applyCondition(
-  qb: Knex.QueryBuilder,
+/**
+ * A filter with its fields resolved and its values encoded. Values sit in a separate parameter
+ * list and are referred to by slot, so that the tree (with the parameters' types) is the shape of
+ * the SQL it compiles to: requests that differ only in values share one compiled statement.
+ */
+export type BoundFilter =
+  | { readonly kind: 'null'; readonly column: string; readonly negate: boolean }
+  | {
+      readonly kind: 'compare';
+      readonly column: string;
+      readonly op: string;
+      readonly negate: boolean;
+      readonly slot: number;
+    }
+  | {
+      readonly kind: 'in';
+      readonly column: string;
+      readonly negate: boolean;
+      readonly slots: readonly number[];
+    }
+  | {
+      readonly kind: 'like';
+      readonly column: string;
+      readonly negate: boolean;
+      readonly insensitive: boolean;
+      readonly slot: number;
+    }
+  | {
+      readonly kind: 'group';
+      readonly or: boolean;
+      readonly negate: boolean;
+      readonly items: readonly BoundFilter[];
+    };
+
+/** The value of a parameter slot while building a query. */
+export type SlotValue = (slot: number) => Knex.Value;
+
+function bindCondition(
   f: MappedField,
   op: ComparisonOp,
   value: string | readonly string[],
   negate: boolean,
-  dialect: Dialect,
-): void {
+  params: Knex.Value[],
+): BoundFilter {
   const param = f.name;
-  const col = f.column;
-  const where = negate ? qb.whereNot.bind(qb) : qb.where.bind(qb);
+  const column = f.column;
+  const slot = (v: Knex.Value) => params.push(v) - 1;
   switch (op) {
-    case 'is': {
-      if (value === 'null') {
-        if (negate) qb.whereNotNull(col);
-        else qb.whereNull(col);
-        return;
-      }
-      where(col, '=', dbValue(f, value as string, param));
-      return;
-    }
-    case 'in': {
-      const list = (value as readonly string[]).map((v) => dbValue(f, v, param));
-      if (list.length === 0) qb.whereRaw(negate ? '1 = 1' : '1 = 0');
-      else if (negate) qb.whereNotIn(col, list);
-      else qb.whereIn(col, list);
-      return;
-    }
+    case 'is':
+      if (value === 'null') return { kind: 'null', column, negate };
+      return { kind: 'compare', column, op: '=', negate, slot: slot(dbValue(f, value as string, param)) };
+    case 'in':
+      return {
+        kind: 'in',
+        column,
+        negate,
+        slots: (value as readonly string[]).map((v) => slot(dbValue(f, v, param))),
+      };
     case 'like':
-    case 'ilike': {
+    case 'ilike':
       if (!f.codec.textual) throw new QuerySyntaxError(`${param}: ${op} applies to text fields only`, param);
-      const pattern = (value as string).replaceAll('*', '%');
-      if (op === 'ilike') dialect.whereILike(qb, col, pattern, negate);
-      else where(col, 'like', pattern);
-      return;
-    }
+      return {
+        kind: 'like',
+        column,
+        negate,
+        insensitive: op === 'ilike',
+        slot: slot((value as string).replaceAll('*', '%')),
+      };
     case 'eq':
     case 'neq':
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte':
-      where(col, sqlOps[op]!, dbValue(f, value as string, param));
-      return;
+      return {
+        kind: 'compare',
+        column,
+        op: sqlOps[op]!,
+        negate,
+        slot: slot(dbValue(f, value as string, param)),
+      };
     default: {
       const never: never = op;
       throw new QuerySyntaxError(`unknown operator ${String(never)}`, param);
+    }
+  }
+}
+
+/** Resolves and encodes `filter`, appending its values to `params`. */
+export function bindFilter(filter: Filter, lookup: FieldLookup, params: Knex.Value[]): BoundFilter {
+  if (filter.kind === 'cond') {
+    const f = lookup(filter.field);
+    if (!f) throw new QuerySyntaxError(`unknown field "${filter.field}"`, filter.field);
+    return bindCondition(f, filter.op, filter.value, filter.negate, params);
+  }
+  return {
+    kind: 'group',
+    or: filter.kind === 'or',
+    negate: filter.negate,
+    items: filter.items.map((item) => bindFilter(item, lookup, params)),
+  };
+}
+
+/** ANDs a bound filter onto `qb`, taking parameter values from `value`. */
+export function applyBound(qb: Knex.QueryBuilder, b: BoundFilter, dialect: Dialect, value: SlotValue): void {
+  switch (b.kind) {
+    case 'null':
+      if (b.negate) qb.whereNotNull(b.column);
+      else qb.whereNull(b.column);
+      return;
+    case 'compare':
+      if (b.negate) qb.whereNot(b.column, b.op, value(b.slot));
+      else qb.where(b.column, b.op, value(b.slot));
+      return;
+    case 'in': {
+      const list = b.slots.map(value);
+      if (list.length === 0) qb.whereRaw(b.negate ? '1 = 1' : '1 = 0');
+      else if (b.negate) qb.whereNotIn(b.column, list);
+      else qb.whereIn(b.column, list);
+      return;
+    }
+    case 'like':
+      if (b.insensitive) dialect.whereILike(qb, b.column, value(b.slot) as string, b.negate);
+      else if (b.negate) qb.whereNot(b.column, 'like', value(b.slot));
+      else qb.where(b.column, 'like', value(b.slot));
+      return;
+    case 'group': {
+      const group = (sub: Knex.QueryBuilder) => {
+        for (const item of b.items) {
+          const add = (inner: Knex.QueryBuilder) => applyBound(inner, item, dialect, value);
+          if (b.or) sub.orWhere(add);
+          else sub.where(add);
+        }
+      };
+      if (b.negate) qb.whereNot(group);
+      else qb.where(group);
+      return;
+    }
+    default: {
+      const never: never = b;
+      throw new TypeError(`unknown bound filter ${JSON.stringify(never)}`);
     }
   }
 }
@@ -86,21 +180,8 @@ export function applyFilter(
   lookup: FieldLookup,
   dialect: Dialect,
 ): void {
-  if (filter.kind === 'cond') {
-    const f = lookup(filter.field);
-    if (!f) throw new QuerySyntaxError(`unknown field "${filter.field}"`, filter.field);
-    applyCondition(qb, f, filter.op, filter.value, filter.negate, dialect);
-    return;
-  }
-  const group = (sub: Knex.QueryBuilder) => {
-    for (const item of filter.items) {
-      const add = (inner: Knex.QueryBuilder) => applyFilter(inner, item, lookup, dialect);
-      if (filter.kind === 'or') sub.orWhere(add);
-      else sub.where(add);
-    }
-  };
-  if (filter.negate) qb.whereNot(group);
-  else qb.where(group);
+  const params: Knex.Value[] = [];
+  applyBound(qb, bindFilter(filter, lookup, params), dialect, (slot) => params[slot]!);
 }
 
 export interface OrderTerm {

@@ -9,7 +9,17 @@ import type { ApiDatabase } from './database.js';
 import type { DbErrorKind } from './dialect.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Filter } from './filter-grammar.js';
-import { applyFilter, applyKeyset, applyOrder, type FieldLookup, type OrderTerm } from './query-filters.js';
+import {
+  applyBound,
+  applyFilter,
+  applyKeyset,
+  applyOrder,
+  bindFilter,
+  type FieldLookup,
+  type OrderTerm,
+  type SlotValue,
+} from './query-filters.js';
+import { StatementCache, type StatementBuilder } from './statement-cache.js';
 
 export type DbRow = Record<string, unknown>;
 export type DbKey = Record<string, DbValue>;
@@ -44,12 +54,17 @@ export interface ListResult {
 
 export class ResourceStore {
   readonly table: string;
+  /** Compiled reads of this table (lists and gets outside transactions). */
+  readonly statements: StatementCache;
+  private readonly columns: readonly string[];
 
   constructor(
     readonly db: ApiDatabase,
     readonly mapping: ResourceMapping,
   ) {
     this.table = mapping.schema ? `${mapping.schema}.${mapping.tableName}` : mapping.tableName;
+    this.statements = new StatementCache(db.knex, db.dialect);
+    this.columns = [...mapping.fields.values()].map((f) => f.column);
   }
 
   private from(ex: Executor): Knex.QueryBuilder {
@@ -70,20 +85,49 @@ export class ResourceStore {
     return qb;
   }
 
-  /** The SELECT of one page (one row more than the limit, to know whether a next page exists). */
-  listQuery(req: ListRequest): { qb: Knex.QueryBuilder; terms: OrderTerm[]; text: string } {
+  /**
+   * The SELECT of one page (one row more than the limit, to know whether a next page exists):
+   * its shape (what the SQL text depends on), its parameters, and a builder over them.
+   */
+  private listStatement(req: ListRequest): {
+    shape: string;
+    params: Knex.Value[];
+    build: StatementBuilder;
+    terms: OrderTerm[];
+    text: string;
+  } {
     const { terms, text } = this.ordering(req.order);
-    const qb = this.filtered(this.db.knex, req.filters, req.lookup);
-    if (req.cursor !== undefined) applyKeyset(qb, terms, decodeCursor(req.cursor, text, terms.length));
-    const columns = new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column));
-    applyOrder(qb, terms, this.db.dialect);
-    qb.select([...columns]).limit(req.limit + 1);
-    return { qb, terms, text };
+    const params: Knex.Value[] = [];
+    const bound = req.filters.map((f) => bindFilter(f, req.lookup, params));
+    // NULLs in the cursor change the SQL (IS NULL branches); the other values are parameters.
+    const cursor = req.cursor === undefined ? undefined : decodeCursor(req.cursor, text, terms.length);
+    const cursorSlots = cursor?.map((v) => (v === null ? null : params.push(v) - 1));
+    const columns = [...new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column))];
+    const shape = JSON.stringify(['list', bound, text, cursorSlots ?? null, columns, req.limit]);
+    const build = (value: SlotValue) => {
+      const qb = this.from(this.db.knex);
+      for (const b of bound) applyBound(qb, b, this.db.dialect, value);
+      if (cursorSlots)
+        applyKeyset(
+          qb,
+          terms,
+          cursorSlots.map((s) => (s === null ? null : value(s))),
+        );
+      applyOrder(qb, terms, this.db.dialect);
+      return qb.select(columns).limit(req.limit + 1);
+    };
+    return { shape, params, build, terms, text };
+  }
+
+  /** The SELECT of one page, as a knex query. */
+  listQuery(req: ListRequest): { qb: Knex.QueryBuilder; terms: OrderTerm[]; text: string } {
+    const { params, build, terms, text } = this.listStatement(req);
+    return { qb: build((slot) => params[slot]!), terms, text };
   }
 
   async list(req: ListRequest): Promise<ListResult> {
-    const { qb, terms, text } = this.listQuery(req);
-    const rows = await this.guard(async () => (await qb) as DbRow[]);
+    const { shape, params, build, terms, text } = this.listStatement(req);
+    const rows = await this.guard(() => this.statements.rows(shape, params, build));
     if (rows.length <= req.limit) return { rows, next: null };
     rows.length = req.limit;
     const last = rows[rows.length - 1]!;
@@ -112,6 +156,21 @@ export class ResourceStore {
     lookup: FieldLookup,
     forUpdate = false,
   ): Promise<DbRow | undefined> {
+    if (ex === this.db.knex && !forUpdate) {
+      const params: Knex.Value[] = [];
+      const bound = filters.map((f) => bindFilter(f, lookup, params));
+      const keySlots = Object.entries(key).map(([column, v]) => [column, params.push(v) - 1] as const);
+      const shape = JSON.stringify(['get', bound, keySlots]);
+      const rows = await this.guard(() =>
+        this.statements.rows(shape, params, (value) => {
+          const qb = this.from(this.db.knex);
+          for (const b of bound) applyBound(qb, b, this.db.dialect, value);
+          for (const [column, slot] of keySlots) qb.where(column, value(slot));
+          return qb.select(this.columns).limit(1);
+        }),
+      );
+      return rows[0];
+    }
     const qb = this.filtered(ex, filters, lookup).where(key).select(this.allColumns()).first();
     if (forUpdate && this.db.dialect.rowLocks && ex !== this.db.knex) qb.forUpdate();
     return this.guard(async () => (await qb) as DbRow | undefined);

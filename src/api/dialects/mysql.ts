@@ -25,6 +25,7 @@ export const mysqlDialect: Dialect = {
   ...dialectBase,
   name: 'mysql',
   client: 'mysql2',
+  rawRows: (result) => (result as [Record<string, unknown>[], unknown])[0], // [rows, fields]
   supportsReturning: false,
   introspector: async () => (await import('../introspect/mysql.js')).mysqlIntrospector,
   classifyError(err: unknown): DbErrorKind | null {

@@ -10,6 +10,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   nullsSortHigh: true,
   client: 'pg',
+  rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
   introspector: async () => (await import('../introspect/postgres.js')).postgresIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);

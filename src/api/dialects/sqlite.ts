@@ -25,6 +25,7 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   client: 'better-sqlite3',
   rowLocks: false,
+  rawRows: (result) => result as Record<string, unknown>[], // better-sqlite3's all()
   introspector: async () => (await import('../introspect/sqlite.js')).sqliteIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
