@@ -97,6 +97,8 @@ function isoSeconds(ms: number): string {
 
 /** "2024-03-01 08:30:00.5" in Europe/Paris → "2024-03-01T07:30:00.5Z". null when the text is no datetime. */
 export function localToUtcIso(local: string, timeZone: string): string | null {
+  const hourly = viaHour(local, timeZone);
+  if (hourly !== undefined) return hourly;
   const fast = parseCommonLocal(local);
   if (fast !== undefined) return fast === null ? null : toUtcIso(fast, local.slice(20), timeZone);
   const m = localPattern.exec(local.trim());
@@ -125,6 +127,65 @@ function toUtcIso(wall: number, frac: string, timeZone: string): string {
   let end = frac.length;
   while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
   return `${isoSeconds(wall - second)}${end > 0 ? `.${frac.slice(0, end)}` : ''}Z`;
+}
+
+/** Per zone: "YYYY-MM-DD HH" → "YYYY-MM-DDTHH" in UTC, or null when that hour is not a plain shift. */
+const hourPrefixes = new Map<string, Map<string, string | null>>();
+const hour = 3_600_000;
+
+/**
+ * Most zones are whole hours off UTC, and then a conversion keeps minutes and seconds: the UTC
+ * date and hour of a local hour are worked out once and reused for every row in that hour.
+ * undefined when the text is not in the drivers' common shape or the hour is not such a shift
+ * (DST changes, half-hour zones): the general path decides those.
+ */
+function viaHour(local: string, timeZone: string): string | undefined {
+  const len = local.length;
+  if (len !== 19 && (len < 21 || len > 29 || local.charCodeAt(19) !== 46)) return undefined;
+  const mi = digitsAt(local, 14, 2);
+  const sec = digitsAt(local, 17, 2);
+  if (
+    local.charCodeAt(13) !== 58 ||
+    local.charCodeAt(16) !== 58 ||
+    mi < 0 ||
+    mi > 59 ||
+    sec < 0 ||
+    sec > 59 ||
+    (len > 19 && digitsAt(local, 20, len - 20) < 0)
+  )
+    return undefined;
+  const key = local.slice(0, 13);
+  let zone = hourPrefixes.get(timeZone);
+  if (!zone) hourPrefixes.set(timeZone, (zone = new Map()));
+  let prefix = zone.get(key);
+  if (prefix === undefined) {
+    prefix = utcHourPrefix(key, timeZone);
+    if (zone.size >= 100_000) zone.clear();
+    zone.set(key, prefix);
+  }
+  if (prefix === null) return undefined;
+  let end = len;
+  while (end > 20 && local.charCodeAt(end - 1) === 48) end--;
+  return `${prefix}${local.slice(13, 19)}${end > 20 ? local.slice(19, end) : ''}Z`;
+}
+
+/**
+ * The UTC "YYYY-MM-DDTHH" of local hour `key` when both passes of the offset lookup give the same
+ * whole-hour offset in each of its quarter hours (offsets change on quarter hours), else null.
+ */
+function utcHourPrefix(key: string, timeZone: string): string | null {
+  const wall = parseCommonLocal(`${key}:00:00`);
+  if (wall === undefined || wall === null) return null;
+  let offset: number | undefined;
+  for (let q = 0; q < 4; q++) {
+    const w = wall + q * quarterHour;
+    const first = offsetAt(w, timeZone);
+    const second = offsetAt(w - first, timeZone);
+    if (first % hour !== 0 || second % hour !== 0 || (offset !== undefined && second !== offset)) return null;
+    offset = second;
+  }
+  const iso = isoSeconds(wall - offset!);
+  return iso.length === 19 ? iso.slice(0, 13) : null;
 }
 
 /** Value of the ASCII digits s[from, from + n), or -1 when one is not a digit. */
