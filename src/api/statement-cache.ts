@@ -54,13 +54,14 @@ export class StatementCache {
    * Rows of the query `build` makes with `params`. `shape` must describe everything the SQL text
    * depends on except the parameters' values (their types are added here).
    */
-  async rows(
+  rows(
     shape: string,
     params: readonly Knex.Value[],
     build: StatementBuilder,
   ): Promise<Record<string, unknown>[]> {
     const rawRows = this.dialect.rawRows;
-    if (!rawRows) return (await build((slot) => params[slot]!)) as Record<string, unknown>[];
+    const built = () => build((slot) => params[slot]!).then((rows) => rows as Record<string, unknown>[]);
+    if (!rawRows) return built();
     let key = `${shape}|`;
     for (const p of params) key += typeTag(p);
     let st = this.statements.get(key);
@@ -69,9 +70,9 @@ export class StatementCache {
       if (this.statements.size >= this.max) this.statements.clear();
       this.statements.set(key, st);
     }
-    if (st === null) return (await build((slot) => params[slot]!)) as Record<string, unknown>[];
+    if (st === null) return built();
     const bindings = st.bindings.map((b) => ('slot' in b ? params[b.slot]! : b.constant));
-    return rawRows(await this.knex.raw(st.sql, bindings));
+    return this.knex.raw(st.sql, bindings).then(rawRows);
   }
 
   /**

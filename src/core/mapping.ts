@@ -50,7 +50,9 @@ export class ResourceMapping {
   readonly tableName: string;
   private readonly schemaCache = new Map<string, ResourceSchemas>();
   private readonly converters = new Map<string, RowConverter>();
-  private readonly allFields: readonly MappedField[];
+  private allConverter: RowConverter | undefined;
+  /** Every field, in mapping order (one shared list: `converter` knows it without a lookup). */
+  readonly allFields: readonly MappedField[];
 
   constructor(
     readonly name: string,
@@ -90,6 +92,7 @@ export class ResourceMapping {
    * once per request and call it per row. Past `maxConverters` lists, the rest use a plain loop.
    */
   converter(visible: readonly MappedField[] = this.allFields): RowConverter {
+    if (visible === this.allFields && this.allConverter) return this.allConverter;
     let key = '';
     for (const f of visible) key += `${f.name},`;
     let fn = this.converters.get(key);
@@ -98,6 +101,7 @@ export class ResourceMapping {
       fn = compileConverter(visible);
       this.converters.set(key, fn);
     }
+    if (visible === this.allFields) this.allConverter = fn;
     return fn;
   }
 

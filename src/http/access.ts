@@ -10,6 +10,8 @@ const allActions: readonly Action[] = ['read', 'create', 'update', 'delete'];
 
 export class ResourcePolicy {
   private readonly access: ReadonlyMap<string, ReadonlySet<Action>>;
+  /** hidden() per role list: every read asks it (bounded: roles come from tokens). */
+  private readonly hiddenByRoles = new Map<string, ReadonlySet<string>>();
 
   constructor(
     readonly resource: string,
@@ -45,6 +47,17 @@ export class ResourcePolicy {
 
   /** Fields hidden from the principal: those hidden for every role that grants it `read`. */
   hidden(p: Principal): ReadonlySet<string> {
+    const key = p.roles.join('\u0000');
+    let set = this.hiddenByRoles.get(key);
+    if (!set) {
+      set = this.hiddenFor(p);
+      if (this.hiddenByRoles.size >= 1000) this.hiddenByRoles.clear();
+      this.hiddenByRoles.set(key, set);
+    }
+    return set;
+  }
+
+  private hiddenFor(p: Principal): ReadonlySet<string> {
     const roles = this.grantingRoles(p, 'read');
     if (roles.length === 0) return new Set();
     const lists = roles.map((r) => new Set(this.cfg.hiddenFields[r] ?? []));

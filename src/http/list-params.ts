@@ -12,7 +12,7 @@ export interface ListParams {
   readonly limit: number;
   readonly cursor: string | undefined;
   /** Fields to return (all visible ones when `select` is absent). */
-  readonly fields: MappedField[];
+  readonly fields: readonly MappedField[];
   readonly embed: string[];
 }
 
@@ -50,10 +50,10 @@ export function parseSelect(
   params: URLSearchParams,
   mapping: ResourceMapping,
   hidden: ReadonlySet<string>,
-): MappedField[] {
+): readonly MappedField[] {
   const select = one(params, 'select');
   if (select === undefined || select === '*')
-    return [...mapping.fields.values()].filter((f) => !hidden.has(f.name));
+    return hidden.size === 0 ? mapping.allFields : mapping.allFields.filter((f) => !hidden.has(f.name));
   return [...new Set(names(select, 'select'))].map((n) => visibleField(mapping, hidden, n, 'select'));
 }
 

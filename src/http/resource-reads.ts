@@ -38,20 +38,21 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
   const extra = relationColumns(r, params.embed).map((col) =>
     [...r.mapping.fields.values()].find((f) => f.column === col)!,
   );
-  const [page, count] = await Promise.all([
-    r.store.list({
-      filters,
-      lookup,
-      order: params.order,
-      limit: params.limit,
-      cursor: params.cursor,
-      fields: [...params.fields, ...extra],
-    }),
-    prefer.count ? r.store.count(filters, lookup, prefer.count) : Promise.resolve(undefined),
-  ]);
+  const listing = r.store.list({
+    filters,
+    lookup,
+    order: params.order,
+    limit: params.limit,
+    cursor: params.cursor,
+    fields: extra.length > 0 ? [...params.fields, ...extra] : params.fields,
+  });
+  const [page, count] = prefer.count
+    ? await Promise.all([listing, r.store.count(filters, lookup, prefer.count)])
+    : [await listing, undefined];
   const toApi = r.mapping.converter(params.fields);
   const data = page.rows.map((row) => toApi(row));
-  await attachEmbeds(r, deps.resources, principal, params.embed, page.rows, data);
+  if (params.embed.length > 0)
+    await attachEmbeds(r, deps.resources, principal, params.embed, page.rows, data);
 
   const headers: Record<string, string> = {};
   if (page.next !== null) {
@@ -88,6 +89,6 @@ export async function getHandler(
   const inm = c.req.header('if-none-match');
   if (inm !== undefined && ifNoneMatchHit(inm, etag)) return c.body(null, 304, { etag });
   const out = [r.mapping.toApi(row, fields)];
-  await attachEmbeds(r, deps.resources, principal, embed, [row], out);
+  if (embed.length > 0) await attachEmbeds(r, deps.resources, principal, embed, [row], out);
   return jsonResponse(out[0], 200, { etag });
 }
