@@ -32,11 +32,22 @@ const diffSchema = z.object({
   phase: z.enum(['scan', 'delete', 'done']),
 });
 
+/**
+ * The changelog entries a triggers source's first pass already holds (its tables were read in one
+ * snapshot that saw them): PostgreSQL keeps the snapshot (`pg_current_snapshot()::text`), MySQL the
+ * seqs visible in it as inclusive ranges. Entries it covers are skipped when the changelog is read.
+ */
+const seenSchema = z.union([
+  z.strictObject({ snapshot: z.string() }),
+  z.strictObject({ ranges: z.array(z.tuple([z.number(), z.number()])) }),
+]);
+
 /** A changelog read by the triggers adapter: the ordering value of the last entry published. */
 const changelogSchema = z.object({
   mode: z.literal('changelog'),
   last: z.array(scalar).nullable(),
   pending: pendingSchema.nullable(),
+  seen: seenSchema.optional(),
 });
 
 export const tableCursorSchema = z.discriminatedUnion('mode', [
@@ -48,6 +59,7 @@ export const tableCursorSchema = z.discriminatedUnion('mode', [
 export type TableCursor = z.infer<typeof tableCursorSchema>;
 export type Pending = z.infer<typeof pendingSchema>;
 export type Scalar = z.infer<typeof scalar>;
+export type Seen = z.infer<typeof seenSchema>;
 
 const offsetSchema = z.object({
   /** `snapshot` until the first pass of every table is published. */

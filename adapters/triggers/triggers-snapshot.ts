@@ -1,7 +1,10 @@
-// The first pass of a triggers source: the changelog cursor is first moved to its current end
-// (what is already there is in the tables), then every table is read in key-ordered chunks as
-// `r`. Changes committed while the tables are read are in the changelog after the cursor, so they
-// follow the snapshot (a row may be read and then changed again: at-least-once, in order).
+// The first pass of a triggers source: every table is read in key-ordered chunks as `r`, all in
+// one read snapshot (triggers-seen.ts) that also records which changelog entries it already holds;
+// those are skipped when the changelog is read, the others follow the `r` rows. Each row and each
+// change therefore arrives once. After a crash mid-pass the rest is read in a new snapshot, but the
+// original record still decides what is skipped: a row read after the restart may be followed by
+// a change it already holds (at-least-once, in order, nothing lost). Databases without such a
+// snapshot move the changelog cursor to its end first instead (at-least-once throughout).
 import type { SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { chunkQuery } from '../polling/polling-query.js';
@@ -9,6 +12,7 @@ import type { SqlSession } from '../polling/polling-session.js';
 import type { ResolvedTable } from '../polling/polling-streaming.js';
 import { bindable, normalizeRow, type Row } from '../polling/polling-types.js';
 import type { PollingOffset } from '../polling/polling-offset.js';
+import { captureSeen, openReadView } from './triggers-seen.js';
 import type { ChangelogCursor, ChangelogReader } from './triggers-streaming.js';
 
 export async function* snapshotTables(
@@ -25,46 +29,54 @@ export async function* snapshotTables(
   const state: PollingOffset = from
     ? structuredClone(from)
     : { phase: 'snapshot', seq, tables: { [changelog]: { mode: 'changelog', last: null, pending: null } } };
-  if (!state.snapshot) {
-    const c = state.tables[changelog] as ChangelogCursor;
-    await reader.skipToEnd(c, ctx.signal, pollInterval);
-    if (ctx.signal.aborted) return;
-    c.pending = null;
-    state.snapshot = { table: tables[0]?.qualified ?? '', after: null, chunk: 0 };
-    yield { changes: [], offset: { ...structuredClone(state), seq: ++seq }, sync: true };
-  }
-  const snap = state.snapshot;
-  const startAt = Math.max(
-    0,
-    tables.findIndex((t) => t.qualified === snap.table),
-  );
-  for (let i = startAt; i < tables.length; i++) {
-    const t = tables[i]!;
-    if (i > startAt) Object.assign(snap, { table: t.qualified, after: null, chunk: 0 });
-    for (;;) {
+  const view = await openReadView(reader.knex, s.dialect.name);
+  try {
+    if (!state.snapshot) {
+      const c = state.tables[changelog] as ChangelogCursor;
+      if (view) await captureSeen(view, s.dialect.name, changelog, c);
+      else await reader.skipToEnd(c, ctx.signal, pollInterval);
       if (ctx.signal.aborted) return;
-      const rows = ((await chunkQuery(reader.knex, t, snap.after, chunkSize)) as Row[]).map(normalizeRow);
-      if (rows.length === 0) break;
-      snap.chunk++;
-      const position = `${t.qualified}:s:${snap.chunk}`;
-      const changes: SourceChange[] = rows.map((row, index) =>
-        s.change({
-          op: 'r',
-          schema: t.schema,
-          table: t.name,
-          before: null,
-          after: row,
-          key: Object.fromEntries(t.key.map((k) => [k, row[k]])),
-          tsMs: Date.now(),
-          snapshot: 'true',
-          position,
-          index,
-        }),
-      );
-      snap.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
-      yield { changes, offset: { ...structuredClone(state), seq: ++seq } };
-      if (rows.length < chunkSize) break;
+      c.pending = null;
+      state.snapshot = { table: tables[0]?.qualified ?? '', after: null, chunk: 0 };
+      yield { changes: [], offset: { ...structuredClone(state), seq: ++seq }, sync: true };
     }
+    const snap = state.snapshot;
+    const startAt = Math.max(
+      0,
+      tables.findIndex((t) => t.qualified === snap.table),
+    );
+    for (let i = startAt; i < tables.length; i++) {
+      const t = tables[i]!;
+      if (i > startAt) Object.assign(snap, { table: t.qualified, after: null, chunk: 0 });
+      for (;;) {
+        if (ctx.signal.aborted) return;
+        const rows = ((await chunkQuery(view ?? reader.knex, t, snap.after, chunkSize)) as Row[]).map(
+          normalizeRow,
+        );
+        if (rows.length === 0) break;
+        snap.chunk++;
+        const position = `${t.qualified}:s:${snap.chunk}`;
+        const changes: SourceChange[] = rows.map((row, index) =>
+          s.change({
+            op: 'r',
+            schema: t.schema,
+            table: t.name,
+            before: null,
+            after: row,
+            key: Object.fromEntries(t.key.map((k) => [k, row[k]])),
+            tsMs: Date.now(),
+            snapshot: 'true',
+            position,
+            index,
+          }),
+        );
+        snap.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
+        yield { changes, offset: { ...structuredClone(state), seq: ++seq } };
+        if (rows.length < chunkSize) break;
+      }
+    }
+  } finally {
+    await view?.rollback().catch(() => {});
   }
   const done: PollingOffset = { phase: 'stream', seq: seq + 1, tables: structuredClone(state.tables) };
   yield { changes: [], offset: done, sync: true };

@@ -7,9 +7,10 @@
 // - MySQL/MariaDB, SQLite: seq, handed on only once the visibility horizon has passed the poll
 //   that saw it (adapters/polling/polling-horizon.ts).
 import type { Knex } from 'knex';
-import type { Scalar } from '../polling/polling-offset.js';
+import type { Scalar, Seen } from '../polling/polling-offset.js';
 import { rawRows } from '../polling/polling-horizon.js';
 import type { SqlSession } from '../polling/polling-session.js';
+import { inRanges, remainingSeen } from './triggers-seen.js';
 import { toEntry, type ChangelogEntry } from './triggers-types.js';
 
 export type Strategy = 'xid8' | 'rowversion' | 'rowscn' | 'seq';
@@ -18,6 +19,8 @@ export interface ChangelogCursor {
   mode: 'changelog';
   last: Scalar[] | null;
   pending: { upTo: Scalar; mark: string } | null;
+  /** Entries the first pass's snapshot already holds: skipped, not published (triggers-seen.ts). */
+  seen?: Seen | undefined;
 }
 
 export function strategyFor(dialect: string): Strategy {
@@ -37,15 +40,18 @@ export function pageQuery(
   last: readonly Scalar[] | null,
   limit: number,
   upTo?: Scalar,
+  seenSnapshot?: string,
 ): Knex.QueryBuilder {
   const q = knex(changelog);
   switch (strategy) {
     case 'xid8':
-      q.select([...COLS, knex.raw('txid::text AS txid')]).whereRaw(
-        'txid < pg_snapshot_xmin(pg_current_snapshot())',
-      );
+      q.select([...COLS, knex.raw('txid::text AS txid')]);
+      if (seenSnapshot !== undefined)
+        q.select(knex.raw('pg_visible_in_snapshot(txid, ?::pg_snapshot) AS sluice_seen', [seenSnapshot]));
+      q.whereRaw('txid < pg_snapshot_xmin(pg_current_snapshot())');
       if (last) q.whereRaw('(txid, seq) > (?::xid8, ?)', [String(last[0]), Number(last[1])]);
-      return q.orderBy(['txid', 'seq']).limit(limit);
+      // Qualified: a bare `txid` in ORDER BY is the text alias above, and '1000' < '999' as text.
+      return q.orderBy([`${changelog}.txid`, `${changelog}.seq`]).limit(limit);
     case 'rowversion':
       q.select([...COLS, 'txid', knex.raw('CONVERT(bigint, rv) AS sluice_rv')]).whereRaw(
         'rv < MIN_ACTIVE_ROWVERSION()',
@@ -133,15 +139,27 @@ export class ChangelogReader {
         c.last = [Number(c.pending.upTo)];
         c.pending = null;
       }
-      return { entries, more };
+      const seen = c.seen;
+      c.seen = remainingSeen(seen, c.last);
+      return {
+        entries:
+          seen && 'ranges' in seen ? entries.filter((e) => !inRanges(seen.ranges, Number(e.seq))) : entries,
+        more,
+      };
     }
     let hi: number | null = null;
     if (strategy === 'rowscn')
       hi = Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0);
-    const rows = (await pageQuery(knex, strategy, changelog, c.last, this.chunkSize)) as Record<
-      string,
-      unknown
-    >[];
+    const seenSnapshot = c.seen && 'snapshot' in c.seen ? c.seen.snapshot : undefined;
+    const rows = (await pageQuery(
+      knex,
+      strategy,
+      changelog,
+      c.last,
+      this.chunkSize,
+      undefined,
+      seenSnapshot,
+    )) as Record<string, unknown>[];
     const entries = rows.map((r) => {
       const order: Scalar[] =
         strategy === 'xid8'
@@ -154,7 +172,9 @@ export class ChangelogReader {
     const more = rows.length === this.chunkSize;
     if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
     if (strategy === 'rowscn' && !more) c.last = [hi, c.last?.[1] ?? null];
-    return { entries, more };
+    c.seen = remainingSeen(c.seen, c.last);
+    // Entries the first pass's snapshot saw are passed over (the cursor moves past them).
+    return { entries: entries.filter((_, i) => rows[i]!.sluice_seen !== true), more };
   }
 
   /** Moves the cursor to the end of what the bound allows now, reading nothing out (a fresh start). */
@@ -164,7 +184,7 @@ export class ChangelogReader {
       case 'xid8': {
         const r = rawRows(
           await knex.raw(
-            `SELECT txid::text AS txid, seq FROM ?? WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, seq DESC LIMIT 1`,
+            `SELECT cl.txid::text AS txid, cl.seq FROM ?? AS cl WHERE cl.txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY cl.txid DESC, cl.seq DESC LIMIT 1`,
             [changelog],
           ),
         )[0];

@@ -38,6 +38,8 @@ for (const kind of kinds) {
         await migrateSource(cfg, quietLog, false);
       },
       sees: { updates: true, deletes: true },
+      // One read snapshot for the pass where the database gives one (SQLite: in WAL mode, as here).
+      firstPassExactlyOnce: kind === 'sqlite' || kind === 'postgres' || kind === 'mariadb',
       ...(kind === 'sqlite'
         ? {
             noConcurrentWriters:

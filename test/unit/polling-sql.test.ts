@@ -9,6 +9,7 @@ import {
   timestampQuery,
 } from '../../adapters/polling/polling-query.js';
 import { pageQuery, pruneQuery, strategyFor } from '../../adapters/triggers/triggers-streaming.js';
+import { addToRanges, inRanges, remainingSeen } from '../../adapters/triggers/triggers-seen.js';
 import { ddlFor, type CaptureTable } from '../../migrations/triggers/ddl.js';
 import { parseConfig } from '../../src/config/load.js';
 
@@ -87,6 +88,63 @@ describe('changelog reads and prunes', () => {
     const q = sql(pageQuery(k('pg'), 'xid8', 'sluice_changelog', ['123', 4], 10));
     expect(q.sql).toContain('txid < pg_snapshot_xmin(pg_current_snapshot())');
     expect(q.sql).toContain('(txid, seq) > ($1::xid8, $2)');
+    // The xid8 column, not its text alias (as text '1000' sorts before '999': entries were skipped).
+    expect(q.sql).toContain('order by "sluice_changelog"."txid" asc, "sluice_changelog"."seq" asc');
+    expect(q.sql).not.toContain('sluice_seen');
+  });
+
+  test('PostgreSQL: entries the first pass saw are flagged by visibility in its snapshot', () => {
+    const q = sql(pageQuery(k('pg'), 'xid8', 'sluice_changelog', null, 10, undefined, '10:20:12,15'));
+    expect(q.sql).toContain('pg_visible_in_snapshot(txid, $1::pg_snapshot) AS sluice_seen');
+    expect(q.bindings[0]).toBe('10:20:12,15');
+  });
+});
+
+describe('the first pass’s seen set (triggers-seen.ts)', () => {
+  test('seqs in ascending order become inclusive ranges; lookups by binary search', () => {
+    const ranges: [number, number][] = [];
+    for (const n of [3, 4, 5, 7, 9, 10, 20]) addToRanges(ranges, n);
+    expect(ranges).toEqual([
+      [3, 5],
+      [7, 7],
+      [9, 10],
+      [20, 20],
+    ]);
+    expect([2, 3, 5, 6, 7, 8, 10, 11, 20, 21].map((n) => inRanges(ranges, n))).toEqual([
+      false,
+      true,
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  test('what the cursor has passed is dropped', () => {
+    const seen = {
+      ranges: [
+        [3, 5],
+        [7, 7],
+        [9, 10],
+      ] as [number, number][],
+    };
+    expect(remainingSeen(seen, [6])).toEqual({
+      ranges: [
+        [7, 7],
+        [9, 10],
+      ],
+    });
+    expect(remainingSeen(seen, [10])).toBeUndefined();
+    expect(remainingSeen(seen, null)).toBe(seen);
+    const snap = { snapshot: '990:1005:990,1001' };
+    expect(remainingSeen(snap, ['1004', 1])).toBe(snap);
+    // xids compared as numbers, not text.
+    expect(remainingSeen(snap, ['999', 1])).toBe(snap);
+    expect(remainingSeen(snap, ['1005', 1])).toBeUndefined();
   });
 });
 
