@@ -57,6 +57,8 @@ export class ResourceStore {
   /** Compiled reads of this table (lists and gets outside transactions). */
   readonly statements: StatementCache;
   private readonly columns: readonly string[];
+  private plainSelection:
+    { terms: OrderTerm[]; text: string; columns: string[]; columnsJson: string } | undefined;
 
   constructor(
     readonly db: ApiDatabase,
@@ -69,6 +71,22 @@ export class ResourceStore {
 
   private from(ex: Executor): Knex.QueryBuilder {
     return ex(this.table);
+  }
+
+  /** Ordering and columns of a list; those of the plain default (all fields, key order) are kept. */
+  private selection(req: ListRequest): {
+    terms: OrderTerm[];
+    text: string;
+    columns: string[];
+    columnsJson: string;
+  } {
+    const plain = req.order.length === 0 && req.fields === this.mapping.allFields;
+    if (plain && this.plainSelection) return this.plainSelection;
+    const { terms, text } = this.ordering(req.order);
+    const columns = [...new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column))];
+    const selection = { terms, text, columns, columnsJson: JSON.stringify(columns) };
+    if (plain) this.plainSelection = selection;
+    return selection;
   }
 
   /** The full ordering (with key tie-breakers) and its text form, which cursors are bound to. */
@@ -96,14 +114,13 @@ export class ResourceStore {
     terms: OrderTerm[];
     text: string;
   } {
-    const { terms, text } = this.ordering(req.order);
+    const { terms, text, columns, columnsJson } = this.selection(req);
     const params: Knex.Value[] = [];
     const bound = req.filters.map((f) => bindFilter(f, req.lookup, params));
     // NULLs in the cursor change the SQL (IS NULL branches); the other values are parameters.
     const cursor = req.cursor === undefined ? undefined : decodeCursor(req.cursor, text, terms.length);
     const cursorSlots = cursor?.map((v) => (v === null ? null : params.push(v) - 1));
-    const columns = [...new Set([...req.fields, ...terms.map((t) => t.field)].map((f) => f.column))];
-    const shape = JSON.stringify(['list', bound, text, cursorSlots ?? null, columns, req.limit]);
+    const shape = `list ${req.limit} ${JSON.stringify(text)} ${columnsJson} ${JSON.stringify(cursorSlots ?? null)} ${JSON.stringify(bound)}`;
     const build = (value: SlotValue) => {
       const qb = this.from(this.db.knex);
       for (const b of bound) applyBound(qb, b, this.db.dialect, value);

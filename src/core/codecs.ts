@@ -136,17 +136,27 @@ const yyyymmddOptions = z.strictObject({
 });
 function yyyymmddCodec(o: z.infer<typeof yyyymmddOptions>): Codec {
   const schema = z.iso.date();
+  const memoKeys = new Array<number>(512).fill(-1);
+  const memoValues = new Array<string | null>(512).fill(null);
   return {
     schema,
     textual: false,
     decode: (db) => {
       if (typeof db === 'number' && Number.isInteger(db) && db >= 10_000_000 && db <= 99_999_999) {
-        // INTEGER storage without going through text: same checks, same result.
+        // INTEGER storage without going through text: same checks, same result. Dates repeat a
+        // lot in a table, so the last result per slot of a small direct-mapped memo is kept.
+        const slot = db & 511;
+        if (memoKeys[slot] === db) return memoValues[slot];
         const y = Math.floor(db / 10_000);
         const mo = Math.floor(db / 100) % 100;
         const d = db % 100;
-        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return null;
-        return `${y}-${twoDigits[mo]}-${twoDigits[d]}`;
+        const iso =
+          mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)
+            ? null
+            : `${y}-${twoDigits[mo]}-${twoDigits[d]}`;
+        memoKeys[slot] = db;
+        memoValues[slot] = iso;
+        return iso;
       }
       const t = asText(db)?.trim() ?? '';
       const m = /^(\d{4})(\d{2})(\d{2})$/.exec(t);
