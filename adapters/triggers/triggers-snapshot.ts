@@ -41,6 +41,7 @@ export async function* snapshotTables(
       yield { changes: [], offset: { ...structuredClone(state), seq: ++seq }, sync: true };
     }
     const snap = state.snapshot;
+    let firstIndex = from?.snapshot ? resumeAfterPublished(snap, ctx, tables) : 0;
     const startAt = Math.max(
       0,
       tables.findIndex((t) => t.qualified === snap.table),
@@ -56,7 +57,9 @@ export async function* snapshotTables(
         if (rows.length === 0) break;
         snap.chunk++;
         const position = `${t.qualified}:s:${snap.chunk}`;
-        const changes: SourceChange[] = rows.map((row, index) =>
+        const base = firstIndex;
+        firstIndex = 0;
+        const changes: SourceChange[] = rows.map((row, i) =>
           s.change({
             op: 'r',
             schema: t.schema,
@@ -67,7 +70,7 @@ export async function* snapshotTables(
             tsMs: Date.now(),
             snapshot: 'true',
             position,
-            index,
+            index: base + i,
           }),
         );
         snap.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
@@ -81,4 +84,28 @@ export async function* snapshotTables(
   const done: PollingOffset = { phase: 'stream', seq: seq + 1, tables: structuredClone(state.tables) };
   yield { changes: [], offset: done, sync: true };
   ctx.log.info({ tables: tables.length }, 'first pass complete');
+}
+
+/**
+ * After a crash the stream may hold rows past the committed chunk: resume right after the last
+ * one (its chunk, key and index) rather than re-read the chunk, whose rows may have shifted
+ * (deletes, inserts) onto ids JetStream already holds and would drop. Returns the first index.
+ */
+function resumeAfterPublished(
+  snap: NonNullable<PollingOffset['snapshot']>,
+  ctx: SourceContext,
+  tables: readonly ResolvedTable[],
+): number {
+  const last = ctx.lastPublished;
+  const m = last ? /^(.*):s:(\d+)$/.exec(last.position) : null;
+  if (!last || !m || (last.event as { op?: unknown } | null)?.op !== 'r') return 0;
+  const at = tables.findIndex((t) => t.qualified === m[1]);
+  const from = tables.findIndex((t) => t.qualified === snap.table);
+  const chunk = Number(m[2]);
+  if (at < 0 || at < from || (at === from && chunk <= snap.chunk)) return 0;
+  const t = tables[at]!;
+  const key = last.key as Record<string, unknown> | null;
+  if (!key || t.key.some((k) => !(k in key))) return 0;
+  Object.assign(snap, { table: t.qualified, after: t.key.map((k) => bindable(key[k])), chunk: chunk - 1 });
+  return last.index + 1;
 }
