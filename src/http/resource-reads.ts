@@ -20,6 +20,18 @@ export function rawKey(c: Context<AppEnv>, collectionPath: string, url = new URL
   return url.pathname.slice(collectionPath.length + 1);
 }
 
+/**
+ * The request's path and query with `cursor` set: appended to the query as sent when it has no
+ * cursor yet (cursors are base64url, nothing to encode), else the query re-serialized.
+ */
+export function nextPageLink(url: URL, cursor: string): string {
+  if (!url.searchParams.has('cursor'))
+    return `${url.pathname}${url.search === '' ? '?' : `${url.search}&`}cursor=${cursor}`;
+  const next = new URLSearchParams(url.searchParams);
+  next.set('cursor', cursor);
+  return `${url.pathname}?${next.toString()}`;
+}
+
 export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: ReadDeps): Promise<Response> {
   const principal = c.get('principal');
   r.policy.check(principal, 'read');
@@ -56,10 +68,7 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
 
   const headers: Record<string, string> = {};
   if (page.next !== null) {
-    // What URL#searchParams.set gives, without parsing the URL a second time.
-    const next = new URLSearchParams(url.searchParams);
-    next.set('cursor', page.next);
-    headers.link = `<${url.pathname}?${next.toString()}>; rel="next"`;
+    headers.link = `<${nextPageLink(url, page.next)}>; rel="next"`;
   }
   if (count !== undefined)
     headers['content-range'] = `${data.length === 0 ? '*' : `0-${data.length - 1}`}/${count}`;
