@@ -1,37 +1,22 @@
 // /healthz (the process answers), /readyz (every API database answers), /metrics (Prometheus).
 import type { Hono, MiddlewareHandler } from 'hono';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ApiDatabase } from '../api/database.js';
 import type { AppEnv } from './env.js';
+import { httpMetricsOf } from './http-metrics.js';
 
 export function httpMetrics(registry: Registry): MiddlewareHandler<AppEnv> {
-  // The process registry is shared: a second app in one process reuses the metrics.
-  const requests =
-    (registry.getSingleMetric('sluice_http_requests_total') as
-      Counter<'method' | 'route' | 'status'> | undefined) ??
-    new Counter({
-      name: 'sluice_http_requests_total',
-      help: 'HTTP requests by method, route and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
-    });
-  const duration =
-    (registry.getSingleMetric('sluice_http_request_duration_seconds') as
-      Histogram<'method' | 'route'> | undefined) ??
-    new Histogram({
-      name: 'sluice_http_request_duration_seconds',
-      help: 'HTTP request duration by method and route',
-      labelNames: ['method', 'route'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    });
+  const metrics = httpMetricsOf(registry);
   return async (c, next) => {
     const start = process.hrtime.bigint();
     await next();
     // routePath is the matched pattern (bounded label values), never the raw URL.
-    const route = c.req.routePath || 'unmatched';
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    duration.observe({ method: c.req.method, route }, Number(process.hrtime.bigint() - start) / 1e9);
+    metrics.record(
+      c.req.method,
+      c.req.routePath || 'unmatched',
+      c.res.status,
+      Number(process.hrtime.bigint() - start) / 1e9,
+    );
   };
 }
 
