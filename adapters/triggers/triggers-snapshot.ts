@@ -91,7 +91,7 @@ export async function* snapshotTables(
  * one (its chunk, key and index) rather than re-read the chunk, whose rows may have shifted
  * (deletes, inserts) onto ids JetStream already holds and would drop. Returns the first index.
  */
-function resumeAfterPublished(
+export function resumeAfterPublished(
   snap: NonNullable<PollingOffset['snapshot']>,
   ctx: SourceContext,
   tables: readonly ResolvedTable[],
