@@ -71,21 +71,22 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     maxSize: 1024 * 1024,
     onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path),
   });
-  // Only where bodies are read: bodyLimit builds the full fetch Request, which reads do not need.
-  app.use(guarded, (c, next) =>
-    c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH'
-      ? limitBody(c, next)
-      : next(),
-  );
-  app.use(guarded, async (c, next) => {
-    c.set(
-      'principal',
-      await deps.authenticate({
-        apiKey: c.req.header('x-api-key'),
-        authorization: c.req.header('authorization'),
-      }),
-    );
-    await next();
+  // The body limit (then authentication) in one middleware, one step less on every request. The
+  // limit applies only where bodies are read: bodyLimit builds the full fetch Request, which reads
+  // do not need.
+  app.use(guarded, (c, next) => {
+    const authenticated = async () => {
+      c.set(
+        'principal',
+        await deps.authenticate({
+          apiKey: c.req.header('x-api-key'),
+          authorization: c.req.header('authorization'),
+        }),
+      );
+      await next();
+    };
+    const m = c.req.method;
+    return m === 'POST' || m === 'PUT' || m === 'PATCH' ? limitBody(c, authenticated) : authenticated();
   });
   if (api.rateLimit)
     app.use(

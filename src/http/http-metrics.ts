@@ -1,7 +1,7 @@
 // HTTP request counts and durations, kept in plain maps keyed by label values and handed to
 // prom-client's registry as metric objects it reads at scrape time. prom-client's own Counter and
 // Histogram hash and validate the label object on every request; these do a map lookup.
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 
 const requestsName = 'sluice_http_requests_total';
 const durationName = 'sluice_http_request_duration_seconds';
@@ -116,14 +116,14 @@ export interface HttpMetrics {
 }
 
 /** The HTTP metrics of `registry`, registering them on first use (apps in one process share them). */
-export function httpMetricsOf(registry: Registry): HttpMetrics {
+export function httpMetricsOf<T extends RegistryContentType>(registry: Registry<T>): HttpMetrics {
   const existing = [
     registry.getSingleMetric(requestsName),
     registry.getSingleMetric(durationName),
   ] as unknown[];
   let requests = existing[0] instanceof RequestCounter ? existing[0] : undefined;
   let duration = existing[1] instanceof DurationHistogram ? existing[1] : undefined;
-  type Registrable = Parameters<Registry['registerMetric']>[0];
+  type Registrable = Parameters<Registry<T>['registerMetric']>[0];
   if (!requests) {
     requests = new RequestCounter(requestsName, 'HTTP requests by method, route and status');
     registry.registerMetric(requests as unknown as Registrable);

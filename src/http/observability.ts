@@ -8,14 +8,14 @@ import { httpMetricsOf } from './http-metrics.js';
 export function httpMetrics(registry: Registry): MiddlewareHandler<AppEnv> {
   const metrics = httpMetricsOf(registry);
   return async (c, next) => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     await next();
     // routePath is the matched pattern (bounded label values), never the raw URL.
     metrics.record(
       c.req.method,
       c.req.routePath || 'unmatched',
       c.res.status,
-      Number(process.hrtime.bigint() - start) / 1e9,
+      (performance.now() - start) / 1000,
     );
   };
 }

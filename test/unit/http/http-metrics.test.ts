@@ -1,10 +1,10 @@
-import { Histogram, Registry } from 'prom-client';
+import { Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { httpMetricsOf } from '../../../src/http/http-metrics.js';
 
 describe('HTTP metrics', () => {
   it('exposes counts and durations in the Prometheus text format, like prom-client would', async () => {
-    const registry = new Registry();
+    const registry = new Registry<RegistryContentType>();
     const m = httpMetricsOf(registry);
     m.record('GET', '/api/x', 200, 0.002);
     m.record('GET', '/api/x', 200, 0.3);
