@@ -19,5 +19,8 @@ runSourceContract('postgres (logical replication)', () => {
       tables,
     }),
     sees: { updates: true, deletes: true },
+    // The snapshot is the one the slot exports: changes after it come from the slot only.
+    firstPassExactlyOnce: true,
+    smallChunks: { snapshotChunkSize: 20 },
   };
 });

@@ -36,6 +36,8 @@ export interface ContractTarget {
    * a `c`/`u` it already holds, no change of a row twice. Targets without it skip that test.
    */
   readonly firstPassExactlyOnce?: boolean;
+  /** Source keys that make the first pass read in small chunks (so writes land inside it). */
+  readonly smallChunks?: Record<string, unknown>;
   /** Rows as events carry them (decoded the same way). */
   normalize?(row: Record<string, unknown>): Record<string, unknown>;
 }
@@ -244,7 +246,7 @@ export function runSourceContract(name: string, factory: ContractFactory | { ski
         250,
       );
       // Small chunks make the pass long enough for the writer below to commit inside it.
-      const src: Record<string, unknown> = { ...(await rawSource([t])), chunkSize: 20 };
+      const src: Record<string, unknown> = { ...(await rawSource([t])), ...target.smallChunks };
       await target.install?.(src);
       // Inserts, updates and deletes in their own transactions, before, during and after the pass;
       // every write leaves a value no other write leaves, so a change that arrives twice shows.

@@ -40,6 +40,7 @@ for (const kind of kinds) {
       sees: { updates: true, deletes: true },
       // One read snapshot for the pass where the database gives one (SQLite: in WAL mode, as here).
       firstPassExactlyOnce: kind === 'sqlite' || kind === 'postgres' || kind === 'mariadb',
+      smallChunks: { chunkSize: 20 },
       ...(kind === 'sqlite'
         ? {
             noConcurrentWriters:
