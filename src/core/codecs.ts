@@ -51,6 +51,10 @@ function checked(schema: z.ZodType, value: unknown, text: string): unknown {
 const stringOptions = z.strictObject({
   maxLength: z.number().int().positive().optional().describe('Longest accepted value'),
 });
+/** Text that is short enough passes z.string().max(n) as it is: skip the schema for it (keys, filters). */
+const withinLength = (max: number | undefined, schema: z.ZodType) => (t: string) =>
+  max === undefined || t.length <= max ? t : checked(schema, t, t);
+
 function stringCodec(o: z.infer<typeof stringOptions>): Codec {
   const schema = o.maxLength ? z.string().max(o.maxLength) : z.string();
   return {
@@ -58,7 +62,7 @@ function stringCodec(o: z.infer<typeof stringOptions>): Codec {
     textual: true,
     decode: asText,
     encode: (v) => v as string,
-    parseText: (t) => checked(schema, t, t),
+    parseText: withinLength(o.maxLength, schema),
   };
 }
 
@@ -77,7 +81,7 @@ function trimCodec(o: z.infer<typeof trimOptions>): Codec {
     textual: true,
     decode: (db) => (typeof db === 'string' ? db.trimEnd() : (asText(db)?.trimEnd() ?? null)),
     encode: (v) => (o.length ? (v as string).padEnd(o.length, ' ') : (v as string)),
-    parseText: (t) => checked(schema, t, t),
+    parseText: withinLength(o.length, schema),
   };
 }
 

@@ -162,6 +162,19 @@ describe('codec fast paths match the text paths', () => {
     expect(localToUtcIso('2024-07-15x10:00:00', 'UTC')).toBeNull();
   });
 
+  it('string and trim: filter and key text within the length skips the schema, past it fails as before', () => {
+    for (const c of [createCodec('trim', { length: 3 }), createCodec('string', { maxLength: 3 })]) {
+      expect(['', 'ab', 'abc', 'é€😀'.slice(0, 3)].map((t) => c.parseText(t))).toEqual([
+        '',
+        'ab',
+        'abc',
+        'é€\ud83d',
+      ]);
+      expect(() => c.parseText('abcd')).toThrow(/too big|at most|<=3/i);
+    }
+    expect(createCodec('trim').parseText('x'.repeat(1000))).toBe('x'.repeat(1000));
+  });
+
   it('yyyymmdd and cents: numbers read like their text', () => {
     const date = createCodec('yyyymmdd');
     const cents = createCodec('cents');
