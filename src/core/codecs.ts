@@ -227,6 +227,12 @@ function centsCodec(o: z.infer<typeof centsOptions>): Codec {
       if (typeof db === 'number' && Number.isSafeInteger(Math.trunc(db))) {
         // Safe integers print exactly like their BigInt: the same digits without BigInt arithmetic.
         const n = Math.trunc(db);
+        if (o.scale === 2) {
+          // The usual cents: integer division and a two-digit table (exact below 2^53).
+          const abs = n < 0 ? -n : n;
+          const cents = abs % 100;
+          return `${n < 0 ? '-' : ''}${(abs - cents) / 100}.${twoDigits[cents]}`;
+        }
         const digits = String(n < 0 ? -n : n).padStart(o.scale + 1, '0');
         const cut = digits.length - o.scale;
         return `${n < 0 ? '-' : ''}${digits.slice(0, cut)}${o.scale ? `.${digits.slice(cut)}` : ''}`;

@@ -129,8 +129,8 @@ function toUtcIso(wall: number, frac: string, timeZone: string): string {
   return `${isoSeconds(wall - second)}${end > 0 ? `.${frac.slice(0, end)}` : ''}Z`;
 }
 
-/** Per zone: "YYYY-MM-DD HH" → "YYYY-MM-DDTHH" in UTC, or null when that hour is not a plain shift. */
-const hourPrefixes = new Map<string, Map<string, string | null>>();
+/** Per zone: local hour (see viaHour) → "YYYY-MM-DDTHH" in UTC, or null when that hour is not a plain shift. */
+const hourPrefixes = new Map<string, Map<number, string | null>>();
 const hour = 3_600_000;
 
 /**
@@ -154,12 +154,31 @@ function viaHour(local: string, timeZone: string): string | undefined {
     (len > 19 && digitsAt(local, 20, len - 20) < 0)
   )
     return undefined;
-  const key = local.slice(0, 13);
+  // The local hour as a small integer key (no substring to allocate and hash per row).
+  const y = digitsAt(local, 0, 4);
+  const mo = digitsAt(local, 5, 2);
+  const d = digitsAt(local, 8, 2);
+  const h = digitsAt(local, 11, 2);
+  const sep = local.charCodeAt(10);
+  if (
+    y < 0 ||
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    d > 31 ||
+    h < 0 ||
+    h > 23 ||
+    local.charCodeAt(4) !== 45 ||
+    local.charCodeAt(7) !== 45 ||
+    (sep !== 32 && sep !== 84)
+  )
+    return undefined;
+  const key = ((y * 12 + mo - 1) * 31 + d - 1) * 24 + h;
   let zone = hourPrefixes.get(timeZone);
   if (!zone) hourPrefixes.set(timeZone, (zone = new Map()));
   let prefix = zone.get(key);
   if (prefix === undefined) {
-    prefix = utcHourPrefix(key, timeZone);
+    prefix = utcHourPrefix(local.slice(0, 13), timeZone);
     if (zone.size >= 100_000) zone.clear();
     zone.set(key, prefix);
   }
