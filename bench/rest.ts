@@ -3,6 +3,7 @@
 // process; this process only generates load: 32 keep-alive connections on loopback, bounded in
 // time and in requests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,35 @@ interface LoadResult {
   readonly p99ms: number;
   readonly requests: number;
   readonly errors: number;
+  /** Server CPU time (user + system, all threads) per request, in µs; undefined without /proc. */
+  readonly cpuUs?: number;
+}
+
+/**
+ * CPU time a process has used, in clock ticks (Linux /proc; undefined elsewhere). Throughput on a
+ * shared 2-core machine moves with whatever else runs; CPU per request moves much less.
+ */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    let ticks = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    }
+    return ticks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `load` with the server's CPU time per request measured around it (10 ms ticks). */
+async function loadWithCpu(pid: number, ...args: Parameters<typeof load>): Promise<LoadResult> {
+  const before = cpuTicks(pid);
+  const r = await load(...args);
+  const after = cpuTicks(pid);
+  if (before === undefined || after === undefined || r.requests === 0) return r;
+  return { ...r, cpuUs: ((after - before) * 10_000) / r.requests };
 }
 
 /** `concurrency` loops of sequential requests over one keep-alive agent, for `ms` or `max` requests. */
@@ -169,16 +199,24 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
     // burst of load from elsewhere on the machine does not decide the ratio.
     const measured: Record<string, Record<string, LoadResult>> = {};
     const best = (a: LoadResult | undefined, b: LoadResult) => (a && a.rps >= b.rps ? a : b);
+    const leastCpu: Record<string, number> = {};
+    const keepCpu = (key: string, r: LoadResult) => {
+      if (r.cpuUs !== undefined) leastCpu[key] = Math.min(leastCpu[key] ?? Infinity, r.cpuUs);
+    };
     for (let round = 0; round < 2; round++)
       for (const mode of ['bare', 'sluice'] as const) {
         const { url, child } = await startServer(mode, pg.url());
         try {
-          await load(url, byKey, 1_000, 5_000); // warm-up: pools, JIT, plans
-          const get = await load(url, byKey, ms / 2, max);
-          const lst = await load(url, list, ms / 2, max);
+          // Warm-up of both scenarios (pools, JIT, plans), so that neither measures compilation.
+          await load(url, byKey, 1_000, 5_000);
+          await load(url, list, 500, 2_000);
+          const get = await loadWithCpu(child.pid!, url, byKey, ms / 2, max);
+          const lst = await loadWithCpu(child.pid!, url, list, ms / 2, max);
           measured[mode] = { get: best(measured[mode]?.get, get), list: best(measured[mode]?.list, lst) };
+          keepCpu(`${mode} get`, get);
+          keepCpu(`${mode} list`, lst);
           opts.log(
-            `rest ${mode} round ${round + 1}: get ${get.rps.toFixed(0)} req/s p99 ${get.p99ms.toFixed(2)} ms; list ${lst.rps.toFixed(0)} req/s p99 ${lst.p99ms.toFixed(2)} ms`,
+            `rest ${mode} round ${round + 1}: get ${get.rps.toFixed(0)} req/s p99 ${get.p99ms.toFixed(2)} ms cpu ${get.cpuUs?.toFixed(0) ?? '?'} µs/req; list ${lst.rps.toFixed(0)} req/s p99 ${lst.p99ms.toFixed(2)} ms cpu ${lst.cpuUs?.toFixed(0) ?? '?'} µs/req`,
           );
         } finally {
           await stopServer(child);
@@ -201,6 +239,17 @@ export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
         ratio: s.rps / b.rps,
         extra,
       });
+      const [sCpu, bCpu] = [leastCpu[`sluice ${scenario}`], leastCpu[`bare ${scenario}`]];
+      if (sCpu !== undefined && bCpu !== undefined)
+        // Like latency, baseline/value: higher is better.
+        results.push({
+          name: `rest ${label} server CPU per request`,
+          value: sCpu,
+          unit: 'µs',
+          baseline: baseline(bCpu),
+          ratio: bCpu / sCpu,
+          extra,
+        });
       results.push({
         name: `rest ${label} p99`,
         value: s.p99ms,
