@@ -24,12 +24,19 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** Date.UTC, except that years 0–99 stay years 0–99 (Date.UTC reads them as 1900–1999). */
+function utcMs(y: number, month0: number, d: number, h: number, mi: number, sec: number): number {
+  if (y < 0 || y > 99) return Date.UTC(y, month0, d, h, mi, sec);
+  const t = new Date(Date.UTC(2000, 0, 1, h, mi, sec));
+  return t.setUTCFullYear(y, month0, d);
+}
+
 /** Wall-clock fields of the UTC instant `ms` in `timeZone`, as a UTC-based millisecond count. */
 function wallClockMs(ms: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(ms)))
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return utcMs(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
 }
 
 const quarterHour = 900_000;
@@ -114,7 +121,7 @@ export function localToUtcIso(local: string, timeZone: string): string | null {
     +(m[6] ?? 0) > 59
   )
     return null;
-  const wall = Date.UTC(y, mo - 1, d, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  const wall = utcMs(y, mo - 1, d, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
   return toUtcIso(wall, m[7] ?? '', timeZone);
 }
 
@@ -140,40 +147,11 @@ const hour = 3_600_000;
  * (DST changes, half-hour zones): the general path decides those.
  */
 function viaHour(local: string, timeZone: string): string | undefined {
+  const wall = parseCommonLocal(local);
+  if (wall === undefined || wall === null) return undefined;
+  // The local hour as an integer key (no substring to allocate and hash per row).
+  const key = Math.floor(wall / hour);
   const len = local.length;
-  if (len !== 19 && (len < 21 || len > 29 || local.charCodeAt(19) !== 46)) return undefined;
-  const mi = digitsAt(local, 14, 2);
-  const sec = digitsAt(local, 17, 2);
-  if (
-    local.charCodeAt(13) !== 58 ||
-    local.charCodeAt(16) !== 58 ||
-    mi < 0 ||
-    mi > 59 ||
-    sec < 0 ||
-    sec > 59 ||
-    (len > 19 && digitsAt(local, 20, len - 20) < 0)
-  )
-    return undefined;
-  // The local hour as a small integer key (no substring to allocate and hash per row).
-  const y = digitsAt(local, 0, 4);
-  const mo = digitsAt(local, 5, 2);
-  const d = digitsAt(local, 8, 2);
-  const h = digitsAt(local, 11, 2);
-  const sep = local.charCodeAt(10);
-  if (
-    y < 0 ||
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    d > 31 ||
-    h < 0 ||
-    h > 23 ||
-    local.charCodeAt(4) !== 45 ||
-    local.charCodeAt(7) !== 45 ||
-    (sep !== 32 && sep !== 84)
-  )
-    return undefined;
-  const key = ((y * 12 + mo - 1) * 31 + d - 1) * 24 + h;
   let zone = hourPrefixes.get(timeZone);
   if (!zone) hourPrefixes.set(timeZone, (zone = new Map()));
   let prefix = zone.get(key);
@@ -244,14 +222,14 @@ function parseCommonLocal(local: string): number | null | undefined {
   const sec = digitsAt(local, 17, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, sec);
+  return utcMs(y, mo - 1, d, h, mi, sec);
 }
 
 /** "2024-03-01T07:30:00.5Z" (or with an offset) → "2024-03-01 08:30:00.5" in `timeZone`. */
 export function utcIsoToLocal(iso: string, timeZone: string): string {
   const m = isoPattern.exec(iso.trim());
   if (!m) throw new RangeError(`not an ISO datetime: ${iso}`);
-  let utc = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0));
+  let utc = utcMs(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0));
   const zone = m[8]!.toUpperCase();
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;

@@ -80,6 +80,15 @@ describe('codecs, both directions', () => {
     expect(localToUtcIso('2000-02-29 23:59:59', 'Asia/Kolkata')).toBe('2000-02-29T18:29:59Z');
   });
 
+  it('localTimestamp keeps years 0-99 (legacy sentinels like 0001-01-01), which Date.UTC reads as 19xx', () => {
+    expect(localToUtcIso('0001-01-01 00:00:00', 'UTC')).toBe('0001-01-01T00:00:00Z');
+    expect(localToUtcIso('0001-01-01', 'UTC')).toBe('0001-01-01T00:00:00Z');
+    expect(localToUtcIso('0004-02-29 12:00:00', 'UTC')).toBe('0004-02-29T12:00:00Z');
+    expect(localToUtcIso('0099-12-31 23:59:59.5', 'UTC')).toBe('0099-12-31T23:59:59.5Z');
+    expect(utcIsoToLocal('0001-01-01T00:00:00Z', 'UTC')).toBe('0001-01-01 00:00:00');
+    expect(utcIsoToLocal('0050-06-01T12:00:00Z', 'UTC')).toBe('0050-06-01 12:00:00');
+  });
+
   it('formats UTC instants like Date.toISOString over centuries', () => {
     for (let i = 0; i < 2000; i++) {
       const ms = Math.floor(((Math.random() * 2 - 0.5) * 8e12) / 1000) * 1000;
