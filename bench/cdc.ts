@@ -114,7 +114,8 @@ async function drainTime(
       first = now;
       cpuAtFirst = cpuSeconds(pid);
     }
-    if (c >= n) return { seconds: (now - first) / 1000, first, last: now, cpuSeconds: cpuSeconds(pid) - cpuAtFirst };
+    if (c >= n)
+      return { seconds: (now - first) / 1000, first, last: now, cpuSeconds: cpuSeconds(pid) - cpuAtFirst };
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`only ${await streamCount(env, subject)} of ${n} events after ${timeoutMs} ms`);
@@ -359,7 +360,16 @@ export async function runCdcBench(opts: BenchOptions): Promise<BenchResult[]> {
     ],
     ['latency at 2k rows/s', (env) => latency(env, 2000, opts.quick ? 5 : 15, opts.log)],
     ['latency at 10k rows/s', (env) => latency(env, 10_000, opts.quick ? 5 : 15, opts.log)],
-    ['snapshot peak RSS', (env) => snapshotRss(env, opts.quick ? 200_000 : 1_000_000, opts.log)],
+    [
+      'snapshot peak RSS',
+      // SLUICE_BENCH_SNAPSHOT_ROWS=N checks that the peak does not grow with the table's size.
+      (env) =>
+        snapshotRss(
+          env,
+          Number(process.env.SLUICE_BENCH_SNAPSHOT_ROWS) || (opts.quick ? 200_000 : 1_000_000),
+          opts.log,
+        ),
+    ],
   ];
   const pick = process.env.SLUICE_BENCH_STEPS?.split(',');
   for (const [what, step] of steps) {
