@@ -14,7 +14,7 @@
 import type { Knex } from 'knex';
 import type { Scalar, Seen } from '../polling/polling-offset.js';
 import { rawRows } from '../polling/polling-horizon.js';
-import { strategyFor, type ChangelogCursor } from './triggers-streaming.js';
+import { lastEntryBelowXmin, strategyFor, type ChangelogCursor } from './triggers-streaming.js';
 
 /** A read-only transaction holding the pass's snapshot, or null where the database gets none. */
 export async function openReadView(knex: Knex, dialect: string): Promise<Knex.Transaction | null> {
@@ -63,14 +63,7 @@ export async function captureSeen(
       const snapshot = rawRows(await trx.raw('SELECT pg_current_snapshot()::text AS s'))[0]?.s;
       if (typeof snapshot !== 'string') throw new Error('pg_current_snapshot() returned no text');
       // Every entry of a transaction below the snapshot's xmin is visible in it: start after them.
-      const r = rawRows(
-        await trx.raw(
-          // cl.txid, not the text alias: as text '999' sorts after '1000'.
-          `SELECT cl.txid::text AS txid, cl.seq FROM ?? AS cl WHERE cl.txid < pg_snapshot_xmin(?::pg_snapshot) ORDER BY cl.txid DESC, cl.seq DESC LIMIT 1`,
-          [changelog, snapshot],
-        ),
-      )[0];
-      if (r) c.last = [String(r.txid), Number(r.seq)];
+      await lastEntryBelowXmin(trx, changelog, c, snapshot);
       c.seen = { snapshot };
       return;
     }

@@ -73,6 +73,27 @@ export function pageQuery(
   }
 }
 
+/**
+ * Moves the cursor to the last entry of a transaction below `snapshot`'s xmin (the current
+ * snapshot's when absent): every such transaction has ended, and each entry is visible in it.
+ */
+export async function lastEntryBelowXmin(
+  knex: Knex,
+  changelog: string,
+  c: ChangelogCursor,
+  snapshot?: string,
+): Promise<void> {
+  const xmin = snapshot === undefined ? 'pg_current_snapshot()' : '?::pg_snapshot';
+  const r = rawRows(
+    await knex.raw(
+      // cl.txid, not the text alias: as text '999' sorts after '1000'.
+      `SELECT cl.txid::text AS txid, cl.seq FROM ?? AS cl WHERE cl.txid < pg_snapshot_xmin(${xmin}) ORDER BY cl.txid DESC, cl.seq DESC LIMIT 1`,
+      snapshot === undefined ? [changelog] : [changelog, snapshot],
+    ),
+  )[0];
+  if (r) c.last = [String(r.txid), Number(r.seq)];
+}
+
 /** Removes entries at or before `last` (everything published and committed). */
 export function pruneQuery(
   knex: Knex,
@@ -181,16 +202,9 @@ export class ChangelogReader {
   async skipToEnd(c: ChangelogCursor, signal: AbortSignal, pollInterval: number): Promise<void> {
     const { knex, changelog } = this;
     switch (this.strategy) {
-      case 'xid8': {
-        const r = rawRows(
-          await knex.raw(
-            `SELECT cl.txid::text AS txid, cl.seq FROM ?? AS cl WHERE cl.txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY cl.txid DESC, cl.seq DESC LIMIT 1`,
-            [changelog],
-          ),
-        )[0];
-        if (r) c.last = [String(r.txid), Number(r.seq)];
+      case 'xid8':
+        await lastEntryBelowXmin(knex, changelog, c);
         return;
-      }
       default:
         for (;;) {
           if (signal.aborted) return;

@@ -183,7 +183,7 @@ export class ResourceStore {
           const qb = this.from(this.db.knex);
           for (const b of bound) applyBound(qb, b, this.db.dialect, value);
           for (const [column, slot] of keySlots) qb.where(column, value(slot));
-          return qb.select(this.columns).limit(1);
+          return qb.select(this.allColumns()).limit(1);
         }),
       );
       return rows[0];
@@ -247,8 +247,8 @@ export class ResourceStore {
     return this.guard(() => qb.select<DbRow[]>([...cols]));
   }
 
-  allColumns(): string[] {
-    return [...this.mapping.fields.values()].map((f) => f.column);
+  allColumns(): readonly string[] {
+    return this.columns;
   }
 
   async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {

@@ -37,7 +37,6 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #committedSeq: number;
   readonly #subjects = new Map<string, string>();
-  #lastSubject: { schema: string; table: string; op: string; subject: string } | null = null;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
@@ -81,17 +80,14 @@ export class Dispatcher {
     this.#throwIfFailed();
   }
 
-  /** Subjects are escaped once per table and op, not once per event (and reused while they repeat). */
+  /** Subjects are escaped once per table and op, not once per event. */
   #subject(schema: string, table: string, op: SourceChange['event']['op']): string {
-    const last = this.#lastSubject;
-    if (last && last.schema === schema && last.table === table && last.op === op) return last.subject;
     const k = `${schema}\u0000${table}\u0000${op}`;
     let s = this.#subjects.get(k);
     if (s === undefined) {
       s = eventSubject(this.#d.prefix, this.#d.adapter.name, schema, table, op);
       this.#subjects.set(k, s);
     }
-    this.#lastSubject = { schema, table, op, subject: s };
     return s;
   }
 

@@ -5,16 +5,16 @@ import { etagOf, ifMatchSatisfied, ifNoneMatchHit } from '../../../src/http/etag
 
 /** The definition: SHA-256 over column, NUL, value text (or \u0001 for null), NUL, for each column. */
 function reference(row: Record<string, unknown>, columns: string[]): string {
-  const h = createHash('sha256');
-  for (const c of columns) {
-    const v = row[c];
-    h.update(c).update('\u0000');
-    if (v === null || v === undefined) h.update('\u0001');
-    else if (Buffer.isBuffer(v)) h.update(v);
-    else h.update(asText(v) ?? '');
-    h.update('\u0000');
-  }
-  return `"${h.digest('base64url').slice(0, 27)}"`;
+  const value = (v: unknown) =>
+    v === null || v === undefined
+      ? Buffer.from('\u0001')
+      : Buffer.isBuffer(v)
+        ? v
+        : Buffer.from(asText(v) ?? '');
+  const bytes = Buffer.concat(
+    columns.flatMap((c) => [Buffer.from(`${c}\u0000`), value(row[c]), Buffer.from('\u0000')]),
+  );
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
 }
 
 describe('etagOf', () => {
