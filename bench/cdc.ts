@@ -1,12 +1,12 @@
 // PostgreSQL → JetStream figures, each beside a baseline measured in the same run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { TestPostgres } from '../test/support/postgres-server.js';
+import { cpuSeconds, peakRssBytes } from './proc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -73,10 +73,9 @@ async function stopChild(p: ChildProcess): Promise<void> {
     );
 }
 
-/** Peak resident set size of a live process, from /proc (VmHWM). */
+/** Peak resident set size of a live process, in MB. */
 function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return (peakRssBytes(pid) ?? NaN) / 2 ** 20;
 }
 
 async function streamCount(env: Env, subject: string): Promise<number> {
@@ -85,18 +84,12 @@ async function streamCount(env: Env, subject: string): Promise<number> {
   return info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
 }
 
-/** CPU time (user + system) a live process has used, in seconds, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
 /**
  * Polls until `n` events of `subject` are stored; returns the time between the first and the last,
  * and the CPU time process `pid` used in between (a figure the machine's other load moves less).
  */
+const cpuOf = (pid: number | undefined) => (pid === undefined ? NaN : (cpuSeconds(pid) ?? NaN));
+
 async function drainTime(
   env: Env,
   subject: string,
@@ -112,10 +105,10 @@ async function drainTime(
     const now = performance.now();
     if (c > 0 && first === 0) {
       first = now;
-      cpuAtFirst = cpuSeconds(pid);
+      cpuAtFirst = cpuOf(pid);
     }
     if (c >= n)
-      return { seconds: (now - first) / 1000, first, last: now, cpuSeconds: cpuSeconds(pid) - cpuAtFirst };
+      return { seconds: (now - first) / 1000, first, last: now, cpuSeconds: cpuOf(pid) - cpuAtFirst };
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`only ${await streamCount(env, subject)} of ${n} events after ${timeoutMs} ms`);

@@ -5,7 +5,6 @@
 // - peak RSS during a second diff pass over 1M rows vs the idle process's RSS (target < 256 MB),
 //   both of a child process that runs only that pass (the harness's own heap does not count).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { PollingAdapter } from '../adapters/polling/index.js';
 import { pollingSourceSchema } from '../adapters/polling/config.js';
 import type { Logger, SourceContext } from '../src/core/source-adapter.js';
 import { openDatabase } from '../src/api/database.js';
+import { peakRssBytes } from './proc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -153,17 +153,6 @@ interface RssFigures {
   readonly changed: number;
 }
 
-/** Peak resident set size of this process so far (VmHWM), or the current RSS where /proc is missing. */
-function peakRss(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.memoryUsage().rss;
-}
-
 /** Runs the second diff pass of source `name` in a child process and reads its RSS figures. */
 function diffPassInChild(url: string, dir: string, name: string, offset: unknown): Promise<RssFigures> {
   const child = spawn(process.execPath, ['--import', 'tsx', here, '--diff-pass', url, dir, name], {
@@ -199,7 +188,7 @@ async function diffPassChild(url: string, dir: string, name: string): Promise<vo
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   await a.close();
-  const hwm = peakRss();
+  const hwm = peakRssBytes() ?? process.memoryUsage().rss;
   process.stdout.write(`RSS ${JSON.stringify({ idle, peak, hwm, changed } satisfies RssFigures)}\n`);
 }
 

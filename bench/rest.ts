@@ -3,10 +3,10 @@
 // process; this process only generates load: 32 keep-alive connections on loopback, bounded in
 // time and in requests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './proc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -33,31 +33,13 @@ interface LoadResult {
   readonly cpuUs?: number;
 }
 
-/**
- * CPU time a process has used, in clock ticks (Linux /proc; undefined elsewhere). Throughput on a
- * shared 2-core machine moves with whatever else runs; CPU per request moves much less.
- */
-function cpuTicks(pid: number): number | undefined {
-  try {
-    let ticks = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime
-    }
-    return ticks;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `load` with the server's CPU time per request measured around it (10 ms ticks). */
 async function loadWithCpu(pid: number, ...args: Parameters<typeof load>): Promise<LoadResult> {
-  const before = cpuTicks(pid);
+  const before = cpuSeconds(pid);
   const r = await load(...args);
-  const after = cpuTicks(pid);
+  const after = cpuSeconds(pid);
   if (before === undefined || after === undefined || r.requests === 0) return r;
-  return { ...r, cpuUs: ((after - before) * 10_000) / r.requests };
+  return { ...r, cpuUs: ((after - before) * 1e6) / r.requests };
 }
 
 /** `concurrency` loops of sequential requests over one keep-alive agent, for `ms` or `max` requests. */
