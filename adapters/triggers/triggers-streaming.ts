@@ -145,14 +145,7 @@ export class ChangelogReader {
         c.pending = { upTo: Number(m), mark: await this.s.horizon.mark() };
       }
       if (!(await this.s.horizon.passed(c.pending.mark, false))) return { entries: [], more: false };
-      const rows = (await pageQuery(
-        knex,
-        strategy,
-        changelog,
-        c.last,
-        this.chunkSize,
-        c.pending.upTo,
-      )) as Record<string, unknown>[];
+      const rows = await this.#pageRows(c, c.pending.upTo);
       const entries = rows.map((r) => toEntry(r, [Number(r.seq)]));
       const more = rows.length === this.chunkSize;
       if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
@@ -171,16 +164,11 @@ export class ChangelogReader {
     let hi: number | null = null;
     if (strategy === 'rowscn')
       hi = Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0);
-    const seenSnapshot = c.seen && 'snapshot' in c.seen ? c.seen.snapshot : undefined;
-    const rows = (await pageQuery(
-      knex,
-      strategy,
-      changelog,
-      c.last,
-      this.chunkSize,
+    const rows = await this.#pageRows(
+      c,
       undefined,
-      seenSnapshot,
-    )) as Record<string, unknown>[];
+      c.seen && 'snapshot' in c.seen ? c.seen.snapshot : undefined,
+    );
     const entries = rows.map((r) => {
       const order: Scalar[] =
         strategy === 'xid8'
@@ -196,6 +184,11 @@ export class ChangelogReader {
     c.seen = remainingSeen(c.seen, c.last);
     // Entries the first pass's snapshot saw are passed over (the cursor moves past them).
     return { entries: entries.filter((_, i) => rows[i]!.sluice_seen !== true), more };
+  }
+
+  #pageRows(c: ChangelogCursor, upTo?: Scalar, seenSnapshot?: string): Promise<Record<string, unknown>[]> {
+    const q = pageQuery(this.knex, this.strategy, this.changelog, c.last, this.chunkSize, upTo, seenSnapshot);
+    return q.then((rows) => rows as Record<string, unknown>[]);
   }
 
   /** Moves the cursor to the end of what the bound allows now, reading nothing out (a fresh start). */
