@@ -56,6 +56,14 @@ export class OffsetConflictError extends BridgeError {
   override readonly code = 'OFFSET_CONFLICT';
 }
 
+/** NATS did not answer (timeout, reconnect): the outcome is unknown. Retried from the committed offset. */
+export class NatsUnavailableError extends BridgeError {
+  override readonly code = 'NATS_UNAVAILABLE';
+  constructor(message: string, options: BridgeErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+  }
+}
+
 /** Publishing to JetStream failed for a reason that retrying will not fix. */
 export class PublishError extends BridgeError {
   override readonly code = 'PUBLISH_FAILED';

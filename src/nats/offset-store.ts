@@ -1,7 +1,7 @@
 // Committed offsets in a NATS KV bucket, advanced only by compare-and-set on the entry's revision,
 // so two instances can never both move one source forward.
 import type { KV } from '@nats-io/kv';
-import { OffsetConflictError } from '../core/errors.js';
+import { NatsUnavailableError, OffsetConflictError } from '../core/errors.js';
 import type { StoredOffset } from '../core/offset.js';
 import { escapeToken } from './subjects.js';
 
@@ -42,14 +42,21 @@ export class KvOffsetStore {
       this.#revisions.set(source, rev);
       return rev;
     } catch (err) {
+      // A write whose reply was lost (a timeout, a reconnect, or a process resumed after SIGSTOP,
+      // whose timers fire before its socket is read) may have landed: read the entry back.
+      const now = await this.#kv.get(key).catch(() => null);
+      if (now && now.operation === 'PUT' && now.string() === value) {
+        this.#revisions.set(source, now.revision);
+        return now.revision;
+      }
       if (/wrong last sequence|key exists/i.test((err as Error).message))
         throw new OffsetConflictError(
           `the offset of source ${source} was changed by another process (expected revision ${expected})`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
-      throw err;
+      throw new NatsUnavailableError(`committing the offset of ${source} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 }
