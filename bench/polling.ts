@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 import { PollingAdapter } from '../adapters/polling/index.js';
 import { pollingSourceSchema } from '../adapters/polling/config.js';
 import type { Logger, SourceContext } from '../src/core/source-adapter.js';
-import { openDatabase } from '../src/api/database.js';
+import { openDatabase } from '../src/sql/database.js';
 import { peakRssBytes } from './proc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 

@@ -120,7 +120,7 @@ async function serve(mode: string, dbUrl: string): Promise<void> {
   } else {
     const { Hono } = await import('hono');
     const { serve: listen } = await import('@hono/node-server');
-    const { openDatabase } = await import('../src/api/database.js');
+    const { openDatabase } = await import('../src/sql/database.js');
     const db = await openDatabase(dbUrl);
     const app = new Hono();
     app.get('/api/customers/:id', async (c) => {
@@ -161,7 +161,7 @@ async function serve(mode: string, dbUrl: string): Promise<void> {
 
 export async function runRestBench(opts: BenchOptions): Promise<BenchResult[]> {
   const { TestPostgres } = await import('../test/support/postgres-server.js');
-  const { openDatabase } = await import('../src/api/database.js');
+  const { openDatabase } = await import('../src/sql/database.js');
   const { createLegacySchema, customerRow, custId } = await import('../test/fixtures/rest/legacy-db.js');
   const pg = await TestPostgres.start();
   const results: BenchResult[] = [];

@@ -1,16 +1,6 @@
 // Config keys of `kind: polling` sources. No driver import here: the config loader reads it.
 import { z } from 'zod';
-import { duration, parseDuration } from '../../src/config/duration.js';
-import { commonSourceShape } from '../../src/config/source-common.js';
-
-/** postgres://, mysql://, mariadb://, sqlite:, mssql:// or oracle:// (the REST layer's dialects). */
-export const sqlUrl = z
-  .string()
-  .regex(
-    /^(postgres(ql)?|mysql|mariadb|sqlite3?|mssql|sqlserver|oracle):/,
-    'expected a postgres://, mysql://, mariadb://, sqlite:, mssql:// or oracle:// URL',
-  )
-  .describe('Connection URL of a role that can SELECT the tables');
+import { commonSourceShape, sqlPollShape } from '../../src/config/source-common.js';
 
 const tableName = z
   .string()
@@ -38,31 +28,6 @@ export const pollingTableSchema = z.union([
         ctx.addIssue({ code: 'custom', path: ['column'], message: `mode ${t.mode} needs a column` });
     }),
 ]);
-
-/** Keys shared by `polling` and `triggers`: both read a SQL database through knex at an interval. */
-export const sqlPollShape = {
-  url: sqlUrl,
-  pollInterval: duration('1s').describe('Time between two polls of a table'),
-  lookBack: z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const ms = parseDuration(v);
-      if (ms === null) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a duration like 500ms or 2s, got ${JSON.stringify(v)}`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .describe(
-      'A value is read only once the poll that saw it is this old (default 2s on MySQL and SQLite, 0 elsewhere): the window a transaction that drew a smaller value has to commit, beside the database-specific bound',
-    ),
-  chunkSize: z.number().int().positive().default(5000).describe('Rows per query (and per batch)'),
-};
 
 export const pollingSourceSchema = z.strictObject({
   ...commonSourceShape,

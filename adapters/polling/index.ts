@@ -13,9 +13,9 @@ import {
   type SourceStatus,
 } from '../../src/core/source-adapter.js';
 import { normalizeTable, type PollingSourceConfig } from './config.js';
-import { classifySqlError } from './polling-errors.js';
+import { classifyPollingError } from './polling-errors.js';
 import { pollingOffsetCodec, type PollingOffset } from './polling-offset.js';
-import { SqlSession } from './polling-session.js';
+import { SqlSession } from '../../src/sql/sql-session.js';
 import { firstPass } from './polling-snapshot.js';
 import { StateStore } from './polling-state-store.js';
 import { PollingEngine, type ResolvedTable } from './polling-streaming.js';
@@ -32,7 +32,7 @@ export class PollingAdapter implements SourceAdapter<PollingOffset> {
     readonly cfg: PollingSourceConfig,
     log: Logger,
   ) {
-    this.#s = new SqlSession(cfg, 'polling', log);
+    this.#s = new SqlSession(cfg, 'polling', log, classifyPollingError);
     const tables = cfg.tables.map(normalizeTable);
     this.capabilities = {
       ...defaultCapabilities,
@@ -88,14 +88,14 @@ export class PollingAdapter implements SourceAdapter<PollingOffset> {
         const { schema, name } = this.#s.split(t.table);
         const key = await this.#s.keyOf(t.table, t.key);
         let rowversion = false;
-        if (this.#s.dialect.name === 'mssql' && t.mode !== 'diff' && t.column) {
+        if (t.mode !== 'diff' && t.column) {
           const cols = await this.#s.columnsOf(t.table);
-          rowversion = cols.some((c) => c.name === t.column && /^(timestamp|rowversion)$/i.test(c.type));
+          rowversion = cols.some((c) => c.name === t.column && this.#s.dialect.isRowVersion(c.type));
         }
         tables.push({ qualified: t.table, schema, name, mode: t.mode, column: t.column, key, rowversion });
       }
     } catch (err) {
-      const e = classifySqlError(err, `cannot prepare source ${this.name}`);
+      const e = classifyPollingError(err, `cannot prepare source ${this.name}`);
       if (e.retriable) throw e;
       throw new PreflightError(`source ${this.name} is not ready`, [e.message]);
     }

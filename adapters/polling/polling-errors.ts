@@ -1,33 +1,12 @@
-// Classifies errors of the knex drivers (pg, mysql2, better-sqlite3, tedious, oracledb) into BridgeErrors.
-import { BridgeError, SourceUnavailableError } from '../../src/core/errors.js';
-import { errorProps } from '../../src/api/dialect.js';
+// Errors of the polling adapter; driver errors are classified by the shared SQL rules.
+import { BridgeError } from '../../src/core/errors.js';
+import { classifySqlError } from '../../src/sql/sql-errors.js';
 
 export class PollingError extends BridgeError {
   override readonly code: string = 'POLLING_ERROR';
 }
 
-const NETWORK =
-  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|PROTOCOL_CONNECTION_LOST|ESOCKET|ETIMEOUT|SQLITE_BUSY|SQLITE_LOCKED)$/;
-const TRANSIENT =
-  /connection terminated|terminating connection|server closed the connection|the database system is (starting up|shutting down)|Knex: Timeout acquiring a connection|database is locked|Connection lost|ORA-(03113|03114|12541|12514|12170)|Failed to connect/i;
-
 /** Network, restart, lock and pool errors are retriable (the coordinator resumes from the committed offset). */
-export function classifySqlError(err: unknown, context: string): BridgeError {
-  if (err instanceof BridgeError) return err;
-  const p = errorProps(err);
-  const msg = `${context}: ${p.message}`;
-  const sqlState = p.code;
-  if ((p.code && NETWORK.test(p.code)) || TRANSIENT.test(p.message))
-    return new SourceUnavailableError(msg, { cause: err });
-  if (sqlState && /^(08|57P0)/.test(sqlState)) return new SourceUnavailableError(msg, { cause: err });
-  // MySQL 1205 lock wait timeout / 1213 deadlock, SQL Server 1205 deadlock victim, PG 40001/40P01.
-  if (
-    p.errno === 1205 ||
-    p.errno === 1213 ||
-    p.number === 1205 ||
-    sqlState === '40001' ||
-    sqlState === '40P01'
-  )
-    return new PollingError(msg, { cause: err, retriable: true });
-  return new PollingError(msg, { cause: err });
+export function classifyPollingError(err: unknown, context: string): BridgeError {
+  return classifySqlError(err, context, (message, options) => new PollingError(message, options));
 }

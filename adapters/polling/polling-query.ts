@@ -1,28 +1,7 @@
 // The SELECTs of a poll, built with knex so they compile for every dialect (checked in
 // test/unit/polling-sql.test.ts for SQL Server and Oracle).
 import type { Knex } from 'knex';
-
-/** Rows strictly after `values` in the order of `cols` (row-value comparison spelled out: SQL Server and Oracle lack it). */
-export function whereAfter(
-  qb: Knex.QueryBuilder,
-  cols: readonly string[],
-  values: readonly unknown[],
-): Knex.QueryBuilder {
-  return qb.where((outer) => {
-    cols.forEach((_, i) => {
-      outer.orWhere((inner) => {
-        for (let j = 0; j < i; j++) inner.where(cols[j]!, values[j] as Knex.Value);
-        inner.where(cols[i]!, '>', values[i] as Knex.Value);
-      });
-    });
-  });
-}
-
-export interface TableRef {
-  readonly qualified: string;
-  readonly column?: string | undefined;
-  readonly key: readonly string[];
-}
+import { whereAfter, type TableRef } from '../../src/sql/keyset.js';
 
 /** The largest change-column value after `after` (at or after it when `inclusive`). */
 export function maxQuery(knex: Knex, t: TableRef, after: unknown, inclusive = false): Knex.QueryBuilder {
@@ -79,16 +58,4 @@ export function rowversionQuery(
     .whereRaw('?? < MIN_ACTIVE_ROWVERSION()', [col]);
   if (after !== null) q.whereRaw('?? > CONVERT(binary(8), CONVERT(bigint, ?))', [col, after]);
   return q.orderBy(col).limit(limit);
-}
-
-/** diff: the next key-ordered chunk. */
-export function chunkQuery(
-  knex: Knex,
-  t: TableRef,
-  after: readonly unknown[] | null,
-  limit: number,
-): Knex.QueryBuilder {
-  const q = knex(t.qualified).select('*');
-  if (after) whereAfter(q, t.key, after);
-  return q.orderBy([...t.key]).limit(limit);
 }

@@ -5,24 +5,17 @@
 import type { Knex } from 'knex';
 import type { Op, SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
-import { classifySqlError } from './polling-errors.js';
+import { classifyPollingError } from './polling-errors.js';
 import type { PollingOffset, TableCursor } from './polling-offset.js';
-import {
-  chunkQuery,
-  incrementingQuery,
-  maxQuery,
-  rowversionQuery,
-  timestampQuery,
-  type TableRef,
-} from './polling-query.js';
-import type { SqlSession } from './polling-session.js';
+import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
+import { incrementingQuery, maxQuery, rowversionQuery, timestampQuery } from './polling-query.js';
+import type { SqlSession } from '../../src/sql/sql-session.js';
 import type { StateStore } from './polling-state-store.js';
-import { bindable, digest, keyText, normalizeRow, rowHash, type Row } from './polling-types.js';
+import { bindable, normalizeRow, type Row } from '../../src/sql/sql-values.js';
+import { digest, keyText, rowHash } from './polling-types.js';
 import { sleep } from '../../src/util/sleep.js';
 
-export interface ResolvedTable extends TableRef {
-  readonly schema: string;
-  readonly name: string;
+export interface ResolvedTable extends KeyedTable {
   readonly mode: 'incrementing' | 'timestamp' | 'diff';
   /** SQL Server rowversion column: bounded by MIN_ACTIVE_ROWVERSION() directly. */
   readonly rowversion: boolean;
@@ -139,7 +132,7 @@ export class PollingEngine {
       }
     } catch (err) {
       if (ctx.signal.aborted) return;
-      throw classifySqlError(err, `polling ${this.s.cfg.name} failed`);
+      throw classifyPollingError(err, `polling ${this.s.cfg.name} failed`);
     }
   }
 
@@ -187,8 +180,6 @@ export class PollingEngine {
         return yield* this.#ranged(t, c, forced);
       case 'diff':
         return yield* this.#diff(t, c, forced);
-      case 'changelog':
-        throw new Error('changelog cursors belong to the triggers adapter');
       default: {
         const never: never = c;
         throw new Error(`unknown cursor ${JSON.stringify(never)}`);

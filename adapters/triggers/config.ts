@@ -1,7 +1,6 @@
 // Config keys of `kind: triggers` sources. No driver import here: the config loader reads it.
 import { z } from 'zod';
-import { commonSourceShape } from '../../src/config/source-common.js';
-import { sqlPollShape } from '../polling/config.js';
+import { commonSourceShape, sqlPollShape } from '../../src/config/source-common.js';
 
 const tableName = z
   .string()

@@ -12,30 +12,29 @@ import {
   type SourceContext,
   type SourceStatus,
 } from '../../src/core/source-adapter.js';
-import { classifySqlError } from '../polling/polling-errors.js';
-import type { PollingOffset } from '../polling/polling-offset.js';
-import { SqlSession } from '../polling/polling-session.js';
+import { SqlSession } from '../../src/sql/sql-session.js';
 import { sleep } from '../../src/util/sleep.js';
-import type { ResolvedTable } from '../polling/polling-streaming.js';
+import type { KeyedTable } from '../../src/sql/keyset.js';
 import { tableOf, type TriggersSourceConfig } from './config.js';
-import { triggersOffsetCodec } from './triggers-offset.js';
+import { classifyTriggersError } from './triggers-errors.js';
+import { triggersOffsetCodec, type TriggersOffset } from './triggers-offset.js';
 import { snapshotTables } from './triggers-snapshot.js';
 import { ChangelogReader, type ChangelogCursor } from './triggers-streaming.js';
 import { triggerPlan } from './triggers-plan.js';
 
-export class TriggersAdapter implements SourceAdapter<PollingOffset> {
+export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
   readonly kind = 'triggers';
   readonly capabilities: SourceCapabilities = { ...defaultCapabilities, beforeImage: 'full', deletes: true };
   readonly offsets = triggersOffsetCodec;
   readonly s: SqlSession;
   #reader: ChangelogReader | null = null;
-  #tables: ResolvedTable[] = [];
+  #tables: KeyedTable[] = [];
 
   constructor(
     readonly cfg: TriggersSourceConfig,
     log: Logger,
   ) {
-    this.s = new SqlSession(cfg, 'triggers', log);
+    this.s = new SqlSession(cfg, 'triggers', log, classifyTriggersError);
   }
 
   get name(): string {
@@ -66,7 +65,7 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
     return { ok: problems.length === 0, problems, warnings: [], facts };
   }
 
-  needsSnapshot(offset: PollingOffset | null): boolean {
+  needsSnapshot(offset: TriggersOffset | null): boolean {
     if (offset === null) return this.cfg.snapshot === 'initial';
     return offset.phase === 'snapshot';
   }
@@ -90,8 +89,8 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
 
   async *snapshot(
     ctx: SourceContext,
-    from: PollingOffset | null,
-  ): AsyncGenerator<ChangeBatch<PollingOffset>> {
+    from: TriggersOffset | null,
+  ): AsyncGenerator<ChangeBatch<TriggersOffset>> {
     try {
       const reader = await this.#prepare();
       yield* snapshotTables(
@@ -104,15 +103,18 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
         this.cfg.pollInterval,
       );
     } catch (err) {
-      if (!ctx.signal.aborted) throw classifySqlError(err, `snapshot of ${this.name} failed`);
+      if (!ctx.signal.aborted) throw classifyTriggersError(err, `snapshot of ${this.name} failed`);
     }
   }
 
-  async *stream(ctx: SourceContext, from: PollingOffset | null): AsyncGenerator<ChangeBatch<PollingOffset>> {
+  async *stream(
+    ctx: SourceContext,
+    from: TriggersOffset | null,
+  ): AsyncGenerator<ChangeBatch<TriggersOffset>> {
     try {
       const reader = await this.#prepare();
       const cl = this.cfg.changelog;
-      const state: PollingOffset = from
+      const state: TriggersOffset = from
         ? structuredClone(from)
         : { phase: 'stream', seq: 0, tables: { [cl]: { mode: 'changelog', last: null, pending: null } } };
       const c = state.tables[cl] as ChangelogCursor;
@@ -144,11 +146,12 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
         if (!more) await sleep(this.cfg.pollInterval, ctx.signal);
       }
     } catch (err) {
-      if (!ctx.signal.aborted) throw classifySqlError(err, `reading the changelog of ${this.name} failed`);
+      if (!ctx.signal.aborted)
+        throw classifyTriggersError(err, `reading the changelog of ${this.name} failed`);
     }
   }
 
-  async acknowledge(offset: PollingOffset): Promise<void> {
+  async acknowledge(offset: TriggersOffset): Promise<void> {
     if (offset.phase !== 'stream' || !this.#reader) return;
     const c = offset.tables[this.cfg.changelog];
     if (c?.mode !== 'changelog' || !c.last) return;
@@ -162,7 +165,7 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
       );
   }
 
-  async status(committed: PollingOffset | null): Promise<SourceStatus> {
+  async status(committed: TriggersOffset | null): Promise<SourceStatus> {
     const facts: Record<string, unknown> = {
       changelog: this.cfg.changelog,
       committed: committed ? this.offsets.describe(committed) : null,

@@ -1,6 +1,6 @@
 // What `sluice migrate` installs for a source: each table's columns and key, read from the database.
-import type { TriggerPlan } from '../../migrations/triggers/ddl.js';
-import type { SqlSession } from '../polling/polling-session.js';
+import type { TriggerPlan } from '../../src/sql/trigger-ddl.js';
+import type { SqlSession } from '../../src/sql/sql-session.js';
 import { tableOf, type TriggersSourceConfig } from './config.js';
 
 export async function triggerPlan(
@@ -17,5 +17,5 @@ export async function triggerPlan(
     const columns = withColumns ? (await s.columnsOf(t.table)).map((c) => c.name) : [];
     tables.push({ qualified: t.table, schema, name, key, columns });
   }
-  return { dialect: s.dialect.name, changelog: cfg.changelog, tables };
+  return { ddl: s.dialect.triggers, changelog: cfg.changelog, tables };
 }

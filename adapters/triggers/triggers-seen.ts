@@ -12,8 +12,9 @@
 //   the application's writers, so the pass reads chunk by chunk as before (at-least-once).
 // - SQL Server, Oracle: not done (null view): the cursor moves to the end first (at-least-once).
 import type { Knex } from 'knex';
-import type { Scalar, Seen } from '../polling/polling-offset.js';
-import { rawRows } from '../polling/polling-horizon.js';
+import type { Scalar } from '../../src/sql/sql-offset.js';
+import type { Seen } from './triggers-offset.js';
+import { rawRows } from '../../src/sql/raw-rows.js';
 import { lastEntryBelowXmin, strategyFor, type ChangelogCursor } from './triggers-streaming.js';
 
 /** A read-only transaction holding the pass's snapshot, or null where the database gets none. */

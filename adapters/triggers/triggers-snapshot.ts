@@ -7,26 +7,25 @@
 // snapshot move the changelog cursor to its end first instead (at-least-once throughout).
 import type { SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
-import { chunkQuery } from '../polling/polling-query.js';
-import type { SqlSession } from '../polling/polling-session.js';
-import type { ResolvedTable } from '../polling/polling-streaming.js';
-import { bindable, normalizeRow, type Row } from '../polling/polling-types.js';
-import type { PollingOffset } from '../polling/polling-offset.js';
+import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
+import type { SqlSession } from '../../src/sql/sql-session.js';
+import { bindable, normalizeRow, type Row } from '../../src/sql/sql-values.js';
+import type { TriggersOffset } from './triggers-offset.js';
 import { captureSeen, openReadView } from './triggers-seen.js';
 import type { ChangelogCursor, ChangelogReader } from './triggers-streaming.js';
 
 export async function* snapshotTables(
   s: SqlSession,
   reader: ChangelogReader,
-  tables: readonly ResolvedTable[],
+  tables: readonly KeyedTable[],
   ctx: SourceContext,
-  from: PollingOffset | null,
+  from: TriggersOffset | null,
   chunkSize: number,
   pollInterval: number,
-): AsyncGenerator<ChangeBatch<PollingOffset>> {
+): AsyncGenerator<ChangeBatch<TriggersOffset>> {
   const changelog = reader.changelog;
   let seq = from?.seq ?? 0;
-  const state: PollingOffset = from
+  const state: TriggersOffset = from
     ? structuredClone(from)
     : { phase: 'snapshot', seq, tables: { [changelog]: { mode: 'changelog', last: null, pending: null } } };
   const view = await openReadView(reader.knex, s.dialect.name);
@@ -81,7 +80,7 @@ export async function* snapshotTables(
   } finally {
     await view?.rollback().catch(() => {});
   }
-  const done: PollingOffset = { phase: 'stream', seq: seq + 1, tables: structuredClone(state.tables) };
+  const done: TriggersOffset = { phase: 'stream', seq: seq + 1, tables: structuredClone(state.tables) };
   yield { changes: [], offset: done, sync: true };
   ctx.log.info({ tables: tables.length }, 'first pass complete');
 }
@@ -92,9 +91,9 @@ export async function* snapshotTables(
  * (deletes, inserts) onto ids JetStream already holds and would drop. Returns the first index.
  */
 export function resumeAfterPublished(
-  snap: NonNullable<PollingOffset['snapshot']>,
+  snap: NonNullable<TriggersOffset['snapshot']>,
   ctx: SourceContext,
-  tables: readonly ResolvedTable[],
+  tables: readonly KeyedTable[],
 ): number {
   const last = ctx.lastPublished;
   const m = last ? /^(.*):s:(\d+)$/.exec(last.position) : null;

@@ -5,11 +5,12 @@
 // - Oracle: ORA_ROWSCN above the SCN taken before the previous scan, no upper cap (the table is
 //   ROWDEPENDENCIES); entries may be read twice and are absorbed by their Nats-Msg-Id.
 // - MySQL/MariaDB, SQLite: seq, handed on only once the visibility horizon has passed the poll
-//   that saw it (adapters/polling/polling-horizon.ts).
+//   that saw it (src/sql/horizon.ts).
 import type { Knex } from 'knex';
-import type { Scalar, Seen } from '../polling/polling-offset.js';
-import { rawRows } from '../polling/polling-horizon.js';
-import type { SqlSession } from '../polling/polling-session.js';
+import type { Scalar } from '../../src/sql/sql-offset.js';
+import type { Seen } from './triggers-offset.js';
+import { rawRows } from '../../src/sql/raw-rows.js';
+import type { SqlSession } from '../../src/sql/sql-session.js';
 import { inRanges, remainingSeen } from './triggers-seen.js';
 import { toEntry, type ChangelogEntry } from './triggers-types.js';
 

@@ -2,7 +2,7 @@
 // then the capture triggers on the configured tables. Built from a plan (tables, columns, keys)
 // read at migrate time, as a knex MigrationSource listed in code.
 import type { Knex } from 'knex';
-import { ddlFor, type TriggerPlan } from './ddl.js';
+import type { TriggerPlan } from '../../src/sql/trigger-ddl.js';
 
 interface TriggerMigration {
   readonly name: string;
@@ -15,8 +15,7 @@ async function run(knex: Knex, statements: readonly string[]): Promise<void> {
 }
 
 export function triggerMigrations(plan: TriggerPlan): TriggerMigration[] {
-  const ddl = ddlFor[plan.dialect];
-  if (!ddl) throw new Error(`no trigger DDL for ${plan.dialect}`);
+  const { ddl } = plan;
   return [
     {
       name: '20250301000000_changelog',
@@ -57,7 +56,7 @@ export async function migrateTriggers(knex: Knex, plan: TriggerPlan, down: boole
     migrationSource: triggerMigrationSource(plan),
     tableName: triggerMigrationTable(plan.changelog),
     // MySQL commits DDL implicitly and SQL Server wants CREATE TRIGGER alone: no wrapping transaction.
-    disableTransactions: plan.dialect !== 'postgres' && plan.dialect !== 'sqlite',
+    disableTransactions: !plan.ddl.transactional,
   };
   if (!down) {
     const [, names] = (await knex.migrate.latest(config)) as [number, string[]];

@@ -2,7 +2,7 @@
 // bound to a claim. Without `access`, a resource is open to everyone when the API has no auth,
 // and to every authenticated caller when it has.
 import type { Action, ResourceConfig } from '../config/api.js';
-import type { Filter } from '../api/filter-grammar.js';
+import type { Filter } from '../resources/filter-grammar.js';
 import type { Principal } from './auth.js';
 import { ForbiddenProblem, UnauthorizedProblem } from './problem.js';
 

@@ -4,7 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Registry } from 'prom-client';
-import type { ApiDatabase } from '../api/database.js';
+import type { ApiDatabase } from '../sql/database.js';
 import type { ApiConfig } from '../config/api.js';
 import type { Authenticator } from './auth.js';
 import { docsRoutes } from './docs.js';

@@ -1,6 +1,6 @@
 // ?embed=<relation>: related rows for a whole page in one extra query per relation (never one per row).
 import { asText, type DbValue } from '../core/codecs.js';
-import type { DbRow } from '../api/resource-store.js';
+import type { DbRow } from '../resources/resource-store.js';
 import type { Principal } from './auth.js';
 import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js';
 

@@ -1,8 +1,8 @@
 // Every thrown error → an RFC 9457 response. Client mistakes never become a 500.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { QuerySyntaxError } from '../api/filter-grammar.js';
-import { DataRejectedError } from '../api/resource-store.js';
+import { QuerySyntaxError } from '../resources/filter-grammar.js';
+import { DataRejectedError } from '../resources/resource-store.js';
 import { CodecError } from '../core/codecs.js';
 import {
   BadRequestProblem,

@@ -1,6 +1,6 @@
 // Strong ETags over a row's stored values, and RFC 9110 If-Match / If-None-Match evaluation.
 import { createHash, hash } from 'node:crypto';
-import type { DbRow } from '../api/resource-store.js';
+import type { DbRow } from '../resources/resource-store.js';
 import { asText } from '../core/codecs.js';
 
 export function etagOf(row: DbRow, columns: readonly string[]): string {

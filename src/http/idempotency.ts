@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { apiMigrationSource, apiMigrationTable } from '../../migrations/api/index.js';
-import type { ApiDatabase } from '../api/database.js';
+import type { ApiDatabase } from '../sql/database.js';
 import { ConflictProblem, UnprocessableProblem } from './problem.js';
 
 const table = 'sluice_idempotency';

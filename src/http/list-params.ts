@@ -1,7 +1,12 @@
 // Query parameters of GET /<resource> (and select/embed of GET /<resource>/<key>) → a typed request.
 // Reserved: limit, cursor, order, select, embed; every other parameter is a filter on an API field.
-import { filterFields, parseFilterParam, QuerySyntaxError, type Filter } from '../api/filter-grammar.js';
-import type { OrderTerm } from '../api/query-filters.js';
+import {
+  filterFields,
+  parseFilterParam,
+  QuerySyntaxError,
+  type Filter,
+} from '../resources/filter-grammar.js';
+import type { OrderTerm } from '../resources/query-filters.js';
 import type { MappedField, ResourceMapping } from '../core/mapping.js';
 
 export const reservedParams = ['limit', 'cursor', 'order', 'select', 'embed'] as const;

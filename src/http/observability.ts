@@ -1,7 +1,7 @@
 // /healthz (the process answers), /readyz (every API database answers), /metrics (Prometheus).
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Registry } from 'prom-client';
-import type { ApiDatabase } from '../api/database.js';
+import type { ApiDatabase } from '../sql/database.js';
 import type { AppEnv } from './env.js';
 import { httpMetricsOf } from './http-metrics.js';
 

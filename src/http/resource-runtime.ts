@@ -1,11 +1,11 @@
 // Everything the HTTP layer holds for one resource, built once at start from the config.
 import type { ResourceConfig } from '../config/api.js';
 import type { ResourceMapping } from '../core/mapping.js';
-import type { ResourceStore } from '../api/resource-store.js';
+import type { ResourceStore } from '../resources/resource-store.js';
 import type { ResourcePolicy } from './access.js';
 import type { Principal } from './auth.js';
 import type { IdempotencyStore } from './idempotency.js';
-import type { FieldLookup } from '../api/query-filters.js';
+import type { FieldLookup } from '../resources/query-filters.js';
 
 export interface ResourceRuntime {
   readonly name: string;

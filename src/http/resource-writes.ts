@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import type { Knex } from 'knex';
 import type { z } from 'zod';
-import type { DbKey, DbRow } from '../api/resource-store.js';
+import type { DbKey, DbRow } from '../resources/resource-store.js';
 import type { DbValue } from '../core/codecs.js';
 import { etagOf, ifMatchSatisfied } from './etag.js';
 import type { AppEnv } from './env.js';

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import { openDatabase } from '../../src/api/database.js';
+import { openDatabase } from '../../src/sql/database.js';
 import { mariadbMissing, TestMariaDB } from '../support/mariadb-server.js';
 import { TestPostgres } from '../support/postgres-server.js';
 

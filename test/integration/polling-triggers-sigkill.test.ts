@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateSource } from '../../adapters/triggers/triggers-migrate.js';
-import { openDatabase, type ApiDatabase } from '../../src/api/database.js';
+import { openDatabase, type ApiDatabase } from '../../src/sql/database.js';
 import { parseConfig } from '../../src/config/load.js';
 import { toVerifiedEvent, verifyStream } from '../../src/verify/stream-verifier.js';
 import { Harness, quietLog } from '../support/harness.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTriggersAdapter } from '../../adapters/triggers/index.js';
 import { migrateSource } from '../../adapters/triggers/triggers-migrate.js';
-import type { PollingOffset } from '../../adapters/polling/polling-offset.js';
+import type { TriggersOffset } from '../../adapters/triggers/triggers-offset.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SourceChange } from '../../src/core/change-event.js';
 import type { SourceContext } from '../../src/core/source-adapter.js';
@@ -47,7 +47,7 @@ test('resume after the stream’s last row: rows shifted by deletes are not abso
 
   // First run: five chunks published (ids 1-50), the offset committed only after chunk 3 (ids 1-30).
   let a = createTriggersAdapter(cfg, quietLog);
-  let committed: PollingOffset | null = null;
+  let committed: TriggersOffset | null = null;
   let tail: SourceChange | null = null;
   let chunks = 0;
   for await (const b of a.snapshot(ctx(null), null)) {
@@ -64,7 +64,7 @@ test('resume after the stream’s last row: rows shifted by deletes are not abso
   await db.knex('t').where({ id: 35 }).delete();
 
   a = createTriggersAdapter(cfg, quietLog);
-  let last: PollingOffset | null = null;
+  let last: TriggersOffset | null = null;
   for await (const b of a.snapshot(ctx(tail), committed)) {
     b.changes.forEach(publish);
     last = b.offset ?? last;

@@ -1,16 +1,21 @@
 // SQL Server and Oracle cannot run here: the SQL that polling and triggers send them, as knex compiles it.
 import knexFactory, { type Knex } from 'knex';
 import { describe, expect, test } from 'vitest';
-import { horizonSql } from '../../adapters/polling/polling-horizon.js';
+import { mssqlHorizon } from '../../src/sql/mssql/mssql-horizon.js';
+import { oracleHorizon } from '../../src/sql/oracle/oracle-horizon.js';
+import { postgresHorizon } from '../../src/sql/postgres/postgres-horizon.js';
+import { chunkQuery } from '../../src/sql/keyset.js';
 import {
-  chunkQuery,
   incrementingQuery,
   rowversionQuery,
   timestampQuery,
 } from '../../adapters/polling/polling-query.js';
 import { pageQuery, pruneQuery, strategyFor } from '../../adapters/triggers/triggers-streaming.js';
 import { addToRanges, inRanges, remainingSeen } from '../../adapters/triggers/triggers-seen.js';
-import { ddlFor, type CaptureTable } from '../../migrations/triggers/ddl.js';
+import type { CaptureTable } from '../../src/sql/trigger-ddl.js';
+import { mssqlTriggerDdl } from '../../src/sql/mssql/mssql-triggers.js';
+import { oracleTriggerDdl } from '../../src/sql/oracle/oracle-triggers.js';
+import { postgresTriggerDdl } from '../../src/sql/postgres/postgres-triggers.js';
 import { parseConfig } from '../../src/config/load.js';
 
 const k = (client: string): Knex => knexFactory({ client, useNullAsDefault: true });
@@ -49,11 +54,11 @@ describe('polling queries', () => {
   });
 
   test('horizon SQL: SQL Server active transactions, Oracle v$transaction start SCN, PostgreSQL snapshot xmin', () => {
-    expect(horizonSql.mssql!.passedSql(false)).toContain('sys.dm_tran_active_transactions');
-    expect(horizonSql.oracle!.markSql).toContain('current_scn');
-    expect(horizonSql.oracle!.passedSql(false)).toContain('v$transaction WHERE start_scn <=');
-    expect(horizonSql.postgres!.passedSql(false)).toContain('pg_snapshot_xmin(pg_current_snapshot())');
-    expect(horizonSql.postgres!.passedSql(true)).toContain('pg_stat_activity');
+    expect(mssqlHorizon.passedSql(false)).toContain('sys.dm_tran_active_transactions');
+    expect(oracleHorizon.markSql).toContain('current_scn');
+    expect(oracleHorizon.passedSql(false)).toContain('v$transaction WHERE start_scn <=');
+    expect(postgresHorizon.passedSql(false)).toContain('pg_snapshot_xmin(pg_current_snapshot())');
+    expect(postgresHorizon.passedSql(true)).toContain('pg_stat_activity');
   });
 });
 
@@ -158,7 +163,7 @@ describe('trigger DDL', () => {
   };
 
   test('SQL Server: a rowversion changelog and one AFTER INSERT, UPDATE, DELETE trigger using inserted/deleted', () => {
-    const d = ddlFor.mssql!;
+    const d = mssqlTriggerDdl;
     expect(d.createChangelog('sluice_changelog')[0]).toContain('rv rowversion NOT NULL');
     const [trg] = d.createTriggers('sluice_changelog', t);
     expect(trg).toContain('AFTER INSERT, UPDATE, DELETE');
@@ -169,7 +174,7 @@ describe('trigger DDL', () => {
   });
 
   test('Oracle: a ROWDEPENDENCIES changelog and a row trigger with the local transaction id', () => {
-    const d = ddlFor.oracle!;
+    const d = oracleTriggerDdl;
     expect(d.createChangelog('sluice_changelog')[0]).toMatch(/\) ROWDEPENDENCIES$/);
     const [trg] = d.createTriggers('sluice_changelog', t);
     expect(trg).toContain('AFTER INSERT OR UPDATE OR DELETE ON "APP"."ORDERS" FOR EACH ROW');
@@ -180,7 +185,7 @@ describe('trigger DDL', () => {
   });
 
   test('PostgreSQL: xid8 ordering column defaulting to pg_current_xact_id()', () => {
-    expect(ddlFor.postgres!.createChangelog('sluice_changelog')[0]).toContain(
+    expect(postgresTriggerDdl.createChangelog('sluice_changelog')[0]).toContain(
       'txid xid8 NOT NULL DEFAULT pg_current_xact_id()',
     );
   });

@@ -1,16 +1,14 @@
 // Where an interrupted triggers first pass picks up: after the last row the stream holds.
 import { describe, expect, test } from 'vitest';
 import { resumeAfterPublished } from '../../adapters/triggers/triggers-snapshot.js';
-import type { ResolvedTable } from '../../adapters/polling/polling-streaming.js';
+import type { KeyedTable } from '../../src/sql/keyset.js';
 import type { SourceContext } from '../../src/core/source-adapter.js';
 
-const table = (qualified: string): ResolvedTable => ({
+const table = (qualified: string): KeyedTable => ({
   qualified,
   schema: 'public',
   name: qualified.split('.')[1]!,
   key: ['id'],
-  mode: 'diff',
-  rowversion: false,
 });
 const tables = [table('public.a'), table('public.b')];
 const log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -1,9 +1,9 @@
 import { access, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { openDatabase } from '../../api/database.js';
-import { introspect } from '../../api/introspect/index.js';
-import { buildStarterConfig } from '../../api/starter-config.js';
+import { openDatabase } from '../../sql/database.js';
+import { introspect } from '../../sql/introspect.js';
+import { buildStarterConfig } from '../../resources/starter-config.js';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { openDatabase } from '../../../src/api/database.js';
+import { openDatabase } from '../../../src/sql/database.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { startApi } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/util/logger.js';

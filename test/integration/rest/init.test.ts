@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openDatabase } from '../../../src/api/database.js';
+import { openDatabase } from '../../../src/sql/database.js';
 import { buildProgram } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createApiRuntime, createAppFromRuntime } from '../../../src/http/server.js';

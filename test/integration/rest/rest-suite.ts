@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Knex } from 'knex';
-import { openDatabase, type ApiDatabase } from '../../../src/api/database.js';
+import { openDatabase, type ApiDatabase } from '../../../src/sql/database.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';

@@ -1,22 +1,22 @@
 // SQL Server and Oracle cannot run here: check the SQL knex compiles for them (and for the others).
 import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
-import type { ApiDatabase } from '../../../src/api/database.js';
-import type { Dialect } from '../../../src/api/dialect.js';
-import { mssqlDialect } from '../../../src/api/dialects/mssql.js';
-import { mysqlDialect } from '../../../src/api/dialects/mysql.js';
-import { oracleDialect } from '../../../src/api/dialects/oracle.js';
-import { postgresDialect } from '../../../src/api/dialects/postgres.js';
-import { sqliteDialect } from '../../../src/api/dialects/sqlite.js';
-import { encodeCursor } from '../../../src/api/cursor.js';
-import { parseFilterParam } from '../../../src/api/filter-grammar.js';
-import { ResourceStore } from '../../../src/api/resource-store.js';
+import type { ApiDatabase } from '../../../src/sql/database.js';
+import type { SqlDialect } from '../../../src/sql/sql-dialect.js';
+import { mssqlDialect } from '../../../src/sql/mssql/mssql-dialect.js';
+import { mysqlDialect } from '../../../src/sql/mysql/mysql-dialect.js';
+import { oracleDialect } from '../../../src/sql/oracle/oracle-dialect.js';
+import { postgresDialect } from '../../../src/sql/postgres/postgres-dialect.js';
+import { sqliteDialect } from '../../../src/sql/sqlite/sqlite-dialect.js';
+import { encodeCursor } from '../../../src/resources/cursor.js';
+import { parseFilterParam } from '../../../src/resources/filter-grammar.js';
+import { ResourceStore } from '../../../src/resources/resource-store.js';
 import { ResourceMapping } from '../../../src/core/mapping.js';
 import { fixtureApi } from './harness.js';
 
 const api = fixtureApi('sqlite::memory:');
 
-function store(dialect: Dialect, resource = 'customers'): ResourceStore {
+function store(dialect: SqlDialect, resource = 'customers'): ResourceStore {
   const knex = knexFactory({ client: dialect.client, useNullAsDefault: true });
   const db: ApiDatabase = { url: 'x', knex, dialect, ping: async () => {}, close: () => knex.destroy() };
   return new ResourceStore(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../../src/api/cursor.js';
-import { parseFilterParam, QuerySyntaxError } from '../../../src/api/filter-grammar.js';
+import { decodeCursor, encodeCursor } from '../../../src/resources/cursor.js';
+import { parseFilterParam, QuerySyntaxError } from '../../../src/resources/filter-grammar.js';
 import { parsePrefer } from '../../../src/http/prefer.js';
 import { ifMatchSatisfied, ifNoneMatchHit } from '../../../src/http/etag.js';
 

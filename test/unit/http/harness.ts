@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { Hono } from 'hono';
-import { openDatabase } from '../../../src/api/database.js';
+import { openDatabase } from '../../../src/sql/database.js';
 import { apiSchema, type ApiConfig } from '../../../src/config/api.js';
 import type { AppEnv } from '../../../src/http/env.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';

@@ -1,10 +1,10 @@
 // Compiled SELECTs per shape: requests that differ only in values reuse one statement and get the
 // rows the knex builder gets; different shapes never share one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiDatabase } from '../../../src/api/database.js';
-import { parseFilterParam } from '../../../src/api/filter-grammar.js';
-import { ResourceStore, type ListRequest } from '../../../src/api/resource-store.js';
-import { StatementCache } from '../../../src/api/statement-cache.js';
+import type { ApiDatabase } from '../../../src/sql/database.js';
+import { parseFilterParam } from '../../../src/resources/filter-grammar.js';
+import { ResourceStore, type ListRequest } from '../../../src/resources/resource-store.js';
+import { StatementCache } from '../../../src/resources/statement-cache.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;

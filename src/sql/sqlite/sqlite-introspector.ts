@@ -1,6 +1,6 @@
 // SQLite pragmas → TableInfo. Types are whatever the DDL declared (CHAR(8), INTEGER, ...).
 import type { Knex } from 'knex';
-import { isSluiceTable, type Introspector, type TableInfo } from './types.js';
+import { isSluiceTable, type Introspector, type TableInfo } from '../introspector.js';
 
 interface PragmaColumn {
   name: string;

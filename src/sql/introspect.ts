@@ -1,8 +1,8 @@
 // Introspects a database for `sluice init`: the chosen tables, plus a few values of one-letter
 // and CHAR(8) columns so the starter config can suggest `yn` and `yyyymmdd`.
-import type { ApiDatabase } from '../database.js';
-import { BridgeError } from '../../core/errors.js';
-import type { TableInfo } from './types.js';
+import type { ApiDatabase } from './database.js';
+import { BridgeError } from '../core/errors.js';
+import type { TableInfo } from './introspector.js';
 
 export class IntrospectionUnsupportedError extends BridgeError {
   override readonly code = 'INTROSPECTION_UNSUPPORTED';

@@ -1,12 +1,19 @@
-// What the generic store needs from each SQL dialect. Everything database-specific in the REST
-// layer is behind this small interface (STYLE.md §1, §3); defaults live in `dialectBase`.
+// What differs between databases, as members of one interface: REST queries, the visibility
+// horizon of polling and triggers sources, trigger DDL, upserts for sinks, introspection and error
+// classification. Generic code asks the dialect and never tests its name; defaults live in
+// `dialectBase`. One implementation per database in src/sql/<db>/<db>-dialect.ts.
 import type { Knex } from 'knex';
-import type { Introspector } from './introspect/types.js';
+import type { HorizonSql } from './horizon.js';
+import type { Introspector } from './introspector.js';
+import type { TriggerDdl } from './trigger-ddl.js';
+
+/** A row to write, by column name. */
+export type SqlRow = Record<string, unknown>;
 
 /** A database error that is the client's fault, classified by the dialect that raised it. */
 export type DbErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'check' | 'invalidValue' | 'concurrency';
 
-export interface Dialect {
+export interface SqlDialect {
   /** Name used in logs and OpenAPI only; generic code never branches on it. */
   readonly name: string;
   /** knex client name. */
@@ -35,6 +42,66 @@ export interface Dialect {
   readonly introspector?: () => Promise<Introspector>;
   /** knex config (client, connection options) for a URL of this dialect. */
   knexConfig(url: string): Promise<Knex.Config>;
+  /**
+   * knex config for a change source's session: values as change events carry them (e.g. int8 as
+   * a number within ±2^53 on PostgreSQL). Default: knexConfig.
+   */
+  sourceKnexConfig(url: string): Promise<Knex.Config>;
+  /** A statement that proves a connection works. Default `SELECT 1`. */
+  readonly pingSql: string;
+  /** The database name change events carry in `source.db`. Default: the URL's database. */
+  databaseName(url: string): string;
+  /** How the introspector's describe() names a table. Default: the bare table name. */
+  introspectName(schema: string, table: string): string;
+  /** The commit-visibility horizon's queries (src/sql/horizon.ts). Default: none (look-back only). */
+  readonly horizon: HorizonSql;
+  /**
+   * The look-back window when a source sets none: 2 s where there is no log position to bound
+   * by (MySQL/MariaDB, SQLite). Default 0.
+   */
+  readonly defaultLookBackMs: number;
+  /** Whether a column of this declared type is a row version the database maintains (SQL Server). Default false. */
+  isRowVersion(type: string): boolean;
+  /** The changelog table and capture triggers of a `triggers` source. */
+  readonly triggers: TriggerDdl;
+  /**
+   * Inserts `rows` or, where a row with the same `key` exists, updates its other columns (the
+   * sinks' write). PostgreSQL/SQLite `ON CONFLICT (key)`, MySQL `ON DUPLICATE KEY` (which also
+   * fires on any other unique key: keep the key the table's primary key), SQL Server and Oracle
+   * `MERGE`. Every row has the same columns, key columns included. Values are bound parameters.
+   */
+  upsert(
+    knex: Knex,
+    table: string,
+    rows: readonly SqlRow[],
+    key: readonly string[],
+  ): Knex.QueryBuilder | Knex.Raw;
+}
+
+/** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
+export function tableRef(schema: string | undefined, table: string): string {
+  return schema ? `${schema}.${table}` : table;
+}
+
+/** Columns of an upsert's rows that are not key columns (what an update sets). */
+export function nonKeyColumns(rows: readonly SqlRow[], key: readonly string[]): string[] {
+  const first = rows[0];
+  if (!first) throw new RangeError('upsert needs at least one row');
+  return Object.keys(first).filter((c) => !key.includes(c));
+}
+
+/** `INSERT ... ON CONFLICT (key) DO UPDATE` through knex (PostgreSQL, SQLite; MySQL ignores the key list). */
+export function onConflictUpsert(
+  knex: Knex,
+  table: string,
+  rows: readonly SqlRow[],
+  key: readonly string[],
+): Knex.QueryBuilder {
+  const set = nonKeyColumns(rows, key);
+  const q = knex(table)
+    .insert(rows as SqlRow[])
+    .onConflict([...key]);
+  return set.length > 0 ? q.merge(set) : q.ignore();
 }
 
 export const dialectBase = {
@@ -42,6 +109,15 @@ export const dialectBase = {
   supportsReturning: true,
   nullsSortHigh: false,
   rowLocks: true,
+  pingSql: 'SELECT 1',
+  defaultLookBackMs: 0,
+  horizon: { markSql: null, passedSql: () => null, binds: () => [], privilegeHint: null },
+  isRowVersion: () => false,
+  introspectName: (_schema: string, table: string) => table,
+  databaseName: (url: string) => urlParts(url).database ?? '',
+  sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
+    return this.knexConfig(url);
+  },
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void {
     const sql = 'LOWER(??) LIKE LOWER(?)';
     if (negate) qb.whereRaw(`NOT (${sql})`, [column, pattern]);
@@ -53,7 +129,7 @@ export const dialectBase = {
       .first()) as { n: number | string } | undefined;
     return Number(row?.n ?? 0);
   },
-} satisfies Partial<Dialect>;
+} satisfies Partial<SqlDialect>;
 
 /** Reads `code` / `errno` / `number` properties off a driver error without importing the driver. */
 export function errorProps(err: unknown): {

@@ -1,17 +1,30 @@
 // PostgreSQL through knex + pg. Date/time types stay text (pg-types would turn them into JS Dates,
 // dropping microseconds and applying the process zone: see traps.md).
 import type { Knex } from 'knex';
-import { dialectBase, errorProps, type DbErrorKind, type Dialect } from '../dialect.js';
+import {
+  dialectBase,
+  errorProps,
+  onConflictUpsert,
+  type DbErrorKind,
+  type SqlDialect,
+} from '../sql-dialect.js';
+import { postgresHorizon } from './postgres-horizon.js';
+import { postgresTriggerDdl } from './postgres-triggers.js';
 
 const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timestamp, timestamptz, timetz
+const INT8 = 20;
 
-export const postgresDialect: Dialect = {
+export const postgresDialect: SqlDialect = {
   ...dialectBase,
   name: 'postgres',
   nullsSortHigh: true,
   client: 'pg',
+  horizon: postgresHorizon,
+  triggers: postgresTriggerDdl,
+  introspectName: (schema: string, table: string) => `${schema}.${table}`,
+  upsert: onConflictUpsert,
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
-  introspector: async () => (await import('../introspect/postgres.js')).postgresIntrospector,
+  introspector: async () => (await import('./postgres-introspector.js')).postgresIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
     if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return null;
@@ -46,5 +59,20 @@ export const postgresDialect: Dialect = {
       connection: { connectionString: url, types } as Knex.PgConnectionConfig,
       pool: { min: 0, max: 10 },
     };
+  },
+  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+    // int8 as a number within ±2^53, as change events carry it; every other type as REST reads it.
+    const config = await postgresDialect.knexConfig(url);
+    const conn = config.connection as {
+      types: { getTypeParser(oid: number, f?: 'text' | 'binary'): (v: string) => unknown };
+    };
+    const inner = conn.types;
+    conn.types = {
+      getTypeParser: (oid, f) =>
+        oid === INT8
+          ? (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v)
+          : inner.getTypeParser(oid, f),
+    };
+    return config;
   },
 };

@@ -1,12 +1,12 @@
 // One knex pool per database URL the API uses, with the dialect that speaks to it.
 import type { Knex } from 'knex';
-import type { Dialect } from './dialect.js';
-import { dialectForUrl } from './dialects/index.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { dialectForUrl } from './dialects.js';
 
 export interface ApiDatabase {
   readonly url: string;
   readonly knex: Knex;
-  readonly dialect: Dialect;
+  readonly dialect: SqlDialect;
   /** Resolves when a trivial query succeeds (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -21,7 +21,7 @@ export async function openDatabase(url: string): Promise<ApiDatabase> {
     knex,
     dialect,
     async ping() {
-      await knex.raw(dialect.name === 'oracle' ? 'SELECT 1 FROM DUAL' : 'SELECT 1');
+      await knex.raw(dialect.pingSql);
     },
     async close() {
       await knex.destroy();

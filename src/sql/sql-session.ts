@@ -1,22 +1,14 @@
-// What polling and triggers share: one knex pool through the REST layer's dialects, the
-// visibility horizon, table keys, and how an event is put together.
-import { basename } from 'node:path';
+// A change source's connection to a SQL database (what polling and triggers share): one knex
+// pool through the database's dialect, the visibility horizon, table keys, and how an event is
+// put together.
 import type { Knex } from 'knex';
-import type { Dialect } from '../../src/api/dialect.js';
-import { dialectForUrl } from '../../src/api/dialects/index.js';
-import { sqliteFilename } from '../../src/api/dialects/sqlite.js';
-import { urlParts } from '../../src/api/dialect.js';
-import {
-  makeChange,
-  type ChangeInput,
-  type ChangeOrigin,
-  type SourceChange,
-} from '../../src/core/change-event.js';
-import { ConfigError } from '../../src/core/errors.js';
-import type { Logger } from '../../src/core/source-adapter.js';
-import { VERSION } from '../../src/version.js';
-import { classifySqlError } from './polling-errors.js';
-import { createHorizon, type Horizon } from './polling-horizon.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { dialectForUrl } from './dialects.js';
+import { makeChange, type ChangeInput, type ChangeOrigin, type SourceChange } from '../core/change-event.js';
+import { ConfigError, type BridgeError } from '../core/errors.js';
+import type { Logger } from '../core/source-adapter.js';
+import { VERSION } from '../version.js';
+import { createHorizon, type Horizon } from './horizon.js';
 
 export interface SessionConfig {
   readonly name: string;
@@ -24,20 +16,20 @@ export interface SessionConfig {
   readonly lookBack?: number | undefined;
 }
 
-const INT8 = 20;
-
 export class SqlSession {
   #knex: Knex | null = null;
-  #dialect: Dialect | null = null;
+  #dialect: SqlDialect | null = null;
   #horizon: Horizon | null = null;
 
   constructor(
     readonly cfg: SessionConfig,
     readonly connector: string,
     readonly log: Logger,
+    /** The adapter's own classification of driver errors. */
+    readonly classify: (err: unknown, context: string) => BridgeError,
   ) {}
 
-  get dialect(): Dialect {
+  get dialect(): SqlDialect {
     if (!this.#dialect) throw new Error('session not open');
     return this.#dialect;
   }
@@ -50,46 +42,29 @@ export class SqlSession {
   /** The look-back window in force: the configured one, else 2s where there is no log position to bound by. */
   get lookBackMs(): number {
     if (this.cfg.lookBack !== undefined) return this.cfg.lookBack;
-    const d = this.#dialect?.name;
-    return d === 'mysql' || d === 'sqlite' ? 2000 : 0;
+    return this.#dialect?.defaultLookBackMs ?? 0;
   }
 
   /** The database name events carry in source.db. */
   get db(): string {
-    const d = this.#dialect?.name;
-    if (d === 'sqlite') return basename(sqliteFilename(this.cfg.url)).replace(/\.[^.]*$/, '') || 'main';
-    return urlParts(this.cfg.url).database ?? '';
+    return this.#dialect ? this.#dialect.databaseName(this.cfg.url) : '';
   }
 
   async open(): Promise<Knex> {
     if (this.#knex) return this.#knex;
     const dialect = await dialectForUrl(this.cfg.url);
-    const config = await dialect.knexConfig(this.cfg.url);
-    if (dialect.name === 'postgres') {
-      // int8 as a number within ±2^53 (DESIGN.md "Change events"); every other type as the dialect reads it.
-      const conn = config.connection as {
-        types?: { getTypeParser(oid: number, f?: string): (v: string) => unknown };
-      };
-      const inner = conn.types;
-      if (inner)
-        conn.types = {
-          getTypeParser: (oid, f) =>
-            oid === INT8
-              ? (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v)
-              : inner.getTypeParser(oid, f),
-        };
-    }
+    const config = await dialect.sourceKnexConfig(this.cfg.url);
     const { default: knexFactory } = await import('knex');
     const knex = knexFactory({ ...config, pool: { min: 0, max: 4, ...(config.pool ?? {}) } });
     this.#dialect = dialect;
     this.#knex = knex;
-    this.#horizon = createHorizon(dialect.name, knex, this.lookBackMs, (m) =>
+    this.#horizon = createHorizon(dialect.horizon, knex, this.lookBackMs, (m) =>
       this.log.warn({ source: this.cfg.name }, m),
     );
     try {
-      await knex.raw(dialect.name === 'oracle' ? 'SELECT 1 FROM DUAL' : 'SELECT 1');
+      await knex.raw(dialect.pingSql);
     } catch (err) {
-      throw classifySqlError(err, `cannot connect to ${this.cfg.name}`);
+      throw this.classify(err, `cannot connect to ${this.cfg.name}`);
     }
     return knex;
   }
@@ -110,7 +85,7 @@ export class SqlSession {
         `table ${qualified}: set key: [..] (primary keys are not read from ${this.dialect.name})`,
       );
     const { schema, name } = this.split(qualified);
-    const info = await intro.describe(knex, this.dialect.name === 'postgres' ? `${schema}.${name}` : name);
+    const info = await intro.describe(knex, this.dialect.introspectName(schema, name));
     if (info.columns.length === 0)
       throw new ConfigError(`table ${qualified} does not exist in source ${this.cfg.name}`);
     if (info.primaryKey.length === 0)
@@ -124,7 +99,7 @@ export class SqlSession {
     const { schema, name } = this.split(qualified);
     const intro = this.dialect.introspector ? await this.dialect.introspector() : null;
     if (intro) {
-      const info = await intro.describe(knex, this.dialect.name === 'postgres' ? `${schema}.${name}` : name);
+      const info = await intro.describe(knex, this.dialect.introspectName(schema, name));
       return info.columns.map((c) => ({ name: c.name, type: c.type }));
     }
     const rows = (await knex('INFORMATION_SCHEMA.COLUMNS')

@@ -2,7 +2,7 @@
 // fields and operators, order, columns, limit, parameter types); later requests of that shape only
 // bind their values into the cached text and run it through knex.raw on the same pool and driver.
 import type { Knex } from 'knex';
-import type { Dialect } from './dialect.js';
+import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SlotValue } from './query-filters.js';
 
 /** Builds one request's query; every value that may differ between requests of a shape comes from `value`. */
@@ -34,7 +34,7 @@ export class StatementCache {
 
   constructor(
     private readonly knex: Knex,
-    private readonly dialect: Dialect,
+    private readonly dialect: SqlDialect,
     private readonly max = 500,
   ) {}
 

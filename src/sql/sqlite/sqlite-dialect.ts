@@ -1,6 +1,14 @@
 // SQLite through knex + better-sqlite3. URLs: sqlite:./file.db, sqlite:///abs/file.db, sqlite::memory:.
 import type { Knex } from 'knex';
-import { dialectBase, errorProps, type DbErrorKind, type Dialect } from '../dialect.js';
+import { basename } from 'node:path';
+import {
+  dialectBase,
+  errorProps,
+  onConflictUpsert,
+  type DbErrorKind,
+  type SqlDialect,
+} from '../sql-dialect.js';
+import { sqliteTriggerDdl } from './sqlite-triggers.js';
 
 const kinds: Record<string, DbErrorKind> = {
   SQLITE_CONSTRAINT_UNIQUE: 'unique',
@@ -20,13 +28,18 @@ export function sqliteFilename(url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest;
 }
 
-export const sqliteDialect: Dialect = {
+export const sqliteDialect: SqlDialect = {
   ...dialectBase,
   name: 'sqlite',
   client: 'better-sqlite3',
   rowLocks: false,
+  // One writer at a time and no log position: the look-back window covers values the application computes.
+  defaultLookBackMs: 2000,
+  triggers: sqliteTriggerDdl,
+  upsert: onConflictUpsert,
+  databaseName: (url: string) => basename(sqliteFilename(url)).replace(/\.[^.]*$/, '') || 'main',
   rawRows: (result) => result as Record<string, unknown>[], // better-sqlite3's all()
-  introspector: async () => (await import('../introspect/sqlite.js')).sqliteIntrospector,
+  introspector: async () => (await import('./sqlite-introspector.js')).sqliteIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
     return code === undefined ? null : (kinds[code] ?? null);

@@ -1,6 +1,6 @@
 // PostgreSQL catalog → TableInfo.
 import type { Knex } from 'knex';
-import { isSluiceTable, type Introspector, type TableInfo } from './types.js';
+import { isSluiceTable, type Introspector, type TableInfo } from '../introspector.js';
 
 function split(table: string): [string, string] {
   const dot = table.indexOf('.');

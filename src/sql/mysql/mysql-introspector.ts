@@ -1,6 +1,6 @@
 // MySQL / MariaDB information_schema → TableInfo (tables of the URL's database).
 import type { Knex } from 'knex';
-import { isSluiceTable, type Introspector, type TableInfo } from './types.js';
+import { isSluiceTable, type Introspector, type TableInfo } from '../introspector.js';
 
 export const mysqlIntrospector: Introspector = {
   async listTables(knex) {

@@ -1,6 +1,16 @@
 // SQL Server through knex + tedious (install `tedious` to use it). Covered by compiled-SQL unit tests.
 import type { Knex } from 'knex';
-import { dialectBase, errorProps, urlParts, type DbErrorKind, type Dialect } from '../dialect.js';
+import {
+  dialectBase,
+  errorProps,
+  nonKeyColumns,
+  urlParts,
+  type DbErrorKind,
+  type SqlDialect,
+  type SqlRow,
+} from '../sql-dialect.js';
+import { mssqlHorizon } from './mssql-horizon.js';
+import { mssqlTriggerDdl } from './mssql-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   2627: 'unique',
@@ -17,10 +27,40 @@ const kinds: Record<number, DbErrorKind> = {
   1205: 'concurrency', // deadlock victim
 };
 
-export const mssqlDialect: Dialect = {
+/** [name], with `?` escaped so knex.raw does not read it as a placeholder. */
+const ident = (name: string) => `[${name.replace(/]/g, ']]').replace(/\?/g, '\\?')}]`;
+
+/**
+ * One MERGE for a batch of rows (bound values; a batch must stay under SQL Server's 2,100
+ * parameters: rows × columns). HOLDLOCK keeps two concurrent MERGEs of one key from both inserting.
+ */
+function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: readonly string[]): Knex.Raw {
+  const set = nonKeyColumns(rows, key);
+  const cols = [...key, ...set];
+  const values = rows.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ');
+  const on = key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+  const update =
+    set.length > 0
+      ? ` WHEN MATCHED THEN UPDATE SET ${set.map((c) => `t.${ident(c)} = s.${ident(c)}`).join(', ')}`
+      : '';
+  const sql =
+    `MERGE INTO ${table.split('.').map(ident).join('.')} WITH (HOLDLOCK) AS t` +
+    ` USING (VALUES ${values}) AS s (${cols.map(ident).join(', ')}) ON ${on}${update}` +
+    ` WHEN NOT MATCHED THEN INSERT (${cols.map(ident).join(', ')}) VALUES (${cols.map((c) => `s.${ident(c)}`).join(', ')});`;
+  return knex.raw(
+    sql,
+    rows.flatMap((r) => cols.map((c) => r[c] as Knex.Value)),
+  );
+}
+
+export const mssqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mssql',
   client: 'mssql',
+  horizon: mssqlHorizon,
+  triggers: mssqlTriggerDdl,
+  isRowVersion: (type: string) => /^(timestamp|rowversion)$/i.test(type),
+  upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {
     const { number } = errorProps(err);
     return number === undefined ? null : (kinds[number] ?? null);

@@ -5,8 +5,8 @@ import type { Knex } from 'knex';
 import type { DbValue } from '../core/codecs.js';
 import type { MappedField, ResourceMapping } from '../core/mapping.js';
 import { BridgeError } from '../core/errors.js';
-import type { ApiDatabase } from './database.js';
-import type { DbErrorKind } from './dialect.js';
+import type { ApiDatabase } from '../sql/database.js';
+import type { DbErrorKind } from '../sql/sql-dialect.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Filter } from './filter-grammar.js';
 import {

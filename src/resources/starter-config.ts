@@ -1,6 +1,6 @@
 // `sluice init`: introspected tables → a starter `api` section with modern field names and codecs
 // suggested from column types (and, for one-letter columns, from the values found in them).
-import type { ColumnInfo, TableInfo } from './introspect/types.js';
+import type { ColumnInfo, TableInfo } from '../sql/introspector.js';
 
 export interface FieldSuggestion {
   column: string;

@@ -1,6 +1,15 @@
 // MySQL and MariaDB through knex + mysql2. Dates stay strings, big numbers stay exact strings.
 import type { Knex } from 'knex';
-import { dialectBase, errorProps, urlParts, type DbErrorKind, type Dialect } from '../dialect.js';
+import {
+  dialectBase,
+  errorProps,
+  onConflictUpsert,
+  urlParts,
+  type DbErrorKind,
+  type SqlDialect,
+} from '../sql-dialect.js';
+import { mysqlHorizon } from './mysql-horizon.js';
+import { mysqlTriggerDdl } from './mysql-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1062: 'unique',
@@ -21,13 +30,19 @@ const kinds: Record<number, DbErrorKind> = {
   1205: 'concurrency', // lock wait timeout
 };
 
-export const mysqlDialect: Dialect = {
+export const mysqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mysql',
   client: 'mysql2',
   rawRows: (result) => (result as [Record<string, unknown>[], unknown])[0], // [rows, fields]
   supportsReturning: false,
-  introspector: async () => (await import('../introspect/mysql.js')).mysqlIntrospector,
+  horizon: mysqlHorizon,
+  // No log position bounds a poll's values: the look-back window covers what the horizon cannot see.
+  defaultLookBackMs: 2000,
+  triggers: mysqlTriggerDdl,
+  // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
+  upsert: onConflictUpsert,
+  introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
     const { errno } = errorProps(err);
     return errno === undefined ? null : (kinds[errno] ?? null);

@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import { CodecError } from '../core/codecs.js';
 import type { MappedField } from '../core/mapping.js';
-import type { Dialect } from './dialect.js';
+import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QuerySyntaxError, type ComparisonOp, type Filter } from './filter-grammar.js';
 
 const sqlOps: Partial<Record<ComparisonOp, string>> = {
@@ -132,7 +132,12 @@ export function bindFilter(filter: Filter, lookup: FieldLookup, params: Knex.Val
 }
 
 /** ANDs a bound filter onto `qb`, taking parameter values from `value`. */
-export function applyBound(qb: Knex.QueryBuilder, b: BoundFilter, dialect: Dialect, value: SlotValue): void {
+export function applyBound(
+  qb: Knex.QueryBuilder,
+  b: BoundFilter,
+  dialect: SqlDialect,
+  value: SlotValue,
+): void {
   switch (b.kind) {
     case 'null':
       if (b.negate) qb.whereNotNull(b.column);
@@ -178,7 +183,7 @@ export function applyFilter(
   qb: Knex.QueryBuilder,
   filter: Filter,
   lookup: FieldLookup,
-  dialect: Dialect,
+  dialect: SqlDialect,
 ): void {
   const params: Knex.Value[] = [];
   applyBound(qb, bindFilter(filter, lookup, params), dialect, (slot) => params[slot]!);
@@ -193,7 +198,7 @@ export interface OrderTerm {
  * ORDER BY with NULLs sorting as the largest value in both directions (keyset relies on it).
  * Not knex's `nulls` argument: on MySQL and SQLite it replaces the column by its IS NULL test.
  */
-export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], dialect: Dialect): void {
+export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], dialect: SqlDialect): void {
   for (const t of terms) {
     const dir = t.desc ? 'desc' : 'asc';
     if (t.field.spec.nullable && !dialect.nullsSortHigh)

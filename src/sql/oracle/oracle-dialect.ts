@@ -1,6 +1,16 @@
 // Oracle through knex + oracledb (install `oracledb` to use it). Covered by compiled-SQL unit tests.
 import type { Knex } from 'knex';
-import { dialectBase, errorProps, urlParts, type DbErrorKind, type Dialect } from '../dialect.js';
+import {
+  dialectBase,
+  errorProps,
+  nonKeyColumns,
+  urlParts,
+  type DbErrorKind,
+  type SqlDialect,
+  type SqlRow,
+} from '../sql-dialect.js';
+import { oracleHorizon } from './oracle-horizon.js';
+import { oracleTriggerDdl } from './oracle-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1: 'unique', // ORA-00001
@@ -19,11 +29,43 @@ const kinds: Record<number, DbErrorKind> = {
   8177: 'concurrency', // cannot serialize
 };
 
-export const oracleDialect: Dialect = {
+/** "name", with `?` escaped so knex.raw does not read it as a placeholder. */
+const ident = (name: string) => `"${name.replace(/"/g, '""').replace(/\?/g, '\\?')}"`;
+
+/** One MERGE for a batch of rows: the rows as a UNION ALL of SELECT ... FROM dual, values bound. */
+function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: readonly string[]): Knex.Raw {
+  const set = nonKeyColumns(rows, key);
+  const cols = [...key, ...set];
+  const source = rows
+    .map((_, i) =>
+      i === 0
+        ? `SELECT ${cols.map((c) => `? AS ${ident(c)}`).join(', ')} FROM dual`
+        : `SELECT ${cols.map(() => '?').join(', ')} FROM dual`,
+    )
+    .join(' UNION ALL ');
+  const on = key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+  const update =
+    set.length > 0
+      ? ` WHEN MATCHED THEN UPDATE SET ${set.map((c) => `t.${ident(c)} = s.${ident(c)}`).join(', ')}`
+      : '';
+  const sql =
+    `MERGE INTO ${table.split('.').map(ident).join('.')} t USING (${source}) s ON (${on})${update}` +
+    ` WHEN NOT MATCHED THEN INSERT (${cols.map(ident).join(', ')}) VALUES (${cols.map((c) => `s.${ident(c)}`).join(', ')})`;
+  return knex.raw(
+    sql,
+    rows.flatMap((r) => cols.map((c) => r[c] as Knex.Value)),
+  );
+}
+
+export const oracleDialect: SqlDialect = {
   ...dialectBase,
   name: 'oracle',
   nullsSortHigh: true,
   client: 'oracledb',
+  pingSql: 'SELECT 1 FROM DUAL',
+  horizon: oracleHorizon,
+  triggers: oracleTriggerDdl,
+  upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {
     const { errorNum } = errorProps(err);
     return errorNum === undefined ? null : (kinds[errorNum] ?? null);
