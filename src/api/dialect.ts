@@ -27,6 +27,11 @@ export interface Dialect {
   readonly rawRows: ((result: unknown) => Record<string, unknown>[]) | null;
   /** Classifies a driver error; null when it is not a client mistake (then it is a 500/503). */
   classifyError(err: unknown): DbErrorKind | null;
+  /**
+   * The driver error says the database cannot be reached right now (refused, reset, timed out,
+   * shutting down), read from the driver's error codes. Default: Node's socket error codes.
+   */
+  isUnavailable(err: unknown): boolean;
   /** Case-insensitive LIKE. Default: LOWER(col) LIKE LOWER(?). */
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void;
   /** A cheap row-count estimate of a whole table; default: an exact COUNT(*). */
@@ -37,11 +42,26 @@ export interface Dialect {
   knexConfig(url: string): Promise<Knex.Config>;
 }
 
+/** Node's socket error codes (pg and mysql2 pass them through as the error's `code`). */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
 export const dialectBase = {
   rawRows: null,
   supportsReturning: true,
   nullsSortHigh: false,
   rowLocks: true,
+  isUnavailable(err: unknown): boolean {
+    const { code } = errorProps(err);
+    return code !== undefined && SOCKET_CODES.has(code);
+  },
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void {
     const sql = 'LOWER(??) LIKE LOWER(?)';
     if (negate) qb.whereRaw(`NOT (${sql})`, [column, pattern]);
