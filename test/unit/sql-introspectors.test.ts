@@ -146,10 +146,37 @@ describe('mssql introspector (fake tedious driver, recorded catalog rows, no ser
       totalAmt: { column: 'TOTAL_AMT', codec: 'decimal', options: { scale: 4 } },
       paid: { column: 'PAID', codec: 'boolean', nullable: false },
     });
+    // Samples of the CHAR(1)/CHAR(8) columns, as knex's SQL Server client compiles them.
+    expect(fake.sent).toContainEqual({
+      sql: 'select distinct top (@p0) [ACTV_FLG] from [dbo].[CUSTMAST]',
+      bindings: [5],
+    });
     expect(api.resources.ordline!.key).toEqual(['ordId', 'lineNo']);
     expect(api.resources.ordline!.relations).toEqual({
       ordhdr: { resource: 'ordhdr', on: { ordId: 'ordId' }, kind: 'one' },
     });
+  });
+});
+
+describe('catalog SQL of the SQL Server and Oracle introspectors', () => {
+  it('SQL Server: user base tables only; keys and foreign keys by object id, in column order', () => {
+    expect(mssql.listTablesSql).toContain("TABLE_TYPE = 'BASE TABLE'");
+    expect(mssql.listTablesSql).toContain("TABLE_SCHEMA <> 'cdc'");
+    expect(mssql.listTablesSql).toContain("'IsMSShipped') = 0");
+    expect(mssql.columnsSql).toMatch(/sc\.is_identity, sc\.is_computed[\s\S]*ORDER BY c\.ORDINAL_POSITION$/);
+    expect(mssql.primaryKeySql).toMatch(/k\.type = 'PK'[\s\S]*ORDER BY ic\.key_ordinal$/);
+    expect(mssql.foreignKeysSql).toMatch(/ORDER BY fk\.name, fkc\.constraint_column_id$/);
+  });
+
+  it('Oracle: schemas Oracle does not maintain; visible columns; constraint columns by position', () => {
+    expect(oracle.listTablesSql).toContain("u.ORACLE_MAINTAINED = 'N'");
+    expect(oracle.listTablesSql).toContain("t.DROPPED = 'NO'");
+    expect(oracle.columnsSql).toMatch(/HIDDEN_COLUMN = 'NO'\s+ORDER BY COLUMN_ID$/);
+    expect(oracle.primaryKeySql).toMatch(/CONSTRAINT_TYPE = 'P'\s+ORDER BY cc\.POSITION$/);
+    expect(oracle.foreignKeysSql).toContain('rc.POSITION = cc.POSITION');
+    expect(oracle.foreignKeysSql).toMatch(
+      /CONSTRAINT_TYPE = 'R'\s+ORDER BY c\.CONSTRAINT_NAME, cc\.POSITION$/,
+    );
   });
 });
 
@@ -286,6 +313,9 @@ describe('oracle introspector (fake oracledb driver, recorded catalog rows, no s
     });
     expect(line.relations).toEqual({ ordhdr: { resource: 'ordhdr', on: { ordId: 'ordId' }, kind: 'one' } });
     // The sample queries ran through knex's Oracle paging (ROWNUM) and result-set fetching.
-    expect(fake.sent.some((q) => q.sql.includes('where rownum <= :1'))).toBe(true);
+    expect(fake.sent).toContainEqual({
+      sql: 'select * from (select distinct "ACTV_FLG" from "APP"."CUSTMAST") where rownum <= :1',
+      bindings: [5],
+    });
   });
 });
