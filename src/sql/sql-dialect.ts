@@ -34,6 +34,11 @@ export interface SqlDialect {
   readonly rawRows: ((result: unknown) => Record<string, unknown>[]) | null;
   /** Classifies a driver error; null when it is not a client mistake (then it is a 500/503). */
   classifyError(err: unknown): DbErrorKind | null;
+  /**
+   * The driver error says the database cannot be reached right now (refused, reset, timed out,
+   * shutting down), read from the driver's error codes. Default: Node's socket error codes.
+   */
+  isUnavailable(err: unknown): boolean;
   /** Case-insensitive LIKE. Default: LOWER(col) LIKE LOWER(?). */
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void;
   /** A cheap row-count estimate of a whole table; default: an exact COUNT(*). */
@@ -104,6 +109,17 @@ export function onConflictUpsert(
   return set.length > 0 ? q.merge(set) : q.ignore();
 }
 
+/** Node's socket error codes (pg and mysql2 pass them through as the error's `code`). */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
 export const dialectBase = {
   rawRows: null,
   supportsReturning: true,
@@ -117,6 +133,10 @@ export const dialectBase = {
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
     return this.knexConfig(url);
+  },
+  isUnavailable(err: unknown): boolean {
+    const { code } = errorProps(err);
+    return code !== undefined && SOCKET_CODES.has(code);
   },
   whereILike(qb: Knex.QueryBuilder, column: string, pattern: string, negate: boolean): void {
     const sql = 'LOWER(??) LIKE LOWER(?)';

@@ -5,11 +5,7 @@ import { mssqlHorizon } from '../../src/sql/mssql/mssql-horizon.js';
 import { oracleHorizon } from '../../src/sql/oracle/oracle-horizon.js';
 import { postgresHorizon } from '../../src/sql/postgres/postgres-horizon.js';
 import { chunkQuery } from '../../src/sql/keyset.js';
-import {
-  incrementingQuery,
-  rowversionQuery,
-  timestampQuery,
-} from '../../adapters/polling/polling-query.js';
+import { incrementingQuery, rowversionQuery, timestampQuery } from '../../adapters/polling/polling-query.js';
 import { pageQuery, pruneQuery, strategyFor } from '../../adapters/triggers/triggers-streaming.js';
 import { addToRanges, inRanges, remainingSeen } from '../../adapters/triggers/triggers-seen.js';
 import type { CaptureTable } from '../../src/sql/trigger-ddl.js';

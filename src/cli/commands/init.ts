@@ -5,7 +5,7 @@ import { openDatabase } from '../../sql/database.js';
 import { introspect } from '../../sql/introspect.js';
 import { buildStarterConfig } from '../../resources/starter-config.js';
 import { parseConfig } from '../../config/load.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, SourceUnavailableError, errorMessage } from '../../core/errors.js';
 
 interface InitOptions {
   url: string;
@@ -18,8 +18,13 @@ interface InitOptions {
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('introspect a database (PostgreSQL, MySQL/MariaDB, SQLite) and write a starter config')
-    .requiredOption('--url <url>', 'database URL: postgres://, mysql://, mariadb:// or sqlite:<file>')
+    .description(
+      'introspect a database (PostgreSQL, MySQL/MariaDB, SQLite, SQL Server, Oracle) and write a starter config',
+    )
+    .requiredOption(
+      '--url <url>',
+      'database URL: postgres://, mysql://, mariadb://, sqlite:<file>, mssql:// or oracle://',
+    )
     .option('--tables <names...>', 'only these tables (space- or comma-separated; schema.table or table)')
     .option('-o, --output <file>', 'write here instead of standard output')
     .option('--force', 'overwrite the output file')
@@ -36,7 +41,13 @@ export function registerInit(program: Command): void {
       let text: string;
       try {
         const wanted = opts.tables?.flatMap((t) => t.split(',')).filter(Boolean);
-        const found = await introspect(db, wanted);
+        const found = await introspect(db, wanted).catch((err: unknown) => {
+          if (db.dialect.isUnavailable(err))
+            throw new SourceUnavailableError(`cannot reach the database: ${errorMessage(err)}`, {
+              cause: err,
+            });
+          throw err;
+        });
         if (found.tables.length === 0) throw new ConfigError('no tables found', ['--url: no tables']);
         const { config, notes } = buildStarterConfig({
           url: opts.url,

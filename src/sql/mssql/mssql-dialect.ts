@@ -1,4 +1,5 @@
-// SQL Server through knex + tedious (install `tedious` to use it). Covered by compiled-SQL unit tests.
+// SQL Server through knex's `mssql` client, which drives `tedious` (the driver under the `mssql`
+// package, a dependency). tedious loads only when knex opens a pool for an mssql:// URL.
 import type { Knex } from 'knex';
 import {
   dialectBase,
@@ -11,6 +12,7 @@ import {
 } from '../sql-dialect.js';
 import { mssqlHorizon } from './mssql-horizon.js';
 import { mssqlTriggerDdl } from './mssql-triggers.js';
+import { ConfigError } from '../../core/errors.js';
 
 const kinds: Record<number, DbErrorKind> = {
   2627: 'unique',
@@ -53,6 +55,21 @@ function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: read
   );
 }
 
+// tedious ConnectionError/RequestError codes for a server that cannot be reached or went away
+// (ELOGIN, a refused login, is not among them: retrying does not fix a password).
+const unreachableCodes = new Set(['ESOCKET', 'ETIMEOUT', 'ECLOSE', 'EINSTLOOKUP']);
+// Server error numbers of a database that is failing over or not accepting sessions yet.
+const unreachableNumbers = new Set([233, 10053, 10054, 10060, 40197, 40501, 40613]);
+
+/** `?encrypt=true|false` style flags; anything else is a usage error, not a silent default. */
+function flag(params: URLSearchParams, name: string, fallback: boolean): boolean {
+  const v = params.get(name);
+  if (v === null) return fallback;
+  if (/^(true|yes|1)$/i.test(v)) return true;
+  if (/^(false|no|0)$/i.test(v)) return false;
+  throw new ConfigError(`mssql:// URL: ${name}=${v} is not true or false`, [`${name}: not a boolean`]);
+}
+
 export const mssqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mssql',
@@ -65,6 +82,15 @@ export const mssqlDialect: SqlDialect = {
     const { number } = errorProps(err);
     return number === undefined ? null : (kinds[number] ?? null);
   },
+  isUnavailable(err: unknown): boolean {
+    const { code, number } = errorProps(err);
+    return (
+      dialectBase.isUnavailable(err) ||
+      (code !== undefined && unreachableCodes.has(code)) ||
+      (number !== undefined && unreachableNumbers.has(number))
+    );
+  },
+  introspector: async () => (await import('../../sql/mssql/mssql-introspector.js')).mssqlIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const rows = await knex.raw<{ n: number | null }[]>(
       'SELECT SUM(p.row_count) AS n FROM sys.dm_db_partition_stats p WHERE p.object_id = OBJECT_ID(?) AND p.index_id IN (0, 1)',
@@ -72,8 +98,14 @@ export const mssqlDialect: SqlDialect = {
     );
     return Number(rows[0]?.n ?? 0);
   },
+  /**
+   * mssql://user:password@host[:port]/database[?encrypt=true&trustServerCertificate=false&instanceName=SQLEXPRESS]:
+   * encrypt defaults to false and trustServerCertificate to true (legacy servers rarely have a
+   * trusted certificate); knex passes `options` through to tedious.
+   */
   async knexConfig(url: string): Promise<Knex.Config> {
     const p = urlParts(url);
+    const instanceName = p.params.get('instanceName');
     return {
       client: 'mssql',
       connection: {
@@ -82,7 +114,11 @@ export const mssqlDialect: SqlDialect = {
         ...(p.user ? { user: p.user } : {}),
         ...(p.password ? { password: p.password } : {}),
         ...(p.database ? { database: p.database } : {}),
-        options: { encrypt: p.params.get('encrypt') === 'true', trustServerCertificate: true },
+        options: {
+          encrypt: flag(p.params, 'encrypt', false),
+          trustServerCertificate: flag(p.params, 'trustServerCertificate', true),
+          ...(instanceName ? { instanceName } : {}),
+        },
       },
       pool: { min: 0, max: 10 },
     };

@@ -1,4 +1,6 @@
-// Oracle through knex + oracledb (install `oracledb` to use it). Covered by compiled-SQL unit tests.
+// Oracle through knex's `oracledb` client and node-oracledb in Thin mode (pure JavaScript, no
+// Oracle Client libraries: nothing here calls initOracleClient). oracledb loads only when knex
+// opens a pool for an oracle:// URL. Thin mode needs Oracle Database 12.1 or later.
 import type { Knex } from 'knex';
 import {
   dialectBase,
@@ -57,6 +59,23 @@ function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: read
   );
 }
 
+// node-oracledb Thin's own codes for a connection that could not be made or was lost
+// (NJS-500 closed, 501 lost contact, 503 not established, 504 proxy, 510 timed out, 511 refused,
+// 521 end of file).
+const unreachableCodes = new Set([
+  'NJS-500',
+  'NJS-501',
+  'NJS-503',
+  'NJS-504',
+  'NJS-510',
+  'NJS-511',
+  'NJS-521',
+]);
+// ORA- numbers of a database that is starting, stopping or unreachable through its listener.
+const unreachableNumbers = new Set([
+  1033, 1034, 1089, 1090, 3113, 3114, 3135, 12170, 12514, 12528, 12537, 12541, 12547,
+]);
+
 export const oracleDialect: SqlDialect = {
   ...dialectBase,
   name: 'oracle',
@@ -70,6 +89,15 @@ export const oracleDialect: SqlDialect = {
     const { errorNum } = errorProps(err);
     return errorNum === undefined ? null : (kinds[errorNum] ?? null);
   },
+  isUnavailable(err: unknown): boolean {
+    const { code, errorNum } = errorProps(err);
+    return (
+      dialectBase.isUnavailable(err) ||
+      (code !== undefined && unreachableCodes.has(code)) ||
+      (errorNum !== undefined && unreachableNumbers.has(errorNum))
+    );
+  },
+  introspector: async () => (await import('../../sql/oracle/oracle-introspector.js')).oracleIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const q = knex('ALL_TABLES').select({ n: 'NUM_ROWS' }).where('TABLE_NAME', table.toUpperCase());
     if (schema) q.andWhere('OWNER', schema.toUpperCase());
@@ -78,6 +106,7 @@ export const oracleDialect: SqlDialect = {
       ? dialectBase.estimateCount(knex, schema, table)
       : Number(row.n);
   },
+  /** oracle://user:password@host[:port]/service_name: an Easy Connect string for Thin mode. */
   async knexConfig(url: string): Promise<Knex.Config> {
     const p = urlParts(url);
     return {
