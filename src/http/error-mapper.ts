@@ -1,4 +1,5 @@
 // Every thrown error → an RFC 9457 response. Client mistakes never become a 500.
+import { SourceUnavailableError } from '../core/errors.js';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { QuerySyntaxError } from '../resources/filter-grammar.js';
@@ -57,7 +58,7 @@ export function toProblem(err: unknown, method: string): HttpProblem {
   }
   if (err instanceof Error && err.name === 'KnexTimeoutError')
     return new ServiceUnavailableProblem('the database is busy; retry shortly');
-  if (isConnectionError(err))
+  if (err instanceof SourceUnavailableError || isConnectionError(err))
     return new ServiceUnavailableProblem('the database cannot be reached right now');
   return new HttpProblem('an unexpected error occurred; it has been logged');
 }

@@ -4,7 +4,7 @@
 import type { Knex } from 'knex';
 import type { DbValue } from '../core/codecs.js';
 import type { MappedField, ResourceMapping } from '../core/mapping.js';
-import { BridgeError } from '../core/errors.js';
+import { BridgeError, SourceUnavailableError } from '../core/errors.js';
 import type { ApiDatabase } from '../sql/database.js';
 import type { DbErrorKind } from '../sql/sql-dialect.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -255,13 +255,19 @@ export class ResourceStore {
     return this.db.knex.transaction(fn);
   }
 
-  /** Turns the dialect's client-fault errors into DataRejectedError; everything else passes through. */
+  /**
+   * Turns the dialect's client-fault errors into DataRejectedError and its "cannot reach the
+   * database" errors (whatever the driver: tedious ESOCKET, oracledb NJS-503, …) into
+   * SourceUnavailableError (a 503); everything else passes through.
+   */
   async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       const kind = this.db.dialect.classifyError(err);
       if (kind) throw new DataRejectedError(kind, err);
+      if (this.db.dialect.isUnavailable(err))
+        throw new SourceUnavailableError('the database cannot be reached right now', { cause: err });
       throw err;
     }
   }
