@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { HorizonSql } from './horizon.js';
 import type { Introspector } from './introspector.js';
+import { dq } from './quote.js';
 import type { TriggerDdl } from './trigger-ddl.js';
 
 /** A row to write, by column name. */
@@ -52,6 +53,8 @@ export interface SqlDialect {
    * a number within ±2^53 on PostgreSQL). Default: knexConfig.
    */
   sourceKnexConfig(url: string): Promise<Knex.Config>;
+  /** An identifier as this database quotes it (`"x"`, `` `x` ``, `[x]`). Default double quotes. */
+  quoteIdentifier(name: string): string;
   /** A statement that proves a connection works. Default `SELECT 1`. */
   readonly pingSql: string;
   /** The database name change events carry in `source.db`. Default: the URL's database. */
@@ -126,6 +129,7 @@ export const dialectBase = {
   nullsSortHigh: false,
   rowLocks: true,
   pingSql: 'SELECT 1',
+  quoteIdentifier: dq,
   defaultLookBackMs: 0,
   horizon: { markSql: null, passedSql: () => null, binds: () => [], privilegeHint: null },
   isRowVersion: () => false,

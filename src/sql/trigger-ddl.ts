@@ -8,6 +8,7 @@
 // PostgreSQL (txid xid8, seq) read below pg_snapshot_xmin; SQL Server a rowversion read below
 // MIN_ACTIVE_ROWVERSION(); Oracle ORA_ROWSCN on a ROWDEPENDENCIES table; MySQL and SQLite seq
 // behind the visibility horizon (src/sql/horizon.ts).
+import { lit } from './quote.js';
 
 export interface CaptureTable {
   /** schema.table as configured. */
@@ -32,11 +33,6 @@ export interface TriggerPlan {
   readonly changelog: string;
   readonly tables: readonly CaptureTable[];
 }
-
-export const dq = (s: string) => `"${s.replace(/"/g, '""')}"`;
-export const bq = (s: string) => `\`${s.replace(/`/g, '``')}\``;
-export const br = (s: string) => `[${s.replace(/]/g, ']]')}]`;
-export const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** A trigger name per table, short enough for every database (Oracle: 128, PostgreSQL: 63, MySQL: 64). */
 export function triggerName(t: CaptureTable, suffix = ''): string {

@@ -73,3 +73,13 @@ describe('upsert as compiled per dialect (SQL Server and Oracle faked: compiled 
     expect(() => postgresDialect.upsert(knexFactory({ client: 'pg' }), 't', [], ['id'])).toThrow(RangeError);
   });
 });
+
+describe('identifier quoting per dialect', () => {
+  test('each database quotes as it does, doubling its closing quote', () => {
+    expect(postgresDialect.quoteIdentifier('a"b')).toBe('"a""b"');
+    expect(sqliteDialect.quoteIdentifier('x')).toBe('"x"');
+    expect(oracleDialect.quoteIdentifier('CUST_NO')).toBe('"CUST_NO"');
+    expect(mysqlDialect.quoteIdentifier('a`b')).toBe('`a``b`');
+    expect(mssqlDialect.quoteIdentifier('a]b')).toBe('[a]]b]');
+  });
+});

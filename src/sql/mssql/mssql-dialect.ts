@@ -1,6 +1,7 @@
 // SQL Server through knex's `mssql` client, which drives `tedious` (the driver under the `mssql`
 // package, a dependency). tedious loads only when knex opens a pool for an mssql:// URL.
 import type { Knex } from 'knex';
+import { br } from '../quote.js';
 import {
   dialectBase,
   errorProps,
@@ -73,6 +74,7 @@ function flag(params: URLSearchParams, name: string, fallback: boolean): boolean
 export const mssqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mssql',
+  quoteIdentifier: br,
   client: 'mssql',
   horizon: mssqlHorizon,
   triggers: mssqlTriggerDdl,

@@ -1,5 +1,6 @@
 // SQL Server changelog table and capture triggers (see src/sql/trigger-ddl.ts).
-import { br, lit, triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { br, lit } from '../quote.js';
+import { triggerName, type TriggerDdl } from '../trigger-ddl.js';
 
 export const mssqlTriggerDdl: TriggerDdl = {
   transactional: false,

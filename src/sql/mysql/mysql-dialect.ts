@@ -1,5 +1,6 @@
 // MySQL and MariaDB through knex + mysql2. Dates stay strings, big numbers stay exact strings.
 import type { Knex } from 'knex';
+import { bq } from '../quote.js';
 import {
   dialectBase,
   errorProps,
@@ -33,6 +34,7 @@ const kinds: Record<number, DbErrorKind> = {
 export const mysqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mysql',
+  quoteIdentifier: bq,
   client: 'mysql2',
   rawRows: (result) => (result as [Record<string, unknown>[], unknown])[0], // [rows, fields]
   supportsReturning: false,

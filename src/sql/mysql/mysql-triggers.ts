@@ -1,5 +1,6 @@
 // MySQL/MariaDB changelog table and capture triggers (see src/sql/trigger-ddl.ts).
-import { bq, jsonPairs, lit, triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { bq, lit } from '../quote.js';
+import { jsonPairs, triggerName, type TriggerDdl } from '../trigger-ddl.js';
 
 export const mysqlTriggerDdl: TriggerDdl = {
   transactional: false,

@@ -1,5 +1,6 @@
 // Oracle changelog table and capture triggers (see src/sql/trigger-ddl.ts).
-import { dq, lit, triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { dq, lit } from '../quote.js';
+import { triggerName, type TriggerDdl } from '../trigger-ddl.js';
 
 export const oracleTriggerDdl: TriggerDdl = {
   transactional: false,

@@ -1,5 +1,6 @@
 // PostgreSQL changelog table and capture triggers (see src/sql/trigger-ddl.ts).
-import { dq, lit, triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { dq, lit } from '../quote.js';
+import { triggerName, type TriggerDdl } from '../trigger-ddl.js';
 
 export const postgresTriggerDdl: TriggerDdl = {
   transactional: true,

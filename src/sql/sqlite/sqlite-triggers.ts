@@ -1,5 +1,6 @@
 // SQLite changelog table and capture triggers (see src/sql/trigger-ddl.ts).
-import { dq, jsonPairs, lit, triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { dq, lit } from '../quote.js';
+import { jsonPairs, triggerName, type TriggerDdl } from '../trigger-ddl.js';
 
 export const sqliteTriggerDdl: TriggerDdl = {
   transactional: true,
