@@ -213,10 +213,25 @@ export const apiSchema = z
       })
       .optional()
       .describe('Off when absent'),
+    authFailureLimit: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          limit: z.number().int().min(1).default(20).describe('Failed authentications per window'),
+          window: duration('1m'),
+        }),
+      ])
+      .prefault({})
+      .describe(
+        'Requests with a wrong API key or token, counted per client address (on top of rateLimit); false: off',
+      ),
     trustProxy: z
-      .boolean()
+      .union([z.boolean(), z.number().int().min(0).max(32)])
       .default(false)
-      .describe('Take the client address from X-Forwarded-For (behind a proxy)'),
+      .transform((v) => (v === true ? 1 : v === false ? 0 : v))
+      .describe(
+        'Reverse proxies in front of sluice that append to X-Forwarded-For: the client address is the entry that many places from the right (true = 1, false = 0: the socket peer)',
+      ),
     idempotency: z
       .strictObject({
         ttl: duration('24h').describe('How long a POST response is kept for replay'),
