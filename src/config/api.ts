@@ -238,7 +238,7 @@ export const apiSchema = z
       })
       .prefault({})
       .describe(
-        'Idempotency-Key records, kept in the table sluice_idempotency that sluice creates in each API database',
+        'Idempotency-Key records, kept in the table sluice_idempotency that `sluice migrate --api` installs in each API database where resources can be created',
       ),
     docs: z.boolean().default(true).describe('Serve the interactive reference at <basePath>/docs'),
     resources: z

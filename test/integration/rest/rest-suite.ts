@@ -7,7 +7,12 @@ import type { Knex } from 'knex';
 import { openDatabase, type ApiDatabase } from '../../../src/api/database.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
-import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
+import {
+  createApiRuntime,
+  createAppFromRuntime,
+  migrateApi,
+  type ApiRuntime,
+} from '../../../src/http/server.js';
 import { requestJson } from '../../fixtures/rest/request.js';
 import {
   createLegacySchema,
@@ -50,6 +55,8 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       knex = seedDb.knex;
       await createLegacySchema(knex, backend.flavor);
       const cfg = parseConfigText(yaml, { DB_URL: db.url });
+      // The explicit step that installs the idempotency table (serving never creates it).
+      await migrateApi(cfg.api!, [], false);
       rt = await createApiRuntime(cfg.api!, []);
       app = createAppFromRuntime(cfg.api!, rt);
     });
