@@ -200,6 +200,12 @@ export const apiSchema = z
       .describe('Default database URL for resources with neither source nor url'),
     defaultLimit: z.number().int().min(1).default(50).describe('Page size when ?limit is absent'),
     maxLimit: z.number().int().min(1).default(1000).describe('Largest accepted ?limit'),
+    embedLimit: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe('Most children ?embed puts under one parent; more: a <relation>@next link to the rest'),
     auth: authSchema,
     rateLimit: z
       .strictObject({

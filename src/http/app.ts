@@ -105,6 +105,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const readDeps = {
     resources: deps.resources,
     limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit },
+    basePath: base,
+    // The `@next` link of an embed asks for this many: keep it a valid ?limit.
+    embedLimit: Math.min(api.embedLimit, api.maxLimit),
   };
   for (const r of deps.resources.values()) {
     const collection = `${base}/${r.name}`;

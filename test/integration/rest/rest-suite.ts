@@ -204,6 +204,42 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       expect(o.json.customer).toMatchObject({ id: 'C0002', name: 'CUSTOMER 2' });
     });
 
+    it('bounds the children embedded per parent and links to the rest (issue 10, item 8)', async () => {
+      const cfg = parseConfigText(yaml, { DB_URL: seedDb.url });
+      const api = { ...cfg.api!, embedLimit: 2 };
+      const bounded = await createApiRuntime(api, []);
+      try {
+        const app2 = createAppFromRuntime(api, bounded);
+        const r = await requestJson(
+          app2,
+          'GET',
+          '/api/customers?id=in.(C0002,C0003,C0007)&embed=orders&select=id',
+        );
+        expect(r.status).toBe(200);
+        const [c2, c3, c7] = r.json.data as Body[];
+        // C0002 has 2 orders (all of them, no link); C0003 and C0007 have 3: two, and a link.
+        expect((c2!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        expect(c2).not.toHaveProperty('orders@next');
+        expect((c3!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        expect((c7!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        const link = c3!['orders@next'] as string;
+        expect(link).toMatch(/^\/api\/orders\?customerId=eq\.[^&]+&limit=2&cursor=[A-Za-z0-9_-]+$/);
+        const rest = await requestJson(app2, 'GET', link);
+        expect(rest.status).toBe(200);
+        expect(rest.json.data).toEqual([expect.objectContaining({ customerId: 'C0003', orderNo: 3 })]);
+        expect(rest.json.next).toBeNull();
+        // One item: a `one` relation reads one row per parent.
+        const o = await requestJson(app2, 'GET', '/api/orders?customerId=eq.C0003&embed=customer');
+        expect((o.json.data as Body[]).map((d) => (d.customer as Body).id)).toEqual([
+          'C0003',
+          'C0003',
+          'C0003',
+        ]);
+      } finally {
+        await bounded.close();
+      }
+    });
+
     it('creates, replaces, patches with If-Match and deletes', async () => {
       const body = {
         id: 'Z0001',
