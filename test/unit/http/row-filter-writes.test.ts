@@ -2,6 +2,7 @@
 // can neither reach another row nor move one of its rows out of its scope (issue 10, item 6).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
+import { migrateApi } from '../../../src/http/server.js';
 import { startHarness, type Harness } from './harness.js';
 
 const secret = 'a-test-secret-of-32-characters!!';
@@ -115,6 +116,34 @@ describe('row filters on PUT, PATCH and POST (SQLite)', () => {
       expect(String(row.cust_nm).trimEnd()).toBe('CUSTOMER 8');
     } finally {
       await knex.raw('DROP TRIGGER custmast_desk');
+    }
+  });
+
+  it('checks the stored row after a POST too: an insert trigger moving it out of the filter is refused, nothing created', async () => {
+    const knex = h.rt.databases[0]!.knex;
+    await knex.raw(
+      `CREATE TRIGGER custmast_new_desk AFTER INSERT ON custmast WHEN NEW.cust_nm LIKE 'REASSIGN%'
+       BEGIN UPDATE custmast SET stat_cd = 'A' WHERE cust_no = NEW.cust_no; END`,
+    );
+    try {
+      const r = await h.request('POST', '/api/customers', {
+        body: { id: 'RF04', name: 'REASSIGN ME', status: 'hold' },
+        headers: auth,
+      });
+      expect(r.status).toBe(403);
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+      expect(await stored('RF04')).toBeUndefined();
+      // With an Idempotency-Key the refusal rolls back the key's record too: nothing to replay.
+      await migrateApi(h.api, [], false);
+      const k = await h.request('POST', '/api/customers', {
+        body: { id: 'RF05', name: 'REASSIGN ME', status: 'hold' },
+        headers: { ...auth, 'idempotency-key': 'rf-5' },
+      });
+      expect(k.status).toBe(403);
+      expect(await stored('RF05')).toBeUndefined();
+      expect(await knex('sluice_idempotency').where({ idem_key: 'rf-5' })).toEqual([]);
+    } finally {
+      await knex.raw('DROP TRIGGER custmast_new_desk');
     }
   });
 });
