@@ -62,8 +62,7 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
     : [await listing, undefined];
   const toApi = r.mapping.converter(params.fields);
   const data = page.rows.map((row) => toApi(row));
-  if (params.embed.length > 0)
-    await attachEmbeds(r, deps, principal, params.embed, page.rows, data);
+  if (params.embed.length > 0) await attachEmbeds(r, deps, principal, params.embed, page.rows, data);
 
   const headers: Record<string, string> = {};
   if (page.next !== null) {

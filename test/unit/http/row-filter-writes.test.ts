@@ -18,8 +18,7 @@ describe('row filters on PUT, PATCH and POST (SQLite)', () => {
   let auth: Record<string, string>;
   const stored = async (id: string) =>
     (await h.rt.databases[0]!.knex('custmast').where('cust_no', id.padEnd(8, ' ')).first()) as
-      | Record<string, unknown>
-      | undefined;
+      Record<string, unknown> | undefined;
 
   beforeAll(async () => {
     h = await startHarness((api) => {
@@ -71,8 +70,12 @@ describe('row filters on PUT, PATCH and POST (SQLite)', () => {
     // C0001 is inactive: not visible at all.
     for (const method of ['PATCH', 'PUT'])
       expect(
-        (await h.request(method, '/api/customers/C0001', { body: { name: 'X', status: 'hold' }, headers: auth }))
-          .status,
+        (
+          await h.request(method, '/api/customers/C0001', {
+            body: { name: 'X', status: 'hold' },
+            headers: auth,
+          })
+        ).status,
       ).toBe(404);
     const row = (await stored('C0001'))!;
     expect(row.stat_cd).toBe('I');
