@@ -273,17 +273,21 @@ export class ResourceStore {
         ]),
       ]);
       queries.push(
+        // No ORDER BY: `related` puts each tuple's rows in sluice_rn order (a number, so no
+        // collation question), which spares the database a second sort.
         this.db.knex
-          .select(cols)
+          .select([...cols, 'sluice_rn'])
           .from(inner.as('sluice_embed'))
-          .where('sluice_rn', '<=', perTuple + 1)
-          .orderBy([...columns.map((c) => ({ column: c })), { column: 'sluice_rn' }]),
+          .where('sluice_rn', '<=', perTuple + 1),
       );
     }
     return queries;
   }
 
-  /** Runs `relatedQueries` one chunk after the other; rows of one tuple stay in key order. */
+  /**
+   * Runs `relatedQueries` one chunk after the other. Rows come back in `sluice_rn` order (the
+   * key order within each tuple); tuples may interleave.
+   */
   async related(
     columns: readonly string[],
     tuples: readonly DbValue[][],
@@ -295,7 +299,8 @@ export class ResourceStore {
     const out: DbRow[] = [];
     for (const qb of this.relatedQueries(columns, tuples, filters, lookup, select, perTuple))
       for (const row of await this.guard(async () => (await qb) as DbRow[])) out.push(row);
-    return out;
+    // A stable sort on the row number: each tuple's rows end up in key order.
+    return out.sort((a, b) => Number(a.sluice_rn) - Number(b.sluice_rn));
   }
 
   allColumns(): readonly string[] {
