@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Knex } from 'knex';
+import { SignJWT } from 'jose';
+import { parse } from 'yaml';
 import { openDatabase, type ApiDatabase } from '../../../src/api/database.js';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfig, parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
 import {
   createApiRuntime,
@@ -237,6 +239,54 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
         ]);
       } finally {
         await bounded.close();
+      }
+    });
+
+    it('keeps row-filtered writers inside their filter: moving a row out is a 403 and writes nothing (issue 10, item 6)', async () => {
+      const secret = 'a-test-secret-of-32-characters!!';
+      const raw = parse(yaml) as Body & { api: Body & { resources: Record<string, Body> } };
+      raw.api.auth = { jwt: { secret } };
+      raw.api.resources.customers!.access = { agent: ['read', 'create', 'update'] };
+      raw.api.resources.customers!.rowFilter = { role: 'agent', field: 'status', claim: 'desk' };
+      const api = parseConfig(raw, { DB_URL: seedDb.url }).api!;
+      const filtered = await createApiRuntime(api, []);
+      try {
+        const app2 = createAppFromRuntime(api, filtered);
+        const token = await new SignJWT({ sub: 'u1', desk: 'hold', roles: ['agent'] })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(secret));
+        const headers = { authorization: `Bearer ${token}` };
+        const stored = async (id: string) =>
+          (await knex('custmast').where('cust_no', id.padEnd(8, ' ')).first()) as Body;
+        // C0011 is a hold customer.
+        const patch = await requestJson(app2, 'PATCH', '/api/customers/C0011', {
+          body: { status: 'active' },
+          headers,
+        });
+        expect(patch.status).toBe(403);
+        expect(patch.headers.get('content-type')).toBe('application/problem+json');
+        const put = await requestJson(app2, 'PUT', '/api/customers/C0011', {
+          body: { name: 'MOVED', status: 'inactive' },
+          headers,
+        });
+        expect(put.status).toBe(403);
+        expect(await stored('C0011')).toMatchObject({ stat_cd: 'H' });
+        expect(String((await stored('C0011')).cust_nm).trimEnd()).toBe('CUSTOMER 11');
+        const post = await requestJson(app2, 'POST', '/api/customers', {
+          body: { id: 'RFX1', name: 'ELSEWHERE', status: 'active' },
+          headers,
+        });
+        expect(post.status).toBe(403);
+        expect(await stored('RFX1')).toBeUndefined();
+        // C0001 (inactive) is not visible at all.
+        expect(
+          (await requestJson(app2, 'PATCH', '/api/customers/C0001', { body: { status: 'hold' }, headers }))
+            .status,
+        ).toBe(404);
+        expect(await stored('C0001')).toMatchObject({ stat_cd: 'I' });
+      } finally {
+        await filtered.close();
       }
     });
 
