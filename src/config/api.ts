@@ -200,6 +200,12 @@ export const apiSchema = z
       .describe('Default database URL for resources with neither source nor url'),
     defaultLimit: z.number().int().min(1).default(50).describe('Page size when ?limit is absent'),
     maxLimit: z.number().int().min(1).default(1000).describe('Largest accepted ?limit'),
+    embedLimit: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe('Most children ?embed puts under one parent; more: a <relation>@next link to the rest'),
     auth: authSchema,
     rateLimit: z
       .strictObject({
@@ -213,17 +219,32 @@ export const apiSchema = z
       })
       .optional()
       .describe('Off when absent'),
+    authFailureLimit: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          limit: z.number().int().min(1).default(20).describe('Failed authentications per window'),
+          window: duration('1m'),
+        }),
+      ])
+      .prefault({})
+      .describe(
+        'Requests with a wrong API key or token, counted per client address (on top of rateLimit); false: off',
+      ),
     trustProxy: z
-      .boolean()
+      .union([z.boolean(), z.number().int().min(0).max(32)])
       .default(false)
-      .describe('Take the client address from X-Forwarded-For (behind a proxy)'),
+      .transform((v) => (v === true ? 1 : v === false ? 0 : v))
+      .describe(
+        'Reverse proxies in front of sluice that append to X-Forwarded-For: the client address is the entry that many places from the right (true = 1, false = 0: the socket peer)',
+      ),
     idempotency: z
       .strictObject({
         ttl: duration('24h').describe('How long a POST response is kept for replay'),
       })
       .prefault({})
       .describe(
-        'Idempotency-Key records, kept in the table sluice_idempotency that sluice creates in each API database',
+        'Idempotency-Key records, kept in the table sluice_idempotency that `sluice migrate --api` installs in each API database where resources can be created',
       ),
     docs: z.boolean().default(true).describe('Serve the interactive reference at <basePath>/docs'),
     resources: z

@@ -1,6 +1,5 @@
 // createApp(deps) → the Hono app: resource routes from the mappings, auth, rate limits,
 // OpenAPI + docs, health and metrics. No module-level state: tests call app.request().
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Registry } from 'prom-client';
@@ -17,8 +16,9 @@ import {
   NotFoundProblem,
   PayloadTooLargeProblem,
   problemResponse,
+  UnauthorizedProblem,
 } from './problem.js';
-import { rateLimit } from './rate-limit.js';
+import { clientAddress, rateLimit, RateLimiter } from './rate-limit.js';
 import { getHandler, listHandler } from './resource-reads.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import { createHandler, modifyHandler } from './resource-writes.js';
@@ -35,19 +35,6 @@ export interface AppDeps {
 }
 
 const silent: ErrorLog = { error: () => {} };
-
-/** The client address: X-Forwarded-For's first hop behind a trusted proxy, else the socket's. */
-function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd) return fwd;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown'; // app.request() in tests has no socket
-  }
-}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { api } = deps;
@@ -71,37 +58,56 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     maxSize: 1024 * 1024,
     onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path),
   });
+  const clock = deps.now ? { now: deps.now } : {};
+  const limiter = api.rateLimit
+    ? new RateLimiter({ limit: api.rateLimit.limit, windowMs: api.rateLimit.window, ...clock })
+    : undefined;
+  const failures = api.authFailureLimit
+    ? new RateLimiter({ limit: api.authFailureLimit.limit, windowMs: api.authFailureLimit.window, ...clock })
+    : undefined;
+  /**
+   * Failed authentication never reaches the per-caller limit (there is no caller): it is counted
+   * per client address, in the failure budget and in the address's share of `rateLimit`, so
+   * guessing keys or tokens runs into 429 like any other flood.
+   */
+  const countFailure = (c: Context<AppEnv>) => {
+    const ip = `ip:${clientAddress(c, api.trustProxy)}`;
+    failures?.take(ip, 'failed authentications');
+    limiter?.take(ip);
+  };
   // The body limit (then authentication) in one middleware, one step less on every request. The
   // limit applies only where bodies are read: bodyLimit builds the full fetch Request, which reads
   // do not need.
   app.use(guarded, (c, next) => {
     const authenticated = async () => {
-      c.set(
-        'principal',
-        await deps.authenticate({
+      let principal;
+      try {
+        principal = await deps.authenticate({
           apiKey: c.req.header('x-api-key'),
           authorization: c.req.header('authorization'),
-        }),
-      );
+        });
+      } catch (err) {
+        if (err instanceof UnauthorizedProblem) countFailure(c);
+        throw err;
+      }
+      c.set('principal', principal);
       await next();
     };
     const m = c.req.method;
     return m === 'POST' || m === 'PUT' || m === 'PATCH' ? limitBody(c, authenticated) : authenticated();
   });
-  if (api.rateLimit)
+  if (limiter)
     app.use(
       guarded,
-      rateLimit({
-        limit: api.rateLimit.limit,
-        windowMs: api.rateLimit.window,
-        callerId: (c) => c.get('principal').id || `ip:${clientAddress(c, api.trustProxy)}`,
-        ...(deps.now ? { now: deps.now } : {}),
-      }),
+      rateLimit(limiter, (c) => c.get('principal').id || `ip:${clientAddress(c, api.trustProxy)}`),
     );
 
   const readDeps = {
     resources: deps.resources,
     limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit },
+    basePath: base,
+    // The `@next` link of an embed asks for this many: keep it a valid ?limit.
+    embedLimit: Math.min(api.embedLimit, api.maxLimit),
   };
   for (const r of deps.resources.values()) {
     const collection = `${base}/${r.name}`;

@@ -1,14 +1,17 @@
 // Idempotency-Key on POST, kept durably in the database (table sluice_idempotency, installed by
 // migrations/api). The record is written in the same transaction as the insert, so a crash never
 // leaves a key without its row or a row without its key; a concurrent duplicate waits on the
-// primary key and then replays the committed response.
+// primary key and then replays the committed response. The table is only ever created by the
+// explicit `sluice migrate --api` (docs/rest-api.md): serving never changes the legacy schema, and
+// without the table Idempotency-Key requests get a 501 problem saying what to run.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { apiMigrationSource, apiMigrationTable } from '../../migrations/api/index.js';
 import type { ApiDatabase } from '../sql/database.js';
-import { ConflictProblem, UnprocessableProblem } from './problem.js';
+import { ConflictProblem, IdempotencyNotInstalledProblem, UnprocessableProblem } from './problem.js';
 
-const table = 'sluice_idempotency';
+export const idempotencyTable = 'sluice_idempotency';
+const table = idempotencyTable;
 
 export interface StoredResponse {
   readonly status: number;
@@ -34,9 +37,44 @@ export class IdempotencyStore {
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  /** Creates the table if missing (knex migrations, own bookkeeping table). */
-  async install(): Promise<void> {
-    await this.db.knex.migrate.latest({ migrationSource: apiMigrationSource, tableName: apiMigrationTable });
+  /** Set once the table was seen: it is not looked up again. */
+  private installed = false;
+
+  /**
+   * Creates the table if missing (knex migrations, own bookkeeping tables
+   * sluice_api_migrations and sluice_api_migrations_lock). Only `sluice migrate --api` calls it.
+   * Returns the migrations run.
+   */
+  async install(): Promise<string[]> {
+    const [, names] = (await this.db.knex.migrate.latest({
+      migrationSource: apiMigrationSource,
+      tableName: apiMigrationTable,
+    })) as [number, string[]];
+    return names;
+  }
+
+  /** Drops the table and the migration bookkeeping (`sluice migrate --api --down`). */
+  async uninstall(): Promise<string[]> {
+    const knex = this.db.knex;
+    const done: string[] = [];
+    if (await knex.schema.hasTable(apiMigrationTable)) {
+      const [, names] = (await knex.migrate.rollback(
+        { migrationSource: apiMigrationSource, tableName: apiMigrationTable },
+        true,
+      )) as [number, string[]];
+      done.push(...names);
+      await knex.schema.dropTableIfExists(apiMigrationTable);
+      await knex.schema.dropTableIfExists(`${apiMigrationTable}_lock`);
+      done.push(apiMigrationTable, `${apiMigrationTable}_lock`);
+    }
+    this.installed = false;
+    return done;
+  }
+
+  /** Whether the table exists: a catalog read, never DDL. */
+  async isInstalled(): Promise<boolean> {
+    if (!this.installed) this.installed = await this.db.knex.schema.hasTable(table);
+    return this.installed;
   }
 
   /** The live record of a key; an expired one is deleted (outside any transaction: no gap locks). */
@@ -81,6 +119,11 @@ export class IdempotencyStore {
     fingerprint: string,
     work: (trx: Knex.Transaction) => Promise<StoredResponse>,
   ): Promise<StoredResponse> {
+    if (!(await this.isInstalled()))
+      throw new IdempotencyNotInstalledProblem(
+        `Idempotency-Key needs the table ${table}, which is not installed in this database; ` +
+          'an operator installs it with `sluice migrate --api` (or send the request without Idempotency-Key)',
+      );
     this.maybePurge();
     const found = await this.find(scope, key);
     if (found) return this.replay(found, fingerprint);

@@ -95,7 +95,11 @@ function resourcePaths(r: ResourceRuntime, base: string, security: Json[] | unde
         summary: `Create a ${r.name} row`,
         parameters: [p('IdempotencyKey'), p('PreferReturn')],
         requestBody: { required: true, content: json(ref(`${S}Create`)) },
-        responses: { ...itemResponse('201', 'Created'), ...errors(400, 401, 403, 409, 415, 422, 429) },
+        responses: {
+          ...itemResponse('201', 'Created'),
+          // 501: Idempotency-Key sent while its table is not installed (`sluice migrate --api`).
+          ...errors(400, 401, 403, 409, 415, 422, 429, 501),
+        },
         ...sec('create'),
       },
     },
@@ -179,7 +183,8 @@ const sharedParameters: Json = {
   embed: {
     name: 'embed',
     in: 'query',
-    description: 'Comma-separated relations to embed one level deep',
+    description:
+      'Comma-separated relations to embed one level deep; a parent with more children than the embed limit gets `<relation>@next`, a link to the rest',
     schema: { type: 'string' },
   },
   or: {

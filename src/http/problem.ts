@@ -78,6 +78,12 @@ export class TooManyRequestsProblem extends HttpProblem {
   override readonly status = 429;
   override readonly title = 'Too Many Requests';
 }
+/** Idempotency-Key was sent, but its table is not installed (`sluice migrate --api`). */
+export class IdempotencyNotInstalledProblem extends HttpProblem {
+  override readonly code = 'IDEMPOTENCY_NOT_INSTALLED';
+  override readonly status = 501;
+  override readonly title = 'Not Implemented';
+}
 export class ServiceUnavailableProblem extends HttpProblem {
   override readonly code = 'UNAVAILABLE';
   override readonly status = 503;

@@ -1,48 +1,89 @@
 // Per-caller fixed-window rate limiting with RateLimit-* headers (draft-ietf-httpapi-ratelimit-headers)
-// and 429 + Retry-After. The caller is the API key, the token subject, or the client address.
-// Counters are in memory: with several instances behind a balancer, each enforces its own share.
-import type { MiddlewareHandler } from 'hono';
+// and 429 + Retry-After. The caller is the API key, the token subject, or the client address;
+// failed authentication is counted per client address (see app.ts), so credentials cannot be
+// guessed without limit. Counters are in memory: with several instances behind a balancer, each
+// enforces its own share.
+import type { Context, MiddlewareHandler } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AppEnv } from './env.js';
 import { TooManyRequestsProblem } from './problem.js';
 
 export interface RateLimitOptions {
   readonly limit: number;
   readonly windowMs: number;
-  /** Identifies the caller of a request. */
-  readonly callerId: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => string;
   readonly now?: () => number;
 }
 
-export function rateLimit(o: RateLimitOptions): MiddlewareHandler<AppEnv> {
-  const now = o.now ?? Date.now;
-  const windowSec = Math.ceil(o.windowMs / 1000);
-  let windowStart = 0;
-  let counts = new Map<string, number>();
-  return async (c, next) => {
-    const t = now();
-    if (t - windowStart >= o.windowMs) {
-      windowStart = t - (t % o.windowMs);
-      counts = new Map(); // a new window forgets every caller at once: no sweep needed
+/** A fixed-window counter per caller id. */
+export class RateLimiter {
+  private readonly now: () => number;
+  private readonly windowSec: number;
+  private windowStart = 0;
+  private counts = new Map<string, number>();
+
+  constructor(private readonly o: RateLimitOptions) {
+    this.now = o.now ?? Date.now;
+    this.windowSec = Math.ceil(o.windowMs / 1000);
+  }
+
+  /**
+   * Counts one request of `id`; throws 429 (with Retry-After) past the limit, else returns the
+   * RateLimit-* headers to send. `what` names what is counted in the 429's detail.
+   */
+  take(id: string, what = 'requests'): Record<string, string> {
+    const t = this.now();
+    if (t - this.windowStart >= this.o.windowMs) {
+      this.windowStart = t - (t % this.o.windowMs);
+      this.counts = new Map(); // a new window forgets every caller at once: no sweep needed
     }
-    const id = o.callerId(c);
-    const used = (counts.get(id) ?? 0) + 1;
-    counts.set(id, used);
-    const reset = Math.max(1, Math.ceil((windowStart + o.windowMs - t) / 1000));
+    const used = (this.counts.get(id) ?? 0) + 1;
+    this.counts.set(id, used);
+    const reset = Math.max(1, Math.ceil((this.windowStart + this.o.windowMs - t) / 1000));
     const headers = {
-      'ratelimit-limit': String(o.limit),
-      'ratelimit-remaining': String(Math.max(0, o.limit - used)),
+      'ratelimit-limit': String(this.o.limit),
+      'ratelimit-remaining': String(Math.max(0, this.o.limit - used)),
       'ratelimit-reset': String(reset),
-      'ratelimit-policy': `${o.limit};w=${windowSec}`,
+      'ratelimit-policy': `${this.o.limit};w=${this.windowSec}`,
     };
-    if (used > o.limit)
+    if (used > this.o.limit)
       throw new TooManyRequestsProblem(
-        `more than ${o.limit} requests in ${windowSec}s; retry after ${reset}s`,
+        `more than ${this.o.limit} ${what} in ${this.windowSec}s; retry after ${reset}s`,
         [],
-        {
-          headers: { ...headers, 'retry-after': String(reset) },
-        },
+        { headers: { ...headers, 'retry-after': String(reset) } },
       );
+    return headers;
+  }
+}
+
+/** Middleware counting every request of the caller `callerId` names against `limiter`. */
+export function rateLimit(
+  limiter: RateLimiter,
+  callerId: (c: Context<AppEnv>) => string,
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const headers = limiter.take(callerId(c));
     await next();
     for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
   };
+}
+
+/**
+ * The client address. Without trusted proxies (`hops` 0), the socket's peer. Behind `hops` proxies
+ * that each append the address they received from to X-Forwarded-For, the client is the entry
+ * `hops` places from the right: entries further left were written by the client itself and
+ * prove nothing. With fewer entries than hops, the leftmost one (as Express's `trust proxy` does).
+ */
+export function clientAddress(c: Context<AppEnv>, hops: number): string {
+  if (hops > 0) {
+    const fwd = (c.req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    if (fwd.length > 0) return fwd[Math.max(0, fwd.length - hops)]!;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // app.request() in tests has no socket
+  }
 }

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { ListLimits } from './list-params.js';
 import { parseEmbed, parseKeyText, parseListParams, parseSelect } from './list-params.js';
-import { attachEmbeds, relationColumns } from './embeds.js';
+import { attachEmbeds, relationColumns, type EmbedDeps } from './embeds.js';
 import { etagOf, ifNoneMatchHit } from './etag.js';
 import { jsonResponse } from './json-response.js';
 import { parsePrefer, preferenceApplied } from './prefer.js';
@@ -10,8 +10,7 @@ import { NotFoundProblem } from './problem.js';
 import { fullLookup, viewFor, type ResourceRuntime } from './resource-runtime.js';
 import type { AppEnv } from './env.js';
 
-export interface ReadDeps {
-  readonly resources: ReadonlyMap<string, ResourceRuntime>;
+export interface ReadDeps extends EmbedDeps {
   readonly limits: ListLimits;
 }
 
@@ -63,8 +62,7 @@ export async function listHandler(c: Context<AppEnv>, r: ResourceRuntime, deps: 
     : [await listing, undefined];
   const toApi = r.mapping.converter(params.fields);
   const data = page.rows.map((row) => toApi(row));
-  if (params.embed.length > 0)
-    await attachEmbeds(r, deps.resources, principal, params.embed, page.rows, data);
+  if (params.embed.length > 0) await attachEmbeds(r, deps, principal, params.embed, page.rows, data);
 
   const headers: Record<string, string> = {};
   if (page.next !== null) {
@@ -98,6 +96,6 @@ export async function getHandler(
   const inm = c.req.header('if-none-match');
   if (inm !== undefined && ifNoneMatchHit(inm, etag)) return c.body(null, 304, { etag });
   const out = [r.mapping.toApi(row, fields)];
-  if (embed.length > 0) await attachEmbeds(r, deps.resources, principal, embed, [row], out);
+  if (embed.length > 0) await attachEmbeds(r, deps, principal, embed, [row], out);
   return jsonResponse(out[0], 200, { etag });
 }

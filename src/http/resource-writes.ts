@@ -60,15 +60,23 @@ function checkKeyUnchanged(r: ResourceRuntime, body: Record<string, unknown>, ke
   if (issues.length > 0) throw new UnprocessableProblem('the body changes the key', issues);
 }
 
-/** On create, row-filtered callers may only write rows they would see. */
-function checkRowFiltersOnCreate(
+/**
+ * Row-filtered callers may only write rows they would see: the filtered fields a write sets must
+ * hold the caller's claim. `all` (create, replace) treats a field the write leaves out as a
+ * mismatch; a patch only checks the fields it sets. The stored row is checked again after the
+ * write (`checkStoredRow`): this early check only gives the clearer message.
+ */
+function checkRowFilterValues(
   r: ResourceRuntime,
   values: Record<string, DbValue>,
   filters: ReturnType<ResourceRuntime['policy']['rowFilters']>,
+  all: boolean,
+  what: string,
 ): void {
   for (const f of filters) {
     if (f.kind !== 'cond') continue;
     const field = r.mapping.field(f.field)!;
+    if (!all && values[field.column] === undefined) continue;
     let expected: DbValue;
     try {
       expected = field.codec.encode(field.codec.parseText(f.value as string));
@@ -76,8 +84,29 @@ function checkRowFiltersOnCreate(
       throw new ForbiddenProblem(`your ${f.field} claim does not fit the field`);
     }
     if (values[field.column] !== expected)
-      throw new ForbiddenProblem(`you may only create ${r.name} whose ${f.field} is yours`);
+      throw new ForbiddenProblem(`you may only ${what} ${r.name} whose ${f.field} is yours`);
   }
+}
+
+/**
+ * The row as written must still match the caller's row filters (like PostgreSQL RLS `WITH
+ * CHECK`): read back by key with the filters, inside the write's transaction, so a trigger or
+ * default that moves the row out of scope is seen too and the throw rolls the write back.
+ */
+async function checkStoredRow(
+  r: ResourceRuntime,
+  trx: Knex.Transaction,
+  key: DbKey,
+  filters: ReturnType<ResourceRuntime['policy']['rowFilters']>,
+): Promise<void> {
+  if (filters.length === 0) return;
+  if (!(await r.store.get(trx, key, filters, fullLookup(r))))
+    throw new ForbiddenProblem(
+      `the write would move this ${r.name} row out of the rows you may reach (${filters
+        .map((f) => (f.kind === 'cond' ? f.field : ''))
+        .filter(Boolean)
+        .join(', ')}); nothing was changed`,
+    );
 }
 
 function respond(c: Context<AppEnv>, res: StoredResponse): Response {
@@ -107,11 +136,12 @@ export async function createHandler(
   const raw = await readBody(c);
   const body = validate(r.mapping.schemas(view.hidden).create, raw);
   const values = r.mapping.toDb(body);
-  checkRowFiltersOnCreate(r, values, view.rowFilters);
+  checkRowFilterValues(r, values, view.rowFilters, true, 'create');
   const minimal = parsePrefer(c.req.header('prefer')).return === 'minimal';
 
   const work = async (trx: Knex.Transaction): Promise<StoredResponse> => {
     const key = await r.store.insert(trx, values);
+    await checkStoredRow(r, trx, key, view.rowFilters);
     const row = await r.store.get(trx, key, [], fullLookup(r));
     if (!row) throw new NotFoundProblem(`the new ${r.name} row cannot be read back by its key`);
     const keyText = r.mapping.key
@@ -165,6 +195,7 @@ export async function modifyHandler(
           body[f.name] = null;
     for (const k of r.mapping.key) delete body[k.name];
     values = r.mapping.toDb(body);
+    checkRowFilterValues(r, values, view.rowFilters, kind === 'replace', 'write');
   }
   const ifMatch = c.req.header('if-match');
   const minimal = parsePrefer(c.req.header('prefer')).return === 'minimal';
@@ -182,6 +213,7 @@ export async function modifyHandler(
       return { status: 204, headers: {}, body: null };
     }
     await r.store.update(trx, key, values);
+    await checkStoredRow(r, trx, key, view.rowFilters);
     const row = (await r.store.get(trx, key, [], fullLookup(r)))!;
     const headers = {
       etag: etagOf(row, r.store.allColumns()),

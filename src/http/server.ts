@@ -31,7 +31,15 @@ interface Log {
   error(obj: object, msg: string): void;
 }
 
-/** Opens one pool per database and builds every resource. Installs the idempotency table where POST is allowed. */
+/** Whether some role may create rows of the resource (then Idempotency-Key can be used on it). */
+function creatable(cfg: ApiConfig['resources'][string]): boolean {
+  return !cfg.access || Object.values(cfg.access).some((a) => a.includes('create'));
+}
+
+/**
+ * Opens one pool per database and builds every resource. Never changes a database: where POST is
+ * allowed and the idempotency table is missing, it warns (`sluice migrate --api` installs it).
+ */
 export async function createApiRuntime(
   api: ApiConfig,
   sources: readonly { name: string; url?: string | undefined }[],
@@ -57,8 +65,7 @@ export async function createApiRuntime(
       }
       const policy = new ResourcePolicy(name, cfg, authEnabled);
       const mapping = new ResourceMapping(name, cfg);
-      if (!cfg.access || Object.values(cfg.access).some((a) => a.includes('create')))
-        entry.needsInstall = true;
+      if (creatable(cfg)) entry.needsInstall = true;
       if (policy.anonymousActions().size > 1 || (!authEnabled && !cfg.access))
         log.warn(
           { resource: name },
@@ -73,7 +80,12 @@ export async function createApiRuntime(
         idempotency: entry.idempotency,
       });
     }
-    for (const e of byUrl.values()) if (e.needsInstall) await e.idempotency.install();
+    for (const e of byUrl.values())
+      if (e.needsInstall && !(await e.idempotency.isInstalled()))
+        log.warn(
+          { database: e.db.dialect.name },
+          'the idempotency table is not installed: POSTs with Idempotency-Key get a 501 until `sluice migrate --api`',
+        );
   } catch (err) {
     await Promise.allSettled([...byUrl.values()].map((e) => e.db.close()));
     throw err;
@@ -87,6 +99,38 @@ export async function createApiRuntime(
       await Promise.allSettled(databases.map((d) => d.close()));
     },
   };
+}
+
+/**
+ * `sluice migrate --api`: installs (with `down`, removes) the idempotency table in each database
+ * where some resource can be created. Returns what was done, per database.
+ */
+export async function migrateApi(
+  api: ApiConfig,
+  sources: readonly { name: string; url?: string | undefined }[],
+  down: boolean,
+): Promise<{ database: string; done: string[] }[]> {
+  const urls = new Set<string>();
+  for (const [name, cfg] of Object.entries(api.resources)) {
+    const url = resourceDatabaseUrl(cfg, sources, api);
+    if (url === undefined)
+      throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
+    if (creatable(cfg)) urls.add(url);
+  }
+  const out: { database: string; done: string[] }[] = [];
+  for (const url of urls) {
+    const db = await openDatabase(url);
+    try {
+      const store = new IdempotencyStore(db, api.idempotency.ttl);
+      const done = down ? await store.uninstall() : await store.install();
+      // The URL without its password, for the report.
+      const shown = url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+      out.push({ database: shown, done });
+    } finally {
+      await db.close();
+    }
+  }
+  return out;
 }
 
 export function createAppFromRuntime(

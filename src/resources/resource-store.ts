@@ -220,31 +220,87 @@ export class ResourceStore {
     return this.guard(() => this.from(ex).where(key).delete());
   }
 
-  /** Rows whose `columns` equal one of `tuples` (embeds: one query for a whole page). */
-  async whereIn(
+  /**
+   * The SELECTs of the rows whose `columns` equal one of `tuples` (embeds of a whole page): at
+   * most `perTuple` + 1 rows per tuple (the extra one tells that more exist), each tuple's rows in
+   * key order (the order of a plain list, so its cursor can resume after them). Keys are split into
+   * chunks of the dialect's `inListChunk` bound values, one statement each.
+   */
+  relatedQueries(
     columns: readonly string[],
     tuples: readonly DbValue[][],
     filters: readonly Filter[],
     lookup: FieldLookup,
     select: readonly string[],
-  ): Promise<DbRow[]> {
-    if (tuples.length === 0) return [];
-    const qb = this.filtered(this.db.knex, filters, lookup);
-    if (columns.length === 1)
-      qb.whereIn(
-        columns[0]!,
-        tuples.map((t) => t[0]!),
+    perTuple: number,
+  ): Knex.QueryBuilder[] {
+    const cols = [...new Set([...select, ...columns, ...this.mapping.key.map((k) => k.column)])];
+    const per = Math.max(1, Math.floor(this.db.dialect.inListChunk / columns.length));
+    // ORDER BY of the key, as applyOrder writes it for a list (NULL placement included).
+    const order: string[] = [];
+    const orderBindings: string[] = [];
+    for (const k of this.mapping.key) {
+      if (k.spec.nullable && !this.db.dialect.nullsSortHigh) {
+        order.push('CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ASC');
+        orderBindings.push(k.column);
+      }
+      order.push('?? ASC');
+      orderBindings.push(k.column);
+    }
+    const partition = columns.map(() => '??').join(', ');
+    const queries: Knex.QueryBuilder[] = [];
+    for (let i = 0; i < tuples.length; i += per) {
+      const chunk = tuples.slice(i, i + per);
+      const inner = this.filtered(this.db.knex, filters, lookup);
+      if (columns.length === 1)
+        inner.whereIn(
+          columns[0]!,
+          chunk.map((t) => t[0]!),
+        );
+      else
+        inner.where((outer) => {
+          for (const t of chunk)
+            outer.orWhere((b) => {
+              for (let c = 0; c < columns.length; c++) b.where(columns[c]!, t[c]!);
+            });
+        });
+      inner.select([
+        ...cols,
+        this.db.knex.raw(`ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${order.join(', ')}) AS ??`, [
+          ...columns,
+          ...orderBindings,
+          'sluice_rn',
+        ]),
+      ]);
+      queries.push(
+        // No ORDER BY: `related` puts each tuple's rows in sluice_rn order (a number, so no
+        // collation question), which spares the database a second sort.
+        this.db.knex
+          .select([...cols, 'sluice_rn'])
+          .from(inner.as('sluice_embed'))
+          .where('sluice_rn', '<=', perTuple + 1),
       );
-    else
-      qb.where((outer) => {
-        for (const t of tuples) {
-          outer.orWhere((b) => {
-            for (let i = 0; i < columns.length; i++) b.where(columns[i]!, t[i]!);
-          });
-        }
-      });
-    const cols = new Set([...select, ...columns]);
-    return this.guard(() => qb.select<DbRow[]>([...cols]));
+    }
+    return queries;
+  }
+
+  /**
+   * Runs `relatedQueries` one chunk after the other. Rows come back in `sluice_rn` order (the
+   * key order within each tuple); tuples may interleave.
+   */
+  async related(
+    columns: readonly string[],
+    tuples: readonly DbValue[][],
+    filters: readonly Filter[],
+    lookup: FieldLookup,
+    select: readonly string[],
+    perTuple: number,
+  ): Promise<DbRow[]> {
+    const out: DbRow[] = [];
+    for (const qb of this.relatedQueries(columns, tuples, filters, lookup, select, perTuple))
+      for (const row of await this.guard(async () => (await qb) as DbRow[])) out.push(row);
+    // A stable sort on the row number: each tuple's rows end up in key order.
+    return out.sort((a, b) => Number(a.sluice_rn) - Number(b.sluice_rn));
   }
 
   allColumns(): readonly string[] {

@@ -33,6 +33,12 @@ export interface SqlDialect {
    * null where that shape is not known: every query is then built by knex, none is cached. Default null.
    */
   readonly rawRows: ((result: unknown) => Record<string, unknown>[]) | null;
+  /**
+   * Most bound values one `IN (...)` key list of an embed carries; longer lists are split into
+   * several statements. 1000 keeps under Oracle's 1000-item IN list and, with the other
+   * parameters of the statement, under SQL Server's 2100 parameters. Default 1000.
+   */
+  readonly inListChunk: number;
   /** Classifies a driver error; null when it is not a client mistake (then it is a 500/503). */
   classifyError(err: unknown): DbErrorKind | null;
   /**
@@ -125,6 +131,7 @@ const SOCKET_CODES = new Set([
 
 export const dialectBase = {
   rawRows: null,
+  inListChunk: 1000,
   supportsReturning: true,
   nullsSortHigh: false,
   rowLocks: true,

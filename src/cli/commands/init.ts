@@ -14,6 +14,35 @@ interface InitOptions {
   force?: boolean;
 }
 
+/** True when the URL carries a secret: a password, or a query parameter that names one. */
+export function urlHasSecret(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false; // not a URL (a bare sqlite: path): nothing secret in it
+  }
+  if (u.password !== '') return true;
+  return [...u.searchParams.keys()].some((k) => /pass|secret|token|key|credential|auth/i.test(k));
+}
+
+/** `<DBNAME>_DATABASE_URL` from the URL's database name, else `DATABASE_URL`. */
+export function databaseUrlVariable(url: string): string {
+  let db = '';
+  try {
+    db = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  } catch {
+    // no database name to take
+  }
+  const stem = db
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toUpperCase();
+  return stem !== '' && /^[A-Z]/.test(stem) ? `${stem}_DATABASE_URL` : 'DATABASE_URL';
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** `sluice init --url <db>`: introspects tables, keys and foreign keys and writes a starter config. */
 export function registerInit(program: Command): void {
   program
@@ -39,6 +68,7 @@ export function registerInit(program: Command): void {
       }
       const db = await openDatabase(opts.url);
       let text: string;
+      let secretVar: string | undefined;
       try {
         const wanted = opts.tables?.flatMap((t) => t.split(',')).filter(Boolean);
         const found = await introspect(db, wanted).catch((err: unknown) => {
@@ -49,15 +79,21 @@ export function registerInit(program: Command): void {
           throw err;
         });
         if (found.tables.length === 0) throw new ConfigError('no tables found', ['--url: no tables']);
+        // A URL with a password goes into the file as a ${VAR} reference, never as written:
+        // config files get committed and shared; the value is printed for the environment.
+        secretVar = urlHasSecret(opts.url) ? databaseUrlVariable(opts.url) : undefined;
         const { config, notes } = buildStarterConfig({
-          url: opts.url,
+          url: secretVar ? `\${${secretVar}}` : opts.url,
           tables: found.tables,
           samples: found.samples,
         });
-        parseConfig(config, {}); // what `sluice run` will load must validate as written
+        // What `sluice run` will load must validate as written (with the variable set).
+        parseConfig(config, secretVar ? { [secretVar]: opts.url } : {});
         const header = [
           '# Starter config written by `sluice init`: names and codecs are suggestions; edit freely.',
-          '# Put secrets in the environment: database: ${DATABASE_URL}',
+          secretVar
+            ? `# The database URL (it holds a password) is read from the environment: set ${secretVar}.`
+            : '# Put secrets in the environment: database: ${DATABASE_URL}',
           ...notes.map((n) => `# NOTE: ${n}`),
         ].join('\n');
         text = `${header}\n${stringify(config, { lineWidth: 0 })}`;
@@ -69,5 +105,10 @@ export function registerInit(program: Command): void {
         await writeFile(opts.output, text);
         process.stderr.write(`sluice init: wrote ${opts.output}\n`);
       } else process.stdout.write(text);
+      if (secretVar)
+        process.stderr.write(
+          `sluice init: the config reads the database URL from \${${secretVar}} (it holds a password);\n` +
+            `  set it in the environment of sluice serve/run, e.g.: export ${secretVar}=${shellQuote(opts.url)}\n`,
+        );
     });
 }

@@ -17,7 +17,12 @@ interface Backend {
   flavor: Flavor;
   skip?: string | undefined;
   start(dir: string): Promise<{ url: string; stop(): Promise<void> }>;
+  /** SQL creating a login `initusr` with `password`, for a URL that carries a password. */
+  createUser?(password: string): string[];
 }
+
+/** A password no generated text would contain by chance, with characters URLs must encode. */
+const password = 'Zq8-s3cret/pw@x';
 
 const backends: Backend[] = [
   {
@@ -32,6 +37,7 @@ const backends: Backend[] = [
       const pg = await TestPostgres.start();
       return { url: pg.url(), stop: () => pg.stop() };
     },
+    createUser: (pw) => [`CREATE ROLE initusr LOGIN SUPERUSER PASSWORD '${pw}'`],
   },
   {
     name: 'MariaDB',
@@ -41,6 +47,8 @@ const backends: Backend[] = [
       const m = await TestMariaDB.start();
       return { url: m.url(), stop: () => m.stop() };
     },
+    // The test server runs with --skip-grant-tables: any user and password log in.
+    createUser: () => [],
   },
 ];
 
@@ -69,6 +77,7 @@ for (const b of backends)
         db = await b.start(dir);
         const seed = await openDatabase(db.url);
         await createLegacySchema(seed.knex, b.flavor, true);
+        for (const sql of b.createUser?.(password) ?? []) await seed.knex.raw(sql);
         await seed.close();
       });
       afterAll(async () => {
@@ -82,7 +91,16 @@ for (const b of backends)
         expect(notes).toContain('has no primary key');
         const text = await readFile(file, 'utf8');
         expect(text).toContain('custNm:');
-        const cfg = await loadConfig(file);
+        // A URL without a password is kept as given; one with a password becomes a ${VAR}.
+        const ref = /^\s+database: \$\{([A-Z0-9_]+)\}/m.exec(text)?.[1];
+        if (db.url.startsWith('sqlite:') || new URL(db.url).password === '') {
+          expect(ref).toBeUndefined();
+          expect(text).toContain(`database: ${db.url}`);
+        } else {
+          expect(ref).toBeDefined();
+          expect(text).not.toContain(db.url);
+        }
+        const cfg = await loadConfig(file, ref ? { [ref]: db.url } : {});
         const api = cfg.api!;
         const cust = api.resources.custmast!;
         expect(cust.key).toEqual(['custNo']);
@@ -115,5 +133,34 @@ for (const b of backends)
           await rt.close();
         }
       });
+
+      it.skipIf(b.createUser === undefined)(
+        'never writes the password into the file: a ${VAR} reference, and the variable to set printed (issue 10, item 9)',
+        async () => {
+          const u = new URL(db.url);
+          u.username = 'initusr';
+          u.password = encodeURIComponent(password);
+          const url = u.toString();
+          const file = join(dir, 'secret.yaml');
+          const err = await runCli(['init', '--url', url, '--tables', 'custmast', '-o', file]);
+          const text = await readFile(file, 'utf8');
+          for (const secret of [password, encodeURIComponent(password), url, 's3cret'])
+            expect(text).not.toContain(secret);
+          const name = /^\s+database: \$\{([A-Z0-9_]+)\}/m.exec(text)?.[1];
+          expect(name).toMatch(/_DATABASE_URL$/);
+          expect(err).toContain(`export ${name}='${url}'`);
+          // The file does not load without the variable, and serves with it.
+          await expect(loadConfig(file, {})).rejects.toThrow(`${name} is not set`);
+          const cfg = await loadConfig(file, { [name!]: url });
+          const rt = await createApiRuntime(cfg.api!, cfg.sources);
+          try {
+            const r = await requestJson(createAppFromRuntime(cfg.api!, rt), 'GET', '/api/custmast/C0001');
+            expect(r.status).toBe(200);
+            expect(r.json).toMatchObject({ custNo: 'C0001' });
+          } finally {
+            await rt.close();
+          }
+        },
+      );
     },
   );

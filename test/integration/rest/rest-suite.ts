@@ -4,10 +4,17 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Knex } from 'knex';
+import { SignJWT } from 'jose';
+import { parse } from 'yaml';
 import { openDatabase, type ApiDatabase } from '../../../src/sql/database.js';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfig, parseConfigText } from '../../../src/config/load.js';
 import type { AppEnv } from '../../../src/http/env.js';
-import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
+import {
+  createApiRuntime,
+  createAppFromRuntime,
+  migrateApi,
+  type ApiRuntime,
+} from '../../../src/http/server.js';
 import { requestJson } from '../../fixtures/rest/request.js';
 import {
   createLegacySchema,
@@ -50,6 +57,8 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       knex = seedDb.knex;
       await createLegacySchema(knex, backend.flavor);
       const cfg = parseConfigText(yaml, { DB_URL: db.url });
+      // The explicit step that installs the idempotency table (serving never creates it).
+      await migrateApi(cfg.api!, [], false);
       rt = await createApiRuntime(cfg.api!, []);
       app = createAppFromRuntime(cfg.api!, rt);
     });
@@ -195,6 +204,90 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       ]);
       const o = await req('GET', '/api/orders/C0002,1?embed=customer');
       expect(o.json.customer).toMatchObject({ id: 'C0002', name: 'CUSTOMER 2' });
+    });
+
+    it('bounds the children embedded per parent and links to the rest (issue 10, item 8)', async () => {
+      const cfg = parseConfigText(yaml, { DB_URL: seedDb.url });
+      const api = { ...cfg.api!, embedLimit: 2 };
+      const bounded = await createApiRuntime(api, []);
+      try {
+        const app2 = createAppFromRuntime(api, bounded);
+        const r = await requestJson(
+          app2,
+          'GET',
+          '/api/customers?id=in.(C0002,C0003,C0007)&embed=orders&select=id',
+        );
+        expect(r.status).toBe(200);
+        const [c2, c3, c7] = r.json.data as Body[];
+        // C0002 has 2 orders (all of them, no link); C0003 and C0007 have 3: two, and a link.
+        expect((c2!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        expect(c2).not.toHaveProperty('orders@next');
+        expect((c3!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        expect((c7!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
+        const link = c3!['orders@next'] as string;
+        expect(link).toMatch(/^\/api\/orders\?customerId=eq\.[^&]+&limit=2&cursor=[A-Za-z0-9_-]+$/);
+        const rest = await requestJson(app2, 'GET', link);
+        expect(rest.status).toBe(200);
+        expect(rest.json.data).toEqual([expect.objectContaining({ customerId: 'C0003', orderNo: 3 })]);
+        expect(rest.json.next).toBeNull();
+        // One item: a `one` relation reads one row per parent.
+        const o = await requestJson(app2, 'GET', '/api/orders?customerId=eq.C0003&embed=customer');
+        expect((o.json.data as Body[]).map((d) => (d.customer as Body).id)).toEqual([
+          'C0003',
+          'C0003',
+          'C0003',
+        ]);
+      } finally {
+        await bounded.close();
+      }
+    });
+
+    it('keeps row-filtered writers inside their filter: moving a row out is a 403 and writes nothing (issue 10, item 6)', async () => {
+      const secret = 'a-test-secret-of-32-characters!!';
+      const raw = parse(yaml) as Body & { api: Body & { resources: Record<string, Body> } };
+      raw.api.auth = { jwt: { secret } };
+      raw.api.resources.customers!.access = { agent: ['read', 'create', 'update'] };
+      raw.api.resources.customers!.rowFilter = { role: 'agent', field: 'status', claim: 'desk' };
+      const api = parseConfig(raw, { DB_URL: seedDb.url }).api!;
+      const filtered = await createApiRuntime(api, []);
+      try {
+        const app2 = createAppFromRuntime(api, filtered);
+        const token = await new SignJWT({ sub: 'u1', desk: 'hold', roles: ['agent'] })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(secret));
+        const headers = { authorization: `Bearer ${token}` };
+        const stored = async (id: string) =>
+          (await knex('custmast').where('cust_no', id.padEnd(8, ' ')).first()) as Body;
+        // C0011 is a hold customer.
+        const patch = await requestJson(app2, 'PATCH', '/api/customers/C0011', {
+          body: { status: 'active' },
+          headers,
+        });
+        expect(patch.status).toBe(403);
+        expect(patch.headers.get('content-type')).toBe('application/problem+json');
+        const put = await requestJson(app2, 'PUT', '/api/customers/C0011', {
+          body: { name: 'MOVED', status: 'inactive' },
+          headers,
+        });
+        expect(put.status).toBe(403);
+        expect(await stored('C0011')).toMatchObject({ stat_cd: 'H' });
+        expect(String((await stored('C0011')).cust_nm).trimEnd()).toBe('CUSTOMER 11');
+        const post = await requestJson(app2, 'POST', '/api/customers', {
+          body: { id: 'RFX1', name: 'ELSEWHERE', status: 'active' },
+          headers,
+        });
+        expect(post.status).toBe(403);
+        expect(await stored('RFX1')).toBeUndefined();
+        // C0001 (inactive) is not visible at all.
+        expect(
+          (await requestJson(app2, 'PATCH', '/api/customers/C0001', { body: { status: 'hold' }, headers }))
+            .status,
+        ).toBe(404);
+        expect(await stored('C0001')).toMatchObject({ stat_cd: 'I' });
+      } finally {
+        await filtered.close();
+      }
     });
 
     it('creates, replaces, patches with If-Match and deletes', async () => {

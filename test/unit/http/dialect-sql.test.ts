@@ -43,6 +43,8 @@ function page(s: ResourceStore, params: Record<string, string>, cursor?: unknown
   return qb.toSQL().toNative();
 }
 
+const keysOf = (n: number) => Array.from({ length: n }, (_, i) => [`C${String(i).padStart(7, '0')}`]);
+
 describe('compiled SQL per dialect', () => {
   const filters = {
     active: 'eq.true',
@@ -81,6 +83,55 @@ describe('compiled SQL per dialect', () => {
       expect(sql).not.toContain('DROP');
       expect(bindings).toContain("x'; DROP TABLE custmast; --");
     }
+  });
+
+  it('embeds: key lists are chunked by the dialect (<= 1000 per IN list, < 2100 parameters), children bounded per parent', () => {
+    for (const d of [mssqlDialect, oracleDialect, postgresDialect, mysqlDialect, sqliteDialect]) {
+      const st = store(d, 'orders');
+      const m = st.mapping;
+      const keys = keysOf(2500);
+      const qs = st.relatedQueries(
+        ['cust_no'],
+        keys,
+        [parseFilterParam('shipped', 'eq.true')],
+        (n) => m.field(n),
+        ['cust_no', 'ord_no'],
+        100,
+      );
+      expect(qs).toHaveLength(Math.ceil(2500 / d.inListChunk));
+      const seen: unknown[] = [];
+      for (const q of qs) {
+        const { sql, bindings } = q.toSQL().toNative();
+        const inList = /in \(([^)]*)\)/i.exec(sql)![1]!.split(',');
+        expect(inList.length).toBeLessThanOrEqual(1000);
+        expect(bindings.length).toBeLessThan(2100);
+        expect(sql).toMatch(
+          /ROW_NUMBER\(\) OVER \(PARTITION BY .cust_no. ORDER BY .cust_no. ASC, .ord_no. ASC\)/,
+        );
+        // The bound per parent (one more than the limit: it tells that more exist) is a binding.
+        expect(bindings).toContain(101);
+        seen.push(...bindings.filter((b) => typeof b === 'string' && b.startsWith('C')));
+      }
+      expect(seen).toEqual(keys.map((k) => k[0]));
+    }
+    // The chunk is the dialect's member, not a test on its name.
+    const small = store({ ...postgresDialect, inListChunk: 10 }, 'orders');
+    expect(
+      small.relatedQueries(['cust_no'], keysOf(95), [], (n) => small.mapping.field(n), ['ord_no'], 1),
+    ).toHaveLength(10);
+    // Composite keys: a chunk carries at most inListChunk bound key values in all.
+    const st = store(mssqlDialect, 'orders');
+    const pairs = Array.from({ length: 1200 }, (_, i) => ['C0000001', i]);
+    const qs = st.relatedQueries(
+      ['cust_no', 'ord_no'],
+      pairs,
+      [],
+      (n) => st.mapping.field(n),
+      ['tot_cents'],
+      5,
+    );
+    expect(qs).toHaveLength(3);
+    for (const q of qs) expect(q.toSQL().toNative().bindings.length).toBeLessThanOrEqual(1001);
   });
 
   it('classifies each driver error family', () => {
