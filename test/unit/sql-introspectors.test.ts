@@ -116,7 +116,9 @@ describe('mssql introspector (fake tedious driver, recorded catalog rows, no ser
     restore = fake.restore;
     const out = join(dir, 'mssql.yaml');
     const cfg = await runInit('mssql://sa:pw@127.0.0.1/erp', out);
-    expect(() => parseConfig(cfg, {})).not.toThrow();
+    // The password stays out of the file: the URL is an environment reference.
+    expect(await readFile(out, 'utf8')).not.toContain('pw@');
+    expect(() => parseConfig(cfg, { ERP_DATABASE_URL: 'mssql://sa:pw@127.0.0.1/erp' })).not.toThrow();
     const api = cfg.api as {
       resources: Record<
         string,
@@ -284,7 +286,8 @@ describe('oracle introspector (fake oracledb driver, recorded catalog rows, no s
     restore = fake.restore;
     const out = join(dir, 'oracle.yaml');
     const cfg = await runInit('oracle://app:pw@127.0.0.1:1521/FREEPDB1', out);
-    expect(() => parseConfig(cfg, {})).not.toThrow();
+    expect(await readFile(out, 'utf8')).not.toContain('pw@');
+    expect(() => parseConfig(cfg, { FREEPDB1_DATABASE_URL: 'oracle://app:pw@127.0.0.1:1521/FREEPDB1' })).not.toThrow();
     const api = cfg.api as {
       resources: Record<
         string,
