@@ -4,7 +4,7 @@ import type { KV } from '@nats-io/kv';
 import { hostname } from 'node:os';
 import { OffsetConflictError } from '../core/errors.js';
 import type { Logger } from '../core/source-adapter.js';
-import { escapeToken } from './subjects.js';
+import { kvKey } from './subjects.js';
 
 interface LeaseBody {
   owner: string;
@@ -21,7 +21,7 @@ export class SourceLease {
 
   constructor(kv: KV, source: string, ttlMs: number) {
     this.#kv = kv;
-    this.#key = `lease.${escapeToken(source).replace(/%/g, '_')}`;
+    this.#key = kvKey('lease', source);
     this.#ttlMs = ttlMs;
   }
 

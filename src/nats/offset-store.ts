@@ -3,7 +3,8 @@
 import type { KV } from '@nats-io/kv';
 import { NatsUnavailableError, OffsetConflictError } from '../core/errors.js';
 import type { StoredOffset } from '../core/offset.js';
-import { escapeToken } from './subjects.js';
+import { isWrongLastSequence } from './jetstream-errors.js';
+import { kvKey } from './subjects.js';
 
 export class KvOffsetStore {
   readonly #kv: KV;
@@ -14,7 +15,7 @@ export class KvOffsetStore {
   }
 
   static key(source: string): string {
-    return `offset.${escapeToken(source).replace(/%/g, '_')}`;
+    return kvKey('offset', source);
   }
 
   /** Loads the committed offset and remembers its revision for the next commit. */
@@ -49,7 +50,7 @@ export class KvOffsetStore {
         this.#revisions.set(source, now.revision);
         return now.revision;
       }
-      if (/wrong last sequence|key exists/i.test((err as Error).message))
+      if (isWrongLastSequence(err))
         throw new OffsetConflictError(
           `the offset of source ${source} was changed by another process (expected revision ${expected})`,
           { cause: err },

@@ -8,7 +8,7 @@ import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-ada
 import { SourceLease } from '../nats/lease.js';
 import { KvOffsetStore } from '../nats/offset-store.js';
 import { JetStreamPublisher } from '../nats/publisher.js';
-import { escapeToken, parseMsgId, sourceWildcard } from '../nats/subjects.js';
+import { kvKey, parseMsgId, sourceWildcard } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
@@ -198,8 +198,6 @@ export class SourceCoordinator {
       pid: process.pid,
       at: new Date().toISOString(),
     });
-    await this.#d.kv
-      .put(`status.${escapeToken(this.#d.adapter.name).replace(/%/g, '_')}`, body)
-      .catch(() => {});
+    await this.#d.kv.put(kvKey('status', this.#d.adapter.name), body).catch(() => {});
   }
 }

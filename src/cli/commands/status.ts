@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
-import { escapeToken } from '../../nats/subjects.js';
+import { kvKey } from '../../nats/subjects.js';
 import { createSourceAdapter } from '../../pipeline/adapters.js';
 import { createLogger } from '../../util/logger.js';
 
@@ -29,13 +29,13 @@ export function registerStatus(program: Command): void {
             const offset = stored ? adapter.offsets.parse(stored.offset) : null;
             row.offset = offset === null ? null : adapter.offsets.describe(offset);
             row.committedAt = stored?.updatedAt ?? null;
-            const st = await kv?.get(`status.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const st = await kv?.get(kvKey('status', s.name)).catch(() => null);
             const body =
               st && st.value.length > 0
                 ? st.json<{ state: string; detail: string; pid: number; at: string }>()
                 : null;
             // The state is what the running process last wrote; without a live lease nobody runs it.
-            const lease = await kv?.get(`lease.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const lease = await kv?.get(kvKey('lease', s.name)).catch(() => null);
             const leaseBody =
               lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
             const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
