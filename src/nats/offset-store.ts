@@ -3,10 +3,11 @@
 import type { KV } from '@nats-io/kv';
 import { NatsUnavailableError, OffsetConflictError } from '../core/errors.js';
 import type { StoredOffset } from '../core/offset.js';
+import type { OffsetStore } from '../core/offset-store.js';
 import { isWrongLastSequence } from './jetstream-errors.js';
 import { kvKey } from './subjects.js';
 
-export class KvOffsetStore {
+export class KvOffsetStore implements OffsetStore {
   readonly #kv: KV;
   readonly #revisions = new Map<string, number>();
 

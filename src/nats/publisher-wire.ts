@@ -5,7 +5,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { isPermanentPublishError } from './jetstream-errors.js';
-import type { PublishRequest } from './publisher.js';
+import type { PublishRequest } from '../core/publisher.js';
 
 /**
  * The part of nats.js's ProtocolHandler (NatsConnectionImpl.protocol, not in its typings) that

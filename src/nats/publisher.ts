@@ -17,6 +17,7 @@
 // every (re)connect, and which is checked synchronously before each send.
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PublishError } from '../core/errors.js';
+import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { Logger } from '../core/source-adapter.js';
 import {
   connectionEpoch,
@@ -30,17 +31,6 @@ import {
   type ProtocolHandler,
   type ReplyFailure,
 } from './publisher-wire.js';
-
-export interface PublishRequest {
-  readonly subject: string;
-  /** The message body: a string is sent as UTF-8. */
-  readonly payload: string | Uint8Array;
-  readonly msgId: string;
-  /** Headers besides Nats-Msg-Id, already rendered: `Name: value\r\n` each. */
-  readonly headers?: string;
-  /** When the change was committed at the source (ms), for the commit→PubAck histogram. */
-  readonly committedAtMs?: number | undefined;
-}
 
 export interface PubAck {
   readonly stream: string;
@@ -77,7 +67,7 @@ export interface PublisherOptions {
   readonly onStored?: (req: PublishRequest) => void;
 }
 
-export class JetStreamPublisher {
+export class JetStreamPublisher implements Publisher {
   readonly #nc: NatsConnection;
   readonly #opts: PublisherOptions;
   readonly #inbox: string;
@@ -114,6 +104,10 @@ export class JetStreamPublisher {
   /** The sequence number the last publish() got. */
   get lastSeq(): number {
     return this.#nextSeq - 1;
+  }
+
+  get maxPayload(): number {
+    return this.#nc.info?.max_payload ?? 1024 * 1024;
   }
 
   /**

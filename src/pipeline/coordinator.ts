@@ -4,6 +4,8 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, isRetriable } from '../core/errors.js';
+import type { OffsetStore } from '../core/offset-store.js';
+import type { Publisher } from '../core/publisher.js';
 import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-adapter.js';
 import { SourceLease } from '../nats/lease.js';
 import { KvOffsetStore } from '../nats/offset-store.js';
@@ -53,7 +55,7 @@ export class SourceCoordinator {
     const name = d.adapter.name;
     const log = d.log;
     const signal = this.#abort.signal;
-    const store = new KvOffsetStore(d.kv);
+    const store: OffsetStore = new KvOffsetStore(d.kv);
     const lease = new SourceLease(d.kv, name, d.leaseTtlMs);
     const inner = new AbortController();
     const stopInner = () => inner.abort();
@@ -72,7 +74,7 @@ export class SourceCoordinator {
       const commitToAck = metrics.commitLatency.labels({ source: name });
       let attempt = 0;
       while (!inner.signal.aborted) {
-        const publisher = new JetStreamPublisher(d.nc, {
+        const publisher: Publisher = new JetStreamPublisher(d.nc, {
           window: d.publishWindow,
           timeoutMs: d.publishTimeoutMs,
           log,
@@ -101,7 +103,6 @@ export class SourceCoordinator {
             adapter: d.adapter,
             publisher,
             store,
-            nc: d.nc,
             prefix: d.prefix,
             commitIntervalMs: d.commitIntervalMs,
             log,

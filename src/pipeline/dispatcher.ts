@@ -2,19 +2,17 @@
 // (DESIGN.md "Durability order"). Publishing is pipelined by the publisher's window; offsets are
 // committed by a separate loop once every event up to them is stored, at most every
 // `commitInterval`, so single-row transactions do not cost one KV write each.
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { SourceChange } from '../core/change-event.js';
+import type { OffsetStore } from '../core/offset-store.js';
+import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
-import type { JetStreamPublisher, PublishRequest } from '../nats/publisher.js';
-import type { KvOffsetStore } from '../nats/offset-store.js';
 import { deadLetterSubject, eventSubject, msgId } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
 
 export interface DispatcherDeps {
   readonly adapter: AnySourceAdapter;
-  readonly publisher: JetStreamPublisher;
-  readonly store: KvOffsetStore;
-  readonly nc: NatsConnection;
+  readonly publisher: Publisher;
+  readonly store: OffsetStore;
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
@@ -97,7 +95,7 @@ export class Dispatcher {
     const id = msgId(d.adapter.name, c.position, c.index);
     let payload = JSON.stringify(c.event);
     let subject = this.#subject(src.schema, src.table, c.event.op);
-    const max = d.nc.info?.max_payload ?? 1024 * 1024;
+    const max = d.publisher.maxPayload;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
     const bytes = payload.length * 3 + HEADER_ALLOWANCE > max ? Buffer.byteLength(payload) : 0;
     if (bytes + HEADER_ALLOWANCE > max) {
