@@ -3,6 +3,7 @@
 // committed by a separate loop once every event up to them is stored, at most every
 // `commitInterval`, so single-row transactions do not cost one KV write each.
 import type { SourceChange } from '../core/change-event.js';
+import type { LeaseFence } from '../core/lease.js';
 import type { OffsetStore } from '../core/offset-store.js';
 import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
@@ -13,6 +14,13 @@ export interface DispatcherDeps {
   readonly adapter: AnySourceAdapter;
   readonly publisher: Publisher;
   readonly store: OffsetStore;
+  /** Commits and acknowledgements happen only while this process holds the source's lease. */
+  readonly fence?: LeaseFence;
+  /**
+   * Called once when committing fails, so the caller can end the source's batches: a failure
+   * found while the source is idle would otherwise wait for its next batch to surface.
+   */
+  readonly onFailed?: (err: Error) => void;
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
@@ -151,6 +159,7 @@ export class Dispatcher {
         const target = this.#pending[this.#pending.length - 1]!;
         await d.publisher.waitAcked(target.seq);
         const serialized = d.adapter.offsets.serialize(target.offset);
+        d.fence?.assertHeld();
         await d.store.commit(d.adapter.name, serialized);
         this.#lastCommitAt = Date.now();
         metrics.offsetCommits.inc({ source: d.adapter.name });
@@ -158,10 +167,13 @@ export class Dispatcher {
         this.#committedSeq = Math.max(this.#committedSeq, target.seq);
         // Batches are only appended, so everything up to `target` is covered by this commit.
         this.#pending.splice(0, this.#pending.indexOf(target) + 1);
-        await d.adapter.acknowledge(target.offset);
+        // Another holder may have loaded the committed offset already: a process that lost the
+        // lease must not move the source past it (the slot would skip what the new holder reads).
+        if (!d.fence || (await d.fence.confirmHeld())) await d.adapter.acknowledge(target.offset);
       }
     } catch (err) {
       this.#error = err instanceof Error ? err : new Error(String(err));
+      d.onFailed?.(this.#error);
     }
   }
 }
