@@ -2,6 +2,8 @@
 // (`{"error":{"code":<status>,"err_code":<code>}}`, read by nats.js into JetStreamApiError.code),
 // never by the text of a message, which servers and clients reword between versions.
 import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
+import { errorMessage } from '../core/errors.js';
 
 /** The API error codes Sluice acts on (nats-server's server/errors.json). */
 export const JsApiCode = {
@@ -26,8 +28,7 @@ const PERMANENT_PUBLISH = new Set<number>([
 
 /** The JetStream API error code of `err` or of an error in its cause chain, if any. */
 export function jsApiCode(err: unknown): number | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
-    if (e instanceof JetStreamApiError) return e.code;
+  for (const e of causes(err)) if (e instanceof JetStreamApiError) return e.code;
   return undefined;
 }
 
@@ -55,4 +56,24 @@ export function isPermanentPublishError(error: { code?: number; err_code?: numbe
   if (error.err_code !== undefined && PERMANENT_PUBLISH.has(error.err_code)) return true;
   const status = error.code ?? 0;
   return status >= 400 && status < 500;
+}
+
+function* causes(err: unknown): Generator<Error> {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) yield e;
+}
+
+/** Nothing answered the request: during a NATS restart or a stream/KV leader election. */
+export function isNoResponders(err: unknown): boolean {
+  for (const e of causes(err)) if (e instanceof errors.NoRespondersError) return true;
+  return false;
+}
+
+/**
+ * A NATS failure in words an operator can act on. nats.js reports a JetStream request nobody
+ * answered as "jetstream is not enabled", which during a leader election is misleading.
+ */
+export function describeNatsError(err: unknown): string {
+  if (isNoResponders(err)) return 'no JetStream server answered (NATS restarting or electing a leader)';
+  for (const e of causes(err)) if (e instanceof errors.TimeoutError) return 'NATS did not answer in time';
+  return errorMessage(err);
 }

@@ -8,6 +8,7 @@ import { LeaseLostError } from '../core/errors.js';
 import type { LeaseFence } from '../core/lease.js';
 import type { Logger } from '../core/source-adapter.js';
 import { sleep } from '../util/sleep.js';
+import { describeNatsError } from './jetstream-errors.js';
 import { kvKey } from './subjects.js';
 
 interface LeaseBody {
@@ -93,7 +94,7 @@ export class SourceLease implements LeaseFence {
       return true;
     } catch (err) {
       // Another instance won the race (wrong last sequence), or NATS did not answer: try again later.
-      this.#log?.debug({ lease: this.#key, err: (err as Error).message }, 'could not take the lease now');
+      this.#log?.debug({ lease: this.#key, err: describeNatsError(err) }, 'could not take the lease now');
       return false;
     }
   }

@@ -4,7 +4,7 @@ import type { KV } from '@nats-io/kv';
 import { NatsUnavailableError, OffsetConflictError } from '../core/errors.js';
 import type { StoredOffset } from '../core/offset.js';
 import type { OffsetStore } from '../core/offset-store.js';
-import { isWrongLastSequence } from './jetstream-errors.js';
+import { describeNatsError, isWrongLastSequence } from './jetstream-errors.js';
 import { kvKey } from './subjects.js';
 
 export class KvOffsetStore implements OffsetStore {
@@ -56,7 +56,7 @@ export class KvOffsetStore implements OffsetStore {
           `the offset of source ${source} was changed by another process (expected revision ${expected})`,
           { cause: err },
         );
-      throw new NatsUnavailableError(`committing the offset of ${source} failed: ${(err as Error).message}`, {
+      throw new NatsUnavailableError(`committing the offset of ${source} failed: ${describeNatsError(err)}`, {
         cause: err,
       });
     }

@@ -2,9 +2,9 @@
 // nats-server 2.9 too). Used by `sluice tail`, the fault verifier and the tests.
 import { jetstream, DeliverPolicy, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { errorMessage, NatsUnavailableError } from '../core/errors.js';
+import { NatsUnavailableError } from '../core/errors.js';
 import type { SourceContext } from '../core/source-adapter.js';
-import { isNoMessageFound } from './jetstream-errors.js';
+import { describeNatsError, isNoMessageFound } from './jetstream-errors.js';
 import { parseMsgId, sourceWildcard } from './subjects.js';
 
 export interface StoredEvent {
@@ -94,7 +94,7 @@ export async function lastPublished(
     }
   }
   throw new NatsUnavailableError(
-    `cannot read the last event of source ${source} from stream ${stream}: ${errorMessage(lastErr ?? 'stopped')}`,
+    `cannot read the last event of source ${source} from stream ${stream}: ${lastErr === undefined ? 'stopped' : describeNatsError(lastErr)}`,
     { cause: lastErr },
   );
 }

@@ -70,6 +70,10 @@ export class Dispatcher {
       }
       await this.flush();
       return last;
+    } catch (err) {
+      // A failed commit ended the batches (onFailed): that failure is the one to report, not how
+      // the source reacted to being stopped.
+      throw this.#error ?? err;
     } finally {
       this.#stopped = true;
       this.#wake?.();

@@ -71,4 +71,16 @@ describe('KvOffsetStore.commit when the reply of a write is lost', () => {
     await other.commit('raced', 'theirs');
     await expect(store.commit('raced', 'b')).rejects.toBeInstanceOf(OffsetConflictError);
   });
+
+  test('a commit nobody answers (the bucket stream gone, as during a leader election) says so', async () => {
+    const gone = await new Kvm(nc).create('offsets_gone', { history: 1 });
+    const store = new KvOffsetStore(gone);
+    await store.load('gone');
+    await store.commit('gone', 'a');
+    await gone.destroy();
+    const err = await store.commit('gone', 'b').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsUnavailableError);
+    expect((err as Error).message).toMatch(/no JetStream server answered/);
+    expect((err as Error).message).not.toMatch(/not enabled/);
+  });
 });
