@@ -5,7 +5,7 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { hostname } from 'node:os';
 import { LeaseLostError } from '../core/errors.js';
-import type { LeaseFence } from '../core/lease.js';
+import type { Lease } from '../core/lease.js';
 import type { Logger } from '../core/source-adapter.js';
 import { sleep } from '../util/sleep.js';
 import { describeNatsError } from './jetstream-errors.js';
@@ -16,7 +16,7 @@ interface LeaseBody {
   expiresAt: number;
 }
 
-export class SourceLease implements LeaseFence {
+export class SourceLease implements Lease {
   readonly owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   readonly #kv: KV;
   readonly #key: string;

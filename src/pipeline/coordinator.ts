@@ -1,17 +1,10 @@
 // Runs one source: lease → load the committed offset → snapshot if needed → stream, retrying
 // retriable errors with backoff from the committed offset. See source-state.ts for the lifecycle.
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { SourceBus } from '../core/bus.js';
 import { errorMessage, isRetriable, LeaseLostError, OffsetConflictError } from '../core/errors.js';
+import type { Lease } from '../core/lease.js';
 import type { OffsetStore } from '../core/offset-store.js';
-import type { Publisher } from '../core/publisher.js';
 import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-adapter.js';
-import { SourceLease } from '../nats/lease.js';
-import { KvOffsetStore } from '../nats/offset-store.js';
-import { JetStreamPublisher } from '../nats/publisher.js';
-import { lastPublished } from '../nats/stream-reader.js';
-import { kvKey } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
@@ -19,15 +12,10 @@ import { SOURCE_STATES, transition, type SourceEvent, type SourceState } from '.
 
 export interface CoordinatorDeps {
   readonly adapter: AnySourceAdapter;
-  readonly nc: NatsConnection;
-  readonly jsm: JetStreamManager;
-  readonly kv: KV;
-  readonly stream: string;
+  readonly bus: SourceBus;
+  /** The subject prefix events are published under. */
   readonly prefix: string;
-  readonly publishWindow: number;
-  readonly publishTimeoutMs: number;
   readonly commitIntervalMs: number;
-  readonly leaseTtlMs: number;
   readonly log: Logger;
 }
 
@@ -36,11 +24,11 @@ export class SourceCoordinator {
   #state: SourceState = 'idle';
   readonly #abort = new AbortController();
   #detail = '';
-  readonly #lease: SourceLease;
+  readonly #lease: Lease;
 
   constructor(deps: CoordinatorDeps) {
     this.#d = deps;
-    this.#lease = new SourceLease(deps.kv, deps.adapter.name, deps.leaseTtlMs);
+    this.#lease = deps.bus.lease(deps.adapter.name);
     this.#setGauge();
   }
 
@@ -57,7 +45,7 @@ export class SourceCoordinator {
     const d = this.#d;
     const log = d.log;
     const signal = this.#abort.signal;
-    const store: OffsetStore = new KvOffsetStore(d.kv);
+    const store = d.bus.offsets;
     const lease = this.#lease;
 
     this.#fire('start');
@@ -108,16 +96,14 @@ export class SourceCoordinator {
    * Runs the source while this instance holds the lease: load the offset, snapshot if needed,
    * stream; retriable errors restart from the committed offset. Returns once `held` aborts.
    */
-  async #runHeld(store: OffsetStore, lease: SourceLease, held: AbortSignal): Promise<void> {
+  async #runHeld(store: OffsetStore, lease: Lease, held: AbortSignal): Promise<void> {
     const d = this.#d;
     const name = d.adapter.name;
     const log = d.log;
     const commitToAck = metrics.commitLatency.labels({ source: name });
     let attempt = 0;
     while (!held.aborted) {
-      const publisher: Publisher = new JetStreamPublisher(d.nc, {
-        window: d.publishWindow,
-        timeoutMs: d.publishTimeoutMs,
+      const publisher = d.bus.publisher({
         log,
         onRetry: () => metrics.publishRetries.inc({ source: name }),
         onStored: (req) => {
@@ -142,7 +128,7 @@ export class SourceCoordinator {
         const ctx: SourceContext = {
           signal: ctxAbort.signal,
           log,
-          lastPublished: await lastPublished(d.jsm, d.stream, d.prefix, name, { signal: held }),
+          lastPublished: await d.bus.lastPublished(name, held),
         };
         const dispatcher = new Dispatcher({
           adapter: d.adapter,
@@ -209,13 +195,12 @@ export class SourceCoordinator {
    */
   async #publishStatus(): Promise<void> {
     if (!this.#lease.held) return;
-    const body = JSON.stringify({
+    await this.#d.bus.writeStatus(this.#d.adapter.name, {
       state: this.#state,
       owner: this.#lease.owner,
       detail: this.#detail,
       pid: process.pid,
       at: new Date().toISOString(),
     });
-    await this.#d.kv.put(kvKey('status', this.#d.adapter.name), body).catch(() => {});
   }
 }

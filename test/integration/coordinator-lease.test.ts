@@ -6,6 +6,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Logger } from '../../src/core/source-adapter.js';
+import { NatsBus } from '../../src/nats/bus.js';
 import { kvKey } from '../../src/nats/subjects.js';
 import { SourceCoordinator } from '../../src/pipeline/coordinator.js';
 import { FakeSource } from '../support/fake-source.js';
@@ -38,15 +39,18 @@ function coordinator(
 ): { c: SourceCoordinator; done: Promise<void>; settled: () => boolean } {
   const c = new SourceCoordinator({
     adapter,
-    nc,
-    jsm: opts.jsm ?? jsm,
-    kv,
-    stream: STREAM,
+    bus: new NatsBus({
+      nc,
+      jsm: opts.jsm ?? jsm,
+      kv,
+      stream: STREAM,
+      prefix: PREFIX,
+      publishWindow: 64,
+      publishTimeoutMs: 2000,
+      leaseTtlMs: opts.leaseTtlMs ?? 1500,
+    }),
     prefix: PREFIX,
-    publishWindow: 64,
-    publishTimeoutMs: 2000,
     commitIntervalMs: 20,
-    leaseTtlMs: opts.leaseTtlMs ?? 1500,
     log: quiet,
   });
   let isSettled = false;
