@@ -5,10 +5,11 @@ import type { Logger } from './source-adapter.js';
 
 export interface LeaseFence {
   /**
-   * Before committing an offset: throws LeaseLostError unless the lease this process last wrote is
-   * still unexpired by its own clock (no I/O).
+   * Before committing an offset: resolves while the lease this process last wrote is unexpired by
+   * its own clock (no I/O); when it is about to expire, renews it by compare-and-set first. Throws
+   * LeaseLostError when that fails (another instance took it, or NATS cannot be reached).
    */
-  assertHeld(): void;
+  assertHeld(): Promise<void>;
   /**
    * Before acknowledging the source: reads the lease back. True when it is still this process's,
    * false when that cannot be known now (skip this acknowledgement; a later one covers it), and

@@ -119,23 +119,28 @@ export class SourceLease implements Lease {
       if (this.#timer !== null) this.#took(revision, body.expiresAt); // not if released meanwhile
     } catch (err) {
       if (this.#timer === null) return;
-      let e: KvEntry | null;
-      try {
-        e = await this.#kv.get(this.#key);
-      } catch {
-        // NATS unreachable: keep streaming while the lease we wrote is unexpired (no other instance
-        // may take it before then); past that, another one may have, so stop.
-        if (Date.now() < this.#expiresAt) return;
-        throw new LeaseLostError(`the lease on ${this.#key} expired while NATS was unreachable`, {
-          cause: err,
-        });
-      }
-      if (this.#ours(e)) {
-        this.#took(e.revision, e.json<LeaseBody>().expiresAt);
-        return;
-      }
-      throw new LeaseLostError(this.#lostReason(e), { cause: err });
+      await this.#recheck(err);
     }
+  }
+
+  /** After a failed renewal: adopts the lease if it still names this instance, else throws LeaseLostError. */
+  async #recheck(err: unknown): Promise<void> {
+    let e: KvEntry | null;
+    try {
+      e = await this.#kv.get(this.#key);
+    } catch {
+      // NATS unreachable: keep streaming while the lease we wrote is unexpired (no other instance
+      // may take it before then); past that, another one may have, so stop.
+      if (Date.now() < this.#expiresAt) return;
+      throw new LeaseLostError(`the lease on ${this.#key} expired while NATS was unreachable`, {
+        cause: err,
+      });
+    }
+    if (this.#ours(e)) {
+      this.#took(e.revision, e.json<LeaseBody>().expiresAt);
+      return;
+    }
+    throw new LeaseLostError(this.#lostReason(e), { cause: err });
   }
 
   #lostReason(e: KvEntry | null): string {
@@ -143,16 +148,28 @@ export class SourceLease implements Lease {
     return `lost the lease on ${this.#key} to another instance (${e.json<LeaseBody>().owner})`;
   }
 
-  assertHeld(): void {
+  async assertHeld(): Promise<void> {
     if (!this.#held) throw new LeaseLostError(`this instance does not hold the lease on ${this.#key}`);
     // The margin covers the time a commit takes to land after this check.
     const margin = Math.min(1000, this.#ttlMs / 10);
-    if (Date.now() >= this.#expiresAt - margin)
-      throw new LeaseLostError(`the lease on ${this.#key} expired before it could be renewed`);
+    if (Date.now() < this.#expiresAt - margin) return;
+    // Late: a renewal did not run in time (a blocked event loop) or did not get through. Renewing
+    // now by compare-and-set on the revision this instance wrote succeeds only if nobody took the
+    // lease meanwhile; whatever else happened, the commit must not go ahead.
+    const body = this.#body();
+    try {
+      this.#took(await this.#kv.update(this.#key, body.text, this.#revision), body.expiresAt);
+    } catch (err) {
+      await this.#recheck(err);
+      if (Date.now() >= this.#expiresAt - margin)
+        throw new LeaseLostError(`the lease on ${this.#key} expired and could not be renewed`, {
+          cause: err,
+        });
+    }
   }
 
   async confirmHeld(): Promise<boolean> {
-    this.assertHeld();
+    await this.assertHeld();
     let e: KvEntry | null;
     try {
       e = await this.#kv.get(this.#key);

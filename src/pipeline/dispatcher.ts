@@ -163,7 +163,7 @@ export class Dispatcher {
         const target = this.#pending[this.#pending.length - 1]!;
         await d.publisher.waitAcked(target.seq);
         const serialized = d.adapter.offsets.serialize(target.offset);
-        d.fence?.assertHeld();
+        await d.fence?.assertHeld();
         await d.store.commit(d.adapter.name, serialized);
         this.#lastCommitAt = Date.now();
         metrics.offsetCommits.inc({ source: d.adapter.name });

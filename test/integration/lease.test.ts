@@ -99,4 +99,25 @@ describe('SourceLease', () => {
     await holder.drop();
     expect((await kv.get(holder.key))?.operation).toBe('DEL');
   });
+
+  test('a holder whose renewal ran late (blocked event loop) renews by revision before committing', async () => {
+    const lease = new SourceLease(kv, 'late', 300);
+    await lease.acquire(new AbortController().signal, quiet, () => {});
+    const before = (await kv.get(lease.key))!.revision;
+    const until = Date.now() + 400; // past the expiry, with no timer able to run
+    while (Date.now() < until) {
+      /* busy: as a long synchronous module load would */
+    }
+    await lease.assertHeld(); // nobody took it: renewed, not lost
+    expect((await kv.get(lease.key))!.revision).toBeGreaterThan(before);
+    // but when another instance took it meanwhile, the commit must not go ahead
+    await kv.put(lease.key, JSON.stringify({ owner: 'thief', expiresAt: Date.now() + 60_000 }));
+    const until2 = Date.now() + 400;
+    while (Date.now() < until2) {
+      /* busy */
+    }
+    await expect(lease.assertHeld()).rejects.toBeInstanceOf(LeaseLostError);
+    await lease.drop();
+    expect(await owner(lease.key)).toBe('thief');
+  });
 });
