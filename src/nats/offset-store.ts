@@ -21,7 +21,15 @@ export class KvOffsetStore implements OffsetStore {
 
   /** Loads the committed offset and remembers its revision for the next commit. */
   async load(source: string): Promise<StoredOffset | null> {
-    const e = await this.#kv.get(KvOffsetStore.key(source));
+    let e;
+    try {
+      e = await this.#kv.get(KvOffsetStore.key(source));
+    } catch (err) {
+      // A timeout or a leader election: the source retries from here, it does not fail.
+      throw new NatsUnavailableError(`reading the offset of ${source} failed: ${describeNatsError(err)}`, {
+        cause: err,
+      });
+    }
     if (!e || e.operation !== 'PUT' || e.value.length === 0) {
       this.#revisions.set(source, 0);
       return null;

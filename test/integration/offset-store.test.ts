@@ -83,4 +83,17 @@ describe('KvOffsetStore.commit when the reply of a write is lost', () => {
     expect((err as Error).message).toMatch(/no JetStream server answered/);
     expect((err as Error).message).not.toMatch(/not enabled/);
   });
+
+  test('a load that times out is a retriable NATS error (the source retries, it does not fail)', async () => {
+    const timingOut = new Proxy(kv, {
+      get(target, prop, receiver) {
+        if (prop === 'get') return () => Promise.reject(new Error('TIMEOUT'));
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const err = await new KvOffsetStore(timingOut).load('slow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsUnavailableError);
+    expect((err as NatsUnavailableError).retriable).toBe(true);
+  });
 });
