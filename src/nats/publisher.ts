@@ -15,6 +15,10 @@
 // connection while events sent on an older one are unacknowledged; those are resent first, one at
 // a time. The connection is told apart by the identity of `nc.info`, which nats.js replaces on
 // every (re)connect, and which is checked synchronously before each send.
+//
+// A failure that resending cannot fix (a PubAck error with a 4xx status, or no stream taking the
+// subject) ends the publisher with a PublishError. Frames, replies and the nats.js internals they
+// touch are in publisher-wire.ts.
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PublishError } from '../core/errors.js';
 import type { Publisher, PublishRequest } from '../core/publisher.js';
