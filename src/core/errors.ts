@@ -56,6 +56,14 @@ export class OffsetConflictError extends BridgeError {
   override readonly code = 'OFFSET_CONFLICT';
 }
 
+/**
+ * This process no longer holds (or cannot prove it holds) the lease on a source: another instance
+ * took it, or it expired. The source stops streaming and goes back to waiting for the lease.
+ */
+export class LeaseLostError extends BridgeError {
+  override readonly code = 'LEASE_LOST';
+}
+
 /** NATS did not answer (timeout, reconnect): the outcome is unknown. Retried from the committed offset. */
 export class NatsUnavailableError extends BridgeError {
   override readonly code = 'NATS_UNAVAILABLE';

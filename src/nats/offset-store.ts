@@ -3,9 +3,11 @@
 import type { KV } from '@nats-io/kv';
 import { NatsUnavailableError, OffsetConflictError } from '../core/errors.js';
 import type { StoredOffset } from '../core/offset.js';
-import { escapeToken } from './subjects.js';
+import type { OffsetStore } from '../core/offset-store.js';
+import { describeNatsError, isWrongLastSequence } from './jetstream-errors.js';
+import { kvKey } from './subjects.js';
 
-export class KvOffsetStore {
+export class KvOffsetStore implements OffsetStore {
   readonly #kv: KV;
   readonly #revisions = new Map<string, number>();
 
@@ -14,12 +16,20 @@ export class KvOffsetStore {
   }
 
   static key(source: string): string {
-    return `offset.${escapeToken(source).replace(/%/g, '_')}`;
+    return kvKey('offset', source);
   }
 
   /** Loads the committed offset and remembers its revision for the next commit. */
   async load(source: string): Promise<StoredOffset | null> {
-    const e = await this.#kv.get(KvOffsetStore.key(source));
+    let e;
+    try {
+      e = await this.#kv.get(KvOffsetStore.key(source));
+    } catch (err) {
+      // A timeout or a leader election: the source retries from here, it does not fail.
+      throw new NatsUnavailableError(`reading the offset of ${source} failed: ${describeNatsError(err)}`, {
+        cause: err,
+      });
+    }
     if (!e || e.operation !== 'PUT' || e.value.length === 0) {
       this.#revisions.set(source, 0);
       return null;
@@ -49,12 +59,12 @@ export class KvOffsetStore {
         this.#revisions.set(source, now.revision);
         return now.revision;
       }
-      if (/wrong last sequence|key exists/i.test((err as Error).message))
+      if (isWrongLastSequence(err))
         throw new OffsetConflictError(
           `the offset of source ${source} was changed by another process (expected revision ${expected})`,
           { cause: err },
         );
-      throw new NatsUnavailableError(`committing the offset of ${source} failed: ${(err as Error).message}`, {
+      throw new NatsUnavailableError(`committing the offset of ${source} failed: ${describeNatsError(err)}`, {
         cause: err,
       });
     }

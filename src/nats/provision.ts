@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsConfig } from '../config/schema.js';
 import type { Logger } from '../core/source-adapter.js';
+import { isStreamNotFound } from './jetstream-errors.js';
 
 const NANOS = 1_000_000;
 
@@ -34,7 +35,7 @@ export async function ensureStream(jsm: JetStreamManager, cfg: NatsConfig, log?:
       log?.info({ stream: cfg.stream }, 'added the subject prefix to the existing stream');
     }
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isStreamNotFound(err)) throw err;
     await jsm.streams.add(wanted);
     log?.info({ stream: cfg.stream }, 'created the stream');
   }
@@ -58,9 +59,4 @@ export async function provision(
   await ensureStream(jsm, cfg, log);
   const kv = await ensureKv(nc, cfg);
   return { jsm, kv };
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10059 || /stream not found/i.test(e?.message ?? '');
 }

@@ -15,26 +15,26 @@
 // connection while events sent on an older one are unacknowledged; those are resent first, one at
 // a time. The connection is told apart by the identity of `nc.info`, which nats.js replaces on
 // every (re)connect, and which is checked synchronously before each send.
-import {
-  createInbox,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+//
+// A failure that resending cannot fix (a PubAck error with a 4xx status, or no stream taking the
+// subject) ends the publisher with a PublishError. Frames, replies and the nats.js internals they
+// touch are in publisher-wire.ts.
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PublishError } from '../core/errors.js';
+import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { Logger } from '../core/source-adapter.js';
-
-export interface PublishRequest {
-  readonly subject: string;
-  /** The message body: a string is sent as UTF-8. */
-  readonly payload: string | Uint8Array;
-  readonly msgId: string;
-  /** Headers besides Nats-Msg-Id, already rendered: `Name: value\r\n` each. */
-  readonly headers?: string;
-  /** When the change was committed at the source (ms), for the commit→PubAck histogram. */
-  readonly committedAtMs?: number | undefined;
-}
+import {
+  connectionEpoch,
+  hpubFrame,
+  protocolOf,
+  rawHeaders,
+  readReply,
+  replySeq,
+  sendFrame,
+  streamTakes,
+  type ProtocolHandler,
+  type ReplyFailure,
+} from './publisher-wire.js';
 
 export interface PubAck {
   readonly stream: string;
@@ -71,7 +71,7 @@ export interface PublisherOptions {
   readonly onStored?: (req: PublishRequest) => void;
 }
 
-export class JetStreamPublisher {
+export class JetStreamPublisher implements Publisher {
   readonly #nc: NatsConnection;
   readonly #opts: PublisherOptions;
   readonly #inbox: string;
@@ -108,6 +108,10 @@ export class JetStreamPublisher {
   /** The sequence number the last publish() got. */
   get lastSeq(): number {
     return this.#nextSeq - 1;
+  }
+
+  get maxPayload(): number {
+    return this.#nc.info?.max_payload ?? 1024 * 1024;
   }
 
   /**
@@ -166,7 +170,7 @@ export class JetStreamPublisher {
 
   /** True while the connection is the one the unacknowledged events were sent on (or none are). */
   #sameConnection(): boolean {
-    const info = this.#nc.info;
+    const info = connectionEpoch(this.#nc);
     if (!info) return false;
     if (info === this.#epoch) return true;
     if (this.#pending.size === 0) {
@@ -188,21 +192,19 @@ export class JetStreamPublisher {
       const reply = `${this.#inbox}.${p.seq}`;
       const proto = this.#proto;
       if (proto) {
-        // The frame goes to nats.js's outbound buffer as one piece, after the checks
-        // NatsConnection.publish() would make.
-        if (this.#nc.isClosed()) throw new Error('connection closed');
-        if (proto.noMorePublishing) throw new Error('connection draining');
         p.frame ??= hpubFrame(p.req, reply);
-        proto.outMsgs++;
-        proto.outBytes += p.frame.length;
-        proto.sendCommand(p.frame);
+        sendFrame(this.#nc, proto, p.frame);
       } else {
         this.#nc.publish(p.req.subject, p.req.payload, { reply, headers: rawHeaders(p.req) });
       }
     } catch (err) {
       // A closed or draining connection throws here; retried like any other failure. (Payloads
       // over max_payload never get here: the dispatcher sends those to the dead-letter subject.)
-      this.#markFailed(p, `cannot publish to ${p.req.subject}: ${(err as Error).message}`);
+      this.#markFailed(p, {
+        reason: `cannot publish to ${p.req.subject}: ${(err as Error).message}`,
+        permanent: false,
+        noResponders: false,
+      });
     }
   }
 
@@ -211,23 +213,12 @@ export class JetStreamPublisher {
     const seq = replySeq(msg, this.#inbox.length + 1);
     const p = this.#pending.get(seq);
     if (!p || p.acked) return;
-    const status = msg.headers?.code ?? 0;
-    if (status >= 300 || msg.data.length === 0) {
-      this.#markFailed(p, status === 503 ? 'no responders (stream unavailable)' : `status ${status}`);
+    const r = readReply(msg);
+    if ('failure' in r) {
+      this.#markFailed(p, r.failure);
       return;
     }
-    const ack = parsePubAck(msg.data);
-    if (ack === null) {
-      this.#markFailed(p, 'unreadable PubAck');
-      return;
-    }
-    if (ack.error) {
-      this.#markFailed(
-        p,
-        `${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code ?? '?'})`,
-      );
-      return;
-    }
+    const ack = r.ack;
     p.acked = true;
     p.streamSeq = ack.seq ?? 0;
     if (!ack.duplicate) {
@@ -242,14 +233,27 @@ export class JetStreamPublisher {
     this.#advance();
   }
 
-  #markFailed(p: Pending, reason: string): void {
+  #markFailed(p: Pending, failure: ReplyFailure): void {
     p.failed = true;
+    if (failure.permanent) {
+      const err = this.#permanentError(p, failure.reason);
+      p.waiter?.reject(err);
+      p.waiter = undefined;
+      this.#fail(err);
+      return;
+    }
     if (p.waiter) {
-      p.waiter.reject(new Error(reason));
+      p.waiter.reject(new ReplyError(failure));
       p.waiter = undefined;
       return;
     }
-    this.#startRecovery(reason);
+    this.#startRecovery(failure.reason);
+  }
+
+  #permanentError(p: Pending, reason: string, cause?: unknown): PublishError {
+    return new PublishError(`publishing to ${p.req.subject} failed for good: ${reason}`, {
+      cause: cause ?? new Error(reason),
+    });
   }
 
   #advance(): void {
@@ -306,11 +310,18 @@ export class JetStreamPublisher {
         const p = this.#pending.get(seq);
         if (!p || p.acked) continue;
         while (!p.acked) {
-          if (this.#closed) return;
+          if (this.#closed || this.#fatal) return;
           try {
             await this.#sendAndWait(p);
           } catch (err) {
+            if (err instanceof PublishError) throw err;
             reason = (err as Error).message;
+            // No responders is also what a NATS restart or a stream leader election looks like;
+            // it is final only when the JetStream API answers that no stream takes the subject.
+            if (err instanceof ReplyError && err.failure.noResponders) {
+              const takes = await streamTakes(this.#nc, p.req.subject).catch(() => null);
+              if (takes === false) throw this.#permanentError(p, 'no stream takes this subject', err);
+            }
             attempt++;
             const backoff = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
             if (attempt === 1 || attempt % 10 === 0)
@@ -334,9 +345,9 @@ export class JetStreamPublisher {
 
   async #sendAndWait(p: Pending): Promise<void> {
     // Not while disconnected: nats.js would drop it on reconnect anyway.
-    for (let i = 0; !this.#nc.info && i < 100 && !this.#closed; i++) await delay(50);
-    if (!this.#nc.info) throw new Error('disconnected');
-    this.#epoch = this.#nc.info;
+    for (let i = 0; !connectionEpoch(this.#nc) && i < 100 && !this.#closed; i++) await delay(50);
+    if (!connectionEpoch(this.#nc)) throw new Error('disconnected');
+    this.#epoch = connectionEpoch(this.#nc);
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         if (p.waiter) p.waiter = undefined;
@@ -374,127 +385,10 @@ export class JetStreamPublisher {
   }
 }
 
-/**
- * The part of nats.js's ProtocolHandler (NatsConnectionImpl.protocol, not in its typings) that
- * NatsConnection.publish() ends in. Writing a prebuilt frame there saves, per event, the encoding
- * of the protocol line, a header object and three buffer pieces — a visible share of the hot path.
- * Checked at construction; without it (another transport), publish() is used.
- */
-interface ProtocolHandler {
-  noMorePublishing: boolean;
-  outMsgs: number;
-  outBytes: number;
-  sendCommand(cmd: Uint8Array): void;
-}
-
-function protocolOf(nc: NatsConnection): ProtocolHandler | null {
-  const proto = (nc as unknown as { protocol?: Partial<ProtocolHandler> }).protocol;
-  return proto &&
-    typeof proto.sendCommand === 'function' &&
-    typeof proto.noMorePublishing === 'boolean' &&
-    typeof proto.outMsgs === 'number'
-    ? (proto as ProtocolHandler)
-    : null;
-}
-
-function headerBlock(req: PublishRequest): string {
-  return `NATS/1.0\r\nNats-Msg-Id: ${req.msgId}\r\n${req.headers ?? ''}\r\n`;
-}
-
-/** `HPUB <subject> <reply> <header bytes> <total bytes>\r\n<headers><payload>\r\n`, UTF-8. */
-export function hpubFrame(req: PublishRequest, reply: string): Uint8Array {
-  const head = headerBlock(req);
-  const hlen = Buffer.byteLength(head);
-  const plen = typeof req.payload === 'string' ? Buffer.byteLength(req.payload) : req.payload.length;
-  const line = `HPUB ${req.subject} ${reply} ${hlen} ${hlen + plen}\r\n`;
-  const llen = Buffer.byteLength(line);
-  // Written piece by piece into one buffer (pooled when small): no flattened copy of the payload.
-  const frame = Buffer.allocUnsafe(llen + hlen + plen + 2);
-  frame.write(line, 0);
-  frame.write(head, llen);
-  if (typeof req.payload === 'string') frame.write(req.payload, llen + hlen);
-  else frame.set(req.payload, llen + hlen);
-  frame[frame.length - 2] = 13;
-  frame[frame.length - 1] = 10;
-  return frame;
-}
-
-/** The same header block as a MsgHdrs for NatsConnection.publish(): nats.js only calls encode(). */
-function rawHeaders(req: PublishRequest): MsgHdrs {
-  const bytes = Buffer.from(headerBlock(req));
-  return { encode: () => bytes } as unknown as MsgHdrs;
-}
-
-/**
- * The sequence number at the end of a reply subject `<inbox>.<seq>`, read from nats.js's raw
- * subject bytes when they are there (MsgImpl._msg.subject, saving a UTF-8 decode per event).
- */
-function replySeq(msg: Msg, start: number): number {
-  const raw = (msg as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
-  if (!(raw instanceof Uint8Array)) return Number(msg.subject.slice(start));
-  let seq = 0;
-  for (let i = start; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c < 48 || c > 57) return NaN;
-    seq = seq * 10 + (c - 48);
-  }
-  return raw.length > start ? seq : NaN;
-}
-
-interface PubAckBody {
-  stream?: string;
-  seq?: number;
-  duplicate?: boolean;
-  error?: { code?: number; err_code?: number; description?: string };
-}
-
-const ACK_PREFIX = [...Buffer.from('{"stream":')];
-const SEQ_FIELD = [...Buffer.from('"seq":')];
-const DUPLICATE_FIELD = [...Buffer.from('"duplicate":')];
-const ERROR_FIELD = [...Buffer.from('"error"')];
-
-/** Index just past the first occurrence of `what` in `data` from `from`, or -1. */
-function after(data: Uint8Array, what: readonly number[], from: number): number {
-  const last = data.length - what.length;
-  outer: for (let i = from; i <= last; i++) {
-    for (let j = 0; j < what.length; j++) if (data[i + j] !== what[j]) continue outer;
-    return i + what.length;
-  }
-  return -1;
-}
-
-/**
- * Reads a PubAck. The common shape, `{"stream":"S","seq":N[,"duplicate":true]...}`, is read from
- * the bytes with plain loops (no Buffer views, decoding or JSON.parse: one per event adds up);
- * anything else is parsed as JSON. Returns null when the body is not JSON.
- */
-export function parsePubAck(data: Uint8Array): PubAckBody | null {
-  if (
-    data.length < 128 &&
-    after(data, ACK_PREFIX, 0) === ACK_PREFIX.length &&
-    after(data, ERROR_FIELD, 0) < 0
-  ) {
-    const at = after(data, SEQ_FIELD, ACK_PREFIX.length);
-    if (at > 0) {
-      let seq = 0;
-      let i = at;
-      for (; i < data.length; i++) {
-        const c = data[i]!;
-        if (c < 48 || c > 57) break;
-        seq = seq * 10 + (c - 48);
-      }
-      const end = data[i];
-      if (i > at && (end === 44 || end === 125)) {
-        const dup = after(data, DUPLICATE_FIELD, ACK_PREFIX.length);
-        return { seq, duplicate: dup > 0 && data[dup] === 116 /* t */ };
-      }
-    }
-  }
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  try {
-    return JSON.parse(buf.toString('utf8')) as PubAckBody;
-  } catch {
-    return null;
+/** A failed reply, as the waiter of a resend sees it. */
+class ReplyError extends Error {
+  constructor(readonly failure: ReplyFailure) {
+    super(failure.reason);
   }
 }
 

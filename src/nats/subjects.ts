@@ -35,6 +35,17 @@ export function deadLetterSubject(prefix: string, source: string): string {
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 
+/** The entries Sluice keeps per source in its KV bucket. */
+export type KvEntryKind = 'offset' | 'lease' | 'status';
+
+/**
+ * The KV key of one source's entry: `<kind>.<source as one token>`. KV keys take no `%`, so the
+ * escapes are written with `_` (source names are config tokens, which need no escaping).
+ */
+export function kvKey(kind: KvEntryKind, source: string): string {
+  return `${kind}.${escapeToken(source).replace(/%/g, '_')}`;
+}
+
 export function msgId(source: string, position: string, index: number): string {
   return `${source}:${position}:${index}`;
 }

@@ -1,14 +1,10 @@
 // Runs one source: lease → load the committed offset → snapshot if needed → stream, retrying
 // retriable errors with backoff from the committed offset. See source-state.ts for the lifecycle.
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { errorMessage, isRetriable } from '../core/errors.js';
+import type { SourceBus } from '../core/bus.js';
+import { errorMessage, isRetriable, LeaseLostError, OffsetConflictError } from '../core/errors.js';
+import type { Lease } from '../core/lease.js';
+import type { OffsetStore } from '../core/offset-store.js';
 import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-adapter.js';
-import { SourceLease } from '../nats/lease.js';
-import { KvOffsetStore } from '../nats/offset-store.js';
-import { JetStreamPublisher } from '../nats/publisher.js';
-import { escapeToken, parseMsgId, sourceWildcard } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
@@ -16,15 +12,10 @@ import { SOURCE_STATES, transition, type SourceEvent, type SourceState } from '.
 
 export interface CoordinatorDeps {
   readonly adapter: AnySourceAdapter;
-  readonly nc: NatsConnection;
-  readonly jsm: JetStreamManager;
-  readonly kv: KV;
-  readonly stream: string;
+  readonly bus: SourceBus;
+  /** The subject prefix events are published under. */
   readonly prefix: string;
-  readonly publishWindow: number;
-  readonly publishTimeoutMs: number;
   readonly commitIntervalMs: number;
-  readonly leaseTtlMs: number;
   readonly log: Logger;
 }
 
@@ -33,9 +24,11 @@ export class SourceCoordinator {
   #state: SourceState = 'idle';
   readonly #abort = new AbortController();
   #detail = '';
+  readonly #lease: Lease;
 
   constructor(deps: CoordinatorDeps) {
     this.#d = deps;
+    this.#lease = deps.bus.lease(deps.adapter.name);
     this.#setGauge();
   }
 
@@ -50,130 +43,135 @@ export class SourceCoordinator {
   /** Resolves when stopped; rejects with the error that failed the source. */
   async run(): Promise<void> {
     const d = this.#d;
-    const name = d.adapter.name;
     const log = d.log;
     const signal = this.#abort.signal;
-    const store = new KvOffsetStore(d.kv);
-    const lease = new SourceLease(d.kv, name, d.leaseTtlMs);
-    const inner = new AbortController();
-    const stopInner = () => inner.abort();
-    signal.addEventListener('abort', stopInner, { once: true });
-    const leaseState: { lost: Error | null } = { lost: null };
+    const store = d.bus.offsets;
+    const lease = this.#lease;
 
     this.#fire('start');
     try {
-      const got = await lease.acquire(signal, log, (err) => {
-        leaseState.lost = err;
-        log.error({ err: err.message }, 'lost the lease on this source; stopping it');
-        inner.abort();
-      });
-      if (!got) return;
-      this.#fire('leaseAcquired');
-      const commitToAck = metrics.commitLatency.labels({ source: name });
-      let attempt = 0;
-      while (!inner.signal.aborted) {
-        const publisher = new JetStreamPublisher(d.nc, {
-          window: d.publishWindow,
-          timeoutMs: d.publishTimeoutMs,
-          log,
-          onRetry: () => metrics.publishRetries.inc({ source: name }),
-          onStored: (req) => {
-            if (req.committedAtMs !== undefined) commitToAck.observe((Date.now() - req.committedAtMs) / 1000);
-          },
-          onReorder: (subject) => {
-            metrics.publishReordered.inc({ source: name });
-            log.error({ subject }, 'a retried event was stored after a later one');
-          },
-        });
-        const ctxAbort = new AbortController();
-        // Stopping must not wait for a publish that cannot complete (NATS down, stream full):
-        // closing the publisher releases the dispatcher; unacknowledged events replay on restart.
-        const relay = () => {
-          ctxAbort.abort();
-          void publisher.close();
-        };
-        inner.signal.addEventListener('abort', relay, { once: true });
+      while (!signal.aborted) {
+        const inner = new AbortController();
+        const stopInner = () => inner.abort();
+        signal.addEventListener('abort', stopInner, { once: true });
+        const leaseState: { lost: Error | null } = { lost: null };
         try {
-          const stored = await store.load(name);
-          let offset: unknown = stored ? d.adapter.offsets.parse(stored.offset) : null;
-          const ctx: SourceContext = { signal: ctxAbort.signal, log, lastPublished: await this.#tail() };
-          const dispatcher = new Dispatcher({
-            adapter: d.adapter,
-            publisher,
-            store,
-            nc: d.nc,
-            prefix: d.prefix,
-            commitIntervalMs: d.commitIntervalMs,
-            log,
+          const got = await lease.acquire(signal, log, (err) => {
+            leaseState.lost = err;
+            inner.abort();
           });
-          if (d.adapter.needsSnapshot(offset)) {
-            this.#fire('snapshotNeeded');
-            offset = await dispatcher.run(d.adapter.snapshot(ctx, offset));
-            if (ctxAbort.signal.aborted) break;
-            this.#fire('snapshotDone');
-          } else {
-            this.#fire('streamFrom');
-          }
-          log.info(
-            { from: offset === null ? 'slot start' : d.adapter.offsets.describe(offset) },
-            'streaming',
-          );
-          attempt = 0;
-          await dispatcher.run(d.adapter.stream(ctx, offset));
-          if (!inner.signal.aborted) throw new Error('the change stream ended unexpectedly');
+          if (!got) break;
+          this.#fire('leaseAcquired');
+          await this.#runHeld(store, lease, inner.signal);
         } catch (err) {
-          if (inner.signal.aborted) break;
-          if (!isRetriable(err)) throw err;
-          attempt++;
-          metrics.sourceRestarts.inc({ source: name });
-          const wait = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
-          this.#detail = errorMessage(err);
-          log.warn(
-            { err: errorMessage(err), attempt, retryInMs: wait },
-            'source failed; retrying from the committed offset',
-          );
-          this.#fire('retriableError');
-          await sleep(wait, inner.signal);
-          this.#fire('backoffElapsed');
+          // Another instance holds the source now (or wrote its offset): stand by, never exit.
+          if (!(err instanceof LeaseLostError || err instanceof OffsetConflictError)) throw err;
+          leaseState.lost = err;
         } finally {
-          inner.signal.removeEventListener('abort', relay);
-          ctxAbort.abort();
-          await d.adapter.close().catch(() => {});
-          await publisher.close();
+          signal.removeEventListener('abort', stopInner);
+          inner.abort();
         }
+        if (signal.aborted) break;
+        const lost = leaseState.lost ?? new LeaseLostError('stopped without a reason');
+        this.#detail = errorMessage(lost);
+        log.warn(
+          { err: errorMessage(lost) },
+          'no longer the holder of this source; waiting for the lease again',
+        );
+        await lease.drop(); // only deletes a lease this instance still holds
+        this.#fire('leaseLost');
       }
-      if (leaseState.lost) throw leaseState.lost;
       this.#fire('stop');
     } catch (err) {
       this.#detail = errorMessage(err);
       if (this.#state !== 'stopped' && this.#state !== 'failed') this.#fire('fatalError');
       throw err;
     } finally {
-      signal.removeEventListener('abort', stopInner);
       await lease.drop();
       await d.adapter.close().catch(() => {});
     }
   }
 
-  /** The last event of this source in the stream, for exact snapshot resume (null if unreadable). */
-  async #tail(): Promise<SourceContext['lastPublished']> {
+  /**
+   * Runs the source while this instance holds the lease: load the offset, snapshot if needed,
+   * stream; retriable errors restart from the committed offset. Returns once `held` aborts.
+   */
+  async #runHeld(store: OffsetStore, lease: Lease, held: AbortSignal): Promise<void> {
     const d = this.#d;
-    try {
-      const m = await d.jsm.streams.getMessage(d.stream, {
-        last_by_subj: sourceWildcard(d.prefix, d.adapter.name),
+    const name = d.adapter.name;
+    const log = d.log;
+    const commitToAck = metrics.commitLatency.labels({ source: name });
+    let attempt = 0;
+    while (!held.aborted) {
+      const publisher = d.bus.publisher({
+        log,
+        onRetry: () => metrics.publishRetries.inc({ source: name }),
+        onStored: (req) => {
+          if (req.committedAtMs !== undefined) commitToAck.observe((Date.now() - req.committedAtMs) / 1000);
+        },
+        onReorder: (subject) => {
+          metrics.publishReordered.inc({ source: name });
+          log.error({ subject }, 'a retried event was stored after a later one');
+        },
       });
-      if (!m) return null;
-      const id = m.header?.get('Nats-Msg-Id');
-      const parsed = id ? parseMsgId(id) : null;
-      if (!parsed || parsed.source !== d.adapter.name) return null;
-      return {
-        position: parsed.position,
-        index: parsed.index,
-        key: JSON.parse(m.header.get('Sluice-Key') || 'null'),
-        event: m.json(),
+      const ctxAbort = new AbortController();
+      // Stopping must not wait for a publish that cannot complete (NATS down, stream full):
+      // closing the publisher releases the dispatcher; unacknowledged events replay on restart.
+      const relay = () => {
+        ctxAbort.abort();
+        void publisher.close();
       };
-    } catch {
-      return null;
+      held.addEventListener('abort', relay, { once: true });
+      try {
+        const stored = await store.load(name);
+        let offset: unknown = stored ? d.adapter.offsets.parse(stored.offset) : null;
+        const ctx: SourceContext = {
+          signal: ctxAbort.signal,
+          log,
+          lastPublished: await d.bus.lastPublished(name, held),
+        };
+        const dispatcher = new Dispatcher({
+          adapter: d.adapter,
+          publisher,
+          store,
+          fence: lease,
+          onFailed: () => ctxAbort.abort(),
+          prefix: d.prefix,
+          commitIntervalMs: d.commitIntervalMs,
+          log,
+        });
+        if (d.adapter.needsSnapshot(offset)) {
+          this.#fire('snapshotNeeded');
+          offset = await dispatcher.run(d.adapter.snapshot(ctx, offset));
+          if (ctxAbort.signal.aborted) break;
+          this.#fire('snapshotDone');
+        } else {
+          this.#fire('streamFrom');
+        }
+        log.info({ from: offset === null ? 'slot start' : d.adapter.offsets.describe(offset) }, 'streaming');
+        attempt = 0;
+        await dispatcher.run(d.adapter.stream(ctx, offset));
+        if (!held.aborted) throw new Error('the change stream ended unexpectedly');
+      } catch (err) {
+        if (held.aborted) break;
+        if (!isRetriable(err)) throw err;
+        attempt++;
+        metrics.sourceRestarts.inc({ source: name });
+        const wait = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+        this.#detail = errorMessage(err);
+        log.warn(
+          { err: errorMessage(err), attempt, retryInMs: wait },
+          'source failed; retrying from the committed offset',
+        );
+        this.#fire('retriableError');
+        await sleep(wait, held);
+        this.#fire('backoffElapsed');
+      } finally {
+        held.removeEventListener('abort', relay);
+        ctxAbort.abort();
+        await d.adapter.close().catch(() => {});
+        await publisher.close();
+      }
     }
   }
 
@@ -191,15 +189,18 @@ export class SourceCoordinator {
       metrics.sourceState.set({ source: this.#d.adapter.name, state: s }, s === this.#state ? 1 : 0);
   }
 
+  /**
+   * Written only by the lease holder: a standby (or an instance that just lost the lease) writing
+   * here would hide the streaming instance's state from `sluice status`.
+   */
   async #publishStatus(): Promise<void> {
-    const body = JSON.stringify({
+    if (!this.#lease.held) return;
+    await this.#d.bus.writeStatus(this.#d.adapter.name, {
       state: this.#state,
+      owner: this.#lease.owner,
       detail: this.#detail,
       pid: process.pid,
       at: new Date().toISOString(),
     });
-    await this.#d.kv
-      .put(`status.${escapeToken(this.#d.adapter.name).replace(/%/g, '_')}`, body)
-      .catch(() => {});
   }
 }

@@ -2,19 +2,25 @@
 // (DESIGN.md "Durability order"). Publishing is pipelined by the publisher's window; offsets are
 // committed by a separate loop once every event up to them is stored, at most every
 // `commitInterval`, so single-row transactions do not cost one KV write each.
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { SourceChange } from '../core/change-event.js';
+import type { LeaseFence } from '../core/lease.js';
+import type { OffsetStore } from '../core/offset-store.js';
+import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
-import type { JetStreamPublisher, PublishRequest } from '../nats/publisher.js';
-import type { KvOffsetStore } from '../nats/offset-store.js';
 import { deadLetterSubject, eventSubject, msgId } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
 
 export interface DispatcherDeps {
   readonly adapter: AnySourceAdapter;
-  readonly publisher: JetStreamPublisher;
-  readonly store: KvOffsetStore;
-  readonly nc: NatsConnection;
+  readonly publisher: Publisher;
+  readonly store: OffsetStore;
+  /** Commits and acknowledgements happen only while this process holds the source's lease. */
+  readonly fence?: LeaseFence;
+  /**
+   * Called once when committing fails, so the caller can end the source's batches: a failure
+   * found while the source is idle would otherwise wait for its next batch to surface.
+   */
+  readonly onFailed?: (err: Error) => void;
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
@@ -64,6 +70,10 @@ export class Dispatcher {
       }
       await this.flush();
       return last;
+    } catch (err) {
+      // A failed commit ended the batches (onFailed): that failure is the one to report, not how
+      // the source reacted to being stopped.
+      throw this.#error ?? err;
     } finally {
       this.#stopped = true;
       this.#wake?.();
@@ -97,7 +107,7 @@ export class Dispatcher {
     const id = msgId(d.adapter.name, c.position, c.index);
     let payload = JSON.stringify(c.event);
     let subject = this.#subject(src.schema, src.table, c.event.op);
-    const max = d.nc.info?.max_payload ?? 1024 * 1024;
+    const max = d.publisher.maxPayload;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
     const bytes = payload.length * 3 + HEADER_ALLOWANCE > max ? Buffer.byteLength(payload) : 0;
     if (bytes + HEADER_ALLOWANCE > max) {
@@ -153,6 +163,7 @@ export class Dispatcher {
         const target = this.#pending[this.#pending.length - 1]!;
         await d.publisher.waitAcked(target.seq);
         const serialized = d.adapter.offsets.serialize(target.offset);
+        await d.fence?.assertHeld();
         await d.store.commit(d.adapter.name, serialized);
         this.#lastCommitAt = Date.now();
         metrics.offsetCommits.inc({ source: d.adapter.name });
@@ -160,10 +171,13 @@ export class Dispatcher {
         this.#committedSeq = Math.max(this.#committedSeq, target.seq);
         // Batches are only appended, so everything up to `target` is covered by this commit.
         this.#pending.splice(0, this.#pending.indexOf(target) + 1);
-        await d.adapter.acknowledge(target.offset);
+        // Another holder may have loaded the committed offset already: a process that lost the
+        // lease must not move the source past it (the slot would skip what the new holder reads).
+        if (!d.fence || (await d.fence.confirmHeld())) await d.adapter.acknowledge(target.offset);
       }
     } catch (err) {
       this.#error = err instanceof Error ? err : new Error(String(err));
+      d.onFailed?.(this.#error);
     }
   }
 }

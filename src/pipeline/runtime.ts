@@ -2,6 +2,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SluiceConfig } from '../config/schema.js';
 import type { Logger } from '../core/source-adapter.js';
+import { NatsBus } from '../nats/bus.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
 import { createSourceAdapter } from './adapters.js';
@@ -28,15 +29,18 @@ export async function startRuntime(
     coordinators.push(
       new SourceCoordinator({
         adapter,
-        nc,
-        jsm,
-        kv,
-        stream: cfg.nats.stream,
+        bus: new NatsBus({
+          nc,
+          jsm,
+          kv,
+          stream: cfg.nats.stream,
+          prefix: cfg.nats.subjectPrefix,
+          publishWindow: cfg.nats.publish.window,
+          publishTimeoutMs: cfg.nats.publish.timeout,
+          leaseTtlMs: cfg.nats.leaseTtl,
+        }),
         prefix: cfg.nats.subjectPrefix,
-        publishWindow: cfg.nats.publish.window,
-        publishTimeoutMs: cfg.nats.publish.timeout,
         commitIntervalMs: cfg.nats.commitInterval,
-        leaseTtlMs: cfg.nats.leaseTtl,
         log: slog,
       }),
     );

@@ -3,6 +3,7 @@
 //   idle ─start→ waiting-lease ─leaseAcquired→ starting ─snapshotNeeded→ snapshotting ─snapshotDone→ streaming
 //                                               └────────────────streamFrom────────────────────────→ streaming
 //   starting | snapshotting | streaming ─retriableError→ backoff ─backoffElapsed→ starting
+//   starting | snapshotting | streaming | backoff ─leaseLost→ waiting-lease
 //   any but stopped/failed ─fatalError→ failed ;  any ─stop→ stopped
 //
 // Every (state, event) pair is decided in TRANSITIONS; `null` means the event cannot happen there
@@ -28,6 +29,7 @@ export const SOURCE_EVENTS = [
   'streamFrom',
   'retriableError',
   'backoffElapsed',
+  'leaseLost',
   'fatalError',
   'stop',
 ] as const;
@@ -42,6 +44,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: null,
     backoffElapsed: null,
+    leaseLost: null,
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -53,6 +56,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: 'waiting-lease',
     backoffElapsed: null,
+    leaseLost: null,
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -64,6 +68,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: 'streaming',
     retriableError: 'backoff',
     backoffElapsed: null,
+    leaseLost: 'waiting-lease',
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -75,6 +80,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: 'backoff',
     backoffElapsed: null,
+    leaseLost: 'waiting-lease',
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -86,6 +92,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: 'backoff',
     backoffElapsed: null,
+    leaseLost: 'waiting-lease',
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -97,6 +104,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: null,
     backoffElapsed: 'starting',
+    leaseLost: 'waiting-lease',
     fatalError: 'failed',
     stop: 'stopped',
   },
@@ -108,6 +116,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: null,
     backoffElapsed: null,
+    leaseLost: null,
     fatalError: null,
     stop: 'stopped',
   },
@@ -119,6 +128,7 @@ export const TRANSITIONS: Readonly<Record<SourceState, Readonly<Record<SourceEve
     streamFrom: null,
     retriableError: null,
     backoffElapsed: null,
+    leaseLost: null,
     fatalError: null,
     stop: 'failed',
   },

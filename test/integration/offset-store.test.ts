@@ -71,4 +71,29 @@ describe('KvOffsetStore.commit when the reply of a write is lost', () => {
     await other.commit('raced', 'theirs');
     await expect(store.commit('raced', 'b')).rejects.toBeInstanceOf(OffsetConflictError);
   });
+
+  test('a commit nobody answers (the bucket stream gone, as during a leader election) says so', async () => {
+    const gone = await new Kvm(nc).create('offsets_gone', { history: 1 });
+    const store = new KvOffsetStore(gone);
+    await store.load('gone');
+    await store.commit('gone', 'a');
+    await gone.destroy();
+    const err = await store.commit('gone', 'b').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsUnavailableError);
+    expect((err as Error).message).toMatch(/no JetStream server answered/);
+    expect((err as Error).message).not.toMatch(/not enabled/);
+  });
+
+  test('a load that times out is a retriable NATS error (the source retries, it does not fail)', async () => {
+    const timingOut = new Proxy(kv, {
+      get(target, prop, receiver) {
+        if (prop === 'get') return () => Promise.reject(new Error('TIMEOUT'));
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const err = await new KvOffsetStore(timingOut).load('slow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsUnavailableError);
+    expect((err as NatsUnavailableError).retriable).toBe(true);
+  });
 });

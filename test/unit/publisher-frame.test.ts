@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { hpubFrame, parsePubAck } from '../../src/nats/publisher.js';
+import { hpubFrame, parsePubAck } from '../../src/nats/publisher-wire.js';
 
 describe('hpubFrame', () => {
   test('counts header and total sizes in UTF-8 bytes', () => {

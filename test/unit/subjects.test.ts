@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { escapeToken, eventSubject, msgId, parseMsgId, unescapeToken } from '../../src/nats/subjects.js';
+import {
+  escapeToken,
+  eventSubject,
+  kvKey,
+  msgId,
+  parseMsgId,
+  unescapeToken,
+} from '../../src/nats/subjects.js';
 
 describe('subjects', () => {
   test('plain names pass through; dots, wildcards, spaces and non-ASCII are escaped reversibly', () => {
@@ -18,5 +25,12 @@ describe('subjects', () => {
     expect(parseMsgId('erp:snapshot@0/1:42')).toEqual({ source: 'erp', position: 'snapshot@0/1', index: 42 });
     expect(parseMsgId('erp:a:b:7')).toEqual({ source: 'erp', position: 'a:b', index: 7 });
     expect(parseMsgId('garbage')).toBeNull();
+  });
+
+  test('KV keys are <kind>.<source>, one token, with no % (which KV keys do not take)', () => {
+    expect(kvKey('offset', 'erp')).toBe('offset.erp');
+    expect(kvKey('lease', 'erp')).toBe('lease.erp');
+    expect(kvKey('status', 'a.b c')).toBe('status.a_2Eb_20c');
+    expect(kvKey('lease', 'Zoë')).toMatch(/^lease\.[\w-]+$/);
   });
 });

@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
-import { escapeToken } from '../../nats/subjects.js';
+import { kvKey } from '../../nats/subjects.js';
 import { createSourceAdapter } from '../../pipeline/adapters.js';
 import { createLogger } from '../../util/logger.js';
 
@@ -29,17 +29,26 @@ export function registerStatus(program: Command): void {
             const offset = stored ? adapter.offsets.parse(stored.offset) : null;
             row.offset = offset === null ? null : adapter.offsets.describe(offset);
             row.committedAt = stored?.updatedAt ?? null;
-            const st = await kv?.get(`status.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const st = await kv?.get(kvKey('status', s.name)).catch(() => null);
             const body =
               st && st.value.length > 0
-                ? st.json<{ state: string; detail: string; pid: number; at: string }>()
+                ? st.json<{ state: string; owner?: string; detail: string; pid: number; at: string }>()
                 : null;
             // The state is what the running process last wrote; without a live lease nobody runs it.
-            const lease = await kv?.get(`lease.${escapeToken(s.name).replace(/%/g, '_')}`).catch(() => null);
+            const lease = await kv?.get(kvKey('lease', s.name)).catch(() => null);
             const leaseBody =
               lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
             const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
-            row.state = !body ? 'never run' : live ? body.state : `not running (last: ${body.state})`;
+            // Only the lease holder writes the state; one written by an earlier holder says nothing
+            // about the instance that holds the lease now (until it writes its own).
+            const fromHolder = live && (body?.owner === undefined || body.owner === leaseBody.owner);
+            row.state = !body
+              ? 'never run'
+              : fromHolder
+                ? body.state
+                : live
+                  ? 'taking over'
+                  : `not running (last: ${body.state})`;
             if (live) row.owner = leaseBody.owner;
             if (body?.detail) row.detail = body.detail;
             if (body?.pid) row.pid = body.pid;

@@ -1,0 +1,54 @@
+// The SourceBus over NATS: a JetStream stream for events, a KV bucket for offsets, leases and status.
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { PublisherHooks, SourceBus } from '../core/bus.js';
+import type { Lease } from '../core/lease.js';
+import type { Publisher } from '../core/publisher.js';
+import type { SourceContext } from '../core/source-adapter.js';
+import { SourceLease } from './lease.js';
+import { KvOffsetStore } from './offset-store.js';
+import { JetStreamPublisher } from './publisher.js';
+import { lastPublished } from './stream-reader.js';
+import { kvKey } from './subjects.js';
+
+export interface NatsBusOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly kv: KV;
+  readonly stream: string;
+  readonly prefix: string;
+  readonly publishWindow: number;
+  readonly publishTimeoutMs: number;
+  readonly leaseTtlMs: number;
+}
+
+export class NatsBus implements SourceBus {
+  readonly offsets: KvOffsetStore;
+  readonly #o: NatsBusOptions;
+
+  constructor(opts: NatsBusOptions) {
+    this.#o = opts;
+    this.offsets = new KvOffsetStore(opts.kv);
+  }
+
+  publisher(hooks: PublisherHooks): Publisher {
+    return new JetStreamPublisher(this.#o.nc, {
+      window: this.#o.publishWindow,
+      timeoutMs: this.#o.publishTimeoutMs,
+      ...hooks,
+    });
+  }
+
+  lease(source: string): Lease {
+    return new SourceLease(this.#o.kv, source, this.#o.leaseTtlMs);
+  }
+
+  lastPublished(source: string, signal: AbortSignal): Promise<SourceContext['lastPublished']> {
+    return lastPublished(this.#o.jsm, this.#o.stream, this.#o.prefix, source, { signal });
+  }
+
+  async writeStatus(source: string, status: object): Promise<void> {
+    await this.#o.kv.put(kvKey('status', source), JSON.stringify(status)).catch(() => {});
+  }
+}
