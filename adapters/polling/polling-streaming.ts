@@ -10,7 +10,7 @@ import type { PollingOffset, TableCursor } from './polling-offset.js';
 import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
 import { incrementingQuery, maxQuery, rowversionQuery, timestampQuery } from './polling-query.js';
 import type { SqlSession } from '../../src/sql/sql-session.js';
-import type { StateStore } from './polling-state-store.js';
+import type { StateStore, StoredHash, StoreWrite } from './polling-state-store.js';
 import { bindable, normalizeRow, type Row } from '../../src/sql/sql-values.js';
 import { digest, keyText, rowHash } from './polling-types.js';
 import { sleep } from '../../src/util/sleep.js';
@@ -61,6 +61,8 @@ export class PollingEngine {
    * knows is a row whose event is committed: skipping it when it is read again loses nothing.
    */
   readonly #handed = new Map<string, Map<string, Handed>>();
+  /** This run's number (StateStore.nextRun): part of the message id of an event that replaces one in doubt. */
+  #run = 0;
 
   constructor(
     readonly s: SqlSession,
@@ -91,6 +93,7 @@ export class PollingEngine {
   ): AsyncGenerator<Batch> {
     const start = from ?? this.initial(phase);
     this.#state = structuredClone(start);
+    this.#run = this.store?.nextRun() ?? 0;
     // Handed on up to `start` means committed; anything later was never committed and is read again.
     this.acknowledged(start.seq);
     this.#handed.clear();
@@ -98,11 +101,9 @@ export class PollingEngine {
       if (!this.#state.tables[t.qualified]) this.#state.tables[t.qualified] = freshCursor(t);
       if (from === null && phase === 'stream') this.#silent.add(t.qualified);
       const c = this.#state.tables[t.qualified]!;
-      if (c.mode === 'diff' && this.store) {
-        if (c.pass === 0 && c.chunk === 0 && c.after === null && c.phase === 'scan')
-          this.store.clear(t.qualified);
-        else this.store.revert(t.qualified, c.pass, c.chunk);
-      }
+      // A diff table's rows whose events came after the committed offset are in doubt (README.md,
+      // "Restarts"); a source with no committed offset at all resumes the same way, from pass 0.
+      if (c.mode === 'diff' && this.store) this.store.restore(t.qualified, c.pass, c.chunk);
       // A timestamp table starting over must not skip rows a previous run of this source acknowledged.
       if (c.mode === 'timestamp' && c.last === null && c.pending === null) this.store?.clear(t.qualified);
     }
@@ -334,8 +335,9 @@ export class PollingEngine {
 
   /**
    * diff tables: one pass compares every row's hash (key-ordered chunks) with the previous pass;
-   * keys the pass did not see are deletes. Store writes for a chunk precede its batch, and are
-   * undone on restart if the batch's offset was never committed (StateStore.revert).
+   * keys the pass did not see are deletes. Store writes for a chunk precede its batch and are kept
+   * on restart: a row whose event came after the committed offset is in doubt (StateStore.restore)
+   * and its next read hands its current value on again (#diffEvent).
    */
   async *#diff(
     t: ResolvedTable,
@@ -353,7 +355,6 @@ export class PollingEngine {
     }
     if (c.chunk === 0) this.#passStarted.set(t.qualified, Date.now());
     const silent = this.#silent.has(t.qualified) || (c.pass === 0 && forced === null);
-    const first = c.pass === 0;
     while (c.phase === 'scan') {
       const rows = ((await chunkQuery(this.knex, t, c.after, this.opts.chunkSize)) as Row[]).map(
         normalizeRow,
@@ -364,18 +365,14 @@ export class PollingEngine {
         break;
       }
       c.chunk++;
-      const position = `${t.qualified}:d${c.pass}:${c.chunk}`;
-      const writes: { key: string; hash: string }[] = [];
+      const writes: StoreWrite[] = [];
       const changes: SourceChange[] = [];
       for (const row of rows) {
         const kt = keyText(t.key.map((k) => row[k]));
         const hash = rowHash(row);
-        const prev = first ? null : store.get(t.qualified, kt);
-        writes.push({ key: kt, hash });
-        if (prev?.hash === hash) continue;
-        const op: Op = first ? 'r' : prev?.hash ? 'u' : 'c';
-        if (!silent)
-          changes.push(this.#change(t, op, row, null, this.#keyOf(t, row), position, changes.length));
+        const ev = this.#diffEvent(t, c.pass, silent, kt, hash, store.get(t.qualified, kt));
+        writes.push({ key: kt, hash, emitted: ev && `${ev.op} ${ev.position}` });
+        if (ev) changes.push(this.#change(t, ev.op, row, null, this.#keyOf(t, row), ev.position, 0));
       }
       store.writeChunk(t.qualified, c.pass, c.chunk, writes);
       c.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
@@ -394,27 +391,59 @@ export class PollingEngine {
       );
       if (keys.length === 0) break;
       c.chunk++;
-      const position = `${t.qualified}:x${c.pass}:${c.chunk}`;
-      const changes = silent
-        ? []
-        : keys.map((kt, i) => {
-            const values = JSON.parse(kt) as unknown[];
-            const key = Object.fromEntries(t.key.map((k, j) => [k, values[j]]));
-            return this.#change(t, 'd', null, key, key, position, i);
-          });
-      store.writeChunk(
-        t.qualified,
-        c.pass,
-        c.chunk,
-        keys.map((key) => ({ key, hash: null })),
-      );
-      c.after = [keys[keys.length - 1]!];
+      const writes: StoreWrite[] = [];
+      const changes: SourceChange[] = [];
+      for (const u of keys) {
+        const ev = this.#diffEvent(t, c.pass, silent, u.key, null, u);
+        writes.push({ key: u.key, hash: null, emitted: ev && `${ev.op} ${ev.position}` });
+        if (!ev) continue;
+        const values = JSON.parse(u.key) as unknown[];
+        const key = Object.fromEntries(t.key.map((k, j) => [k, values[j]]));
+        changes.push(this.#change(t, ev.op, null, key, key, ev.position, 0));
+      }
+      store.writeChunk(t.qualified, c.pass, c.chunk, writes);
+      c.after = [keys[keys.length - 1]!.key];
       yield this.#emit(changes);
     }
     c.phase = 'done';
     c.after = null;
     yield this.#emit([]);
     return true;
+  }
+
+  /**
+   * The event (op and position) for a diff row read with `hash` (null: not seen, deleted), or null.
+   * A row in doubt (its last event came after the committed offset: it may or may not be stored)
+   * always gets one: the same event again if the row is as that event left it (same message id, so
+   * JetStream drops it if stored), else the current value under an id no earlier run used, since
+   * the id this pass would give it may belong to an earlier event of that row that a later one
+   * superseded (A, B, then A again). Other rows' ids are made of pass, key and hash: a re-read after
+   * a restart gives an unchanged row the same id and a changed one a new id.
+   */
+  #diffEvent(
+    t: ResolvedTable,
+    pass: number,
+    silent: boolean,
+    kt: string,
+    hash: string | null,
+    prev: StoredHash | null,
+  ): { op: Op; position: string } | null {
+    const id = digest(`${kt}\u0000${hash ?? ''}`);
+    if (prev?.doubt && prev.emitted !== null) {
+      if (prev.hash === hash) {
+        const space = prev.emitted.indexOf(' ');
+        return { op: prev.emitted.slice(0, space) as Op, position: prev.emitted.slice(space + 1) };
+      }
+      // In the first pass too: an `r` for this row may already be stored, so this is a change of it.
+      const op: Op = hash === null ? 'd' : prev.hash === null ? 'c' : 'u';
+      return { op, position: `${t.qualified}:d${pass}r${this.#run}:${id}` };
+    }
+    if (silent) return null;
+    const position = `${t.qualified}:d${pass}:${id}`;
+    if (hash === null) return { op: 'd', position };
+    if (pass === 0) return { op: 'r', position };
+    if (prev?.hash === hash) return null;
+    return { op: prev?.hash ? 'u' : 'c', position };
   }
 }
 
