@@ -135,6 +135,7 @@ export class TriggersAdapter implements SourceAdapter<PollingOffset> {
               tsMs: Date.now(),
               snapshot: 'false',
               txId: e.txid,
+              seq: e.seq,
               position,
               index: 0,
             });
