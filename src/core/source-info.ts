@@ -111,7 +111,15 @@ type CommonKey = 'connector' | keyof typeof common;
  * loose objects are dropped, so an adapter cannot pass a field its connector does not have.
  */
 export type ConnectorFields<C extends Connector> = C extends Connector
-  ? { [K in keyof Extract<SourceInfo, { connector: C }> as string extends K ? never : K extends CommonKey ? never : K]: Extract<SourceInfo, { connector: C }>[K] }
+  ? {
+      [
+        K in keyof Extract<SourceInfo, { connector: C }> as string extends K
+          ? never
+          : K extends CommonKey
+            ? never
+            : K
+      ]: Extract<SourceInfo, { connector: C }>[K];
+    }
   : never;
 
 /** Per connector, the keys `makeChange` copies from its input into `source`, in schema order. */

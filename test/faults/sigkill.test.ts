@@ -2,8 +2,8 @@
 // prove that the stream holds every committed change exactly once.
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { readTableStates } from '../../adapters/postgres/postgres-state.js';
-import { toVerifiedEvent, verifyStream } from '../../src/verify/stream-verifier.js';
+import { readTableStates } from '../support/postgres-state.js';
+import { toVerifiedEvent, verifyStream } from '../support/stream-verifier.js';
 import { Harness } from '../support/harness.js';
 import { pgbenchInit, pgbenchPath, pgbenchRun } from '../support/pgbench.js';
 

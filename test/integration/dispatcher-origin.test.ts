@@ -58,7 +58,15 @@ test('a change with an origin is published with a Sluice-Origin header; one with
     offsets: { serialize: (o: unknown) => String(o) },
     acknowledge: async () => {},
   } as unknown as AnySourceAdapter;
-  const dispatcher = new Dispatcher({ adapter, publisher, store, nc, prefix: 'o', commitIntervalMs: 0, log: quiet });
+  const dispatcher = new Dispatcher({
+    adapter,
+    publisher,
+    store,
+    nc,
+    prefix: 'o',
+    commitIntervalMs: 0,
+    log: quiet,
+  });
   async function* batches(): AsyncGenerator<ChangeBatch<unknown>> {
     yield { changes: [change(1), change(2, 'crm-sink'), change(3)], offset: 3 };
   }

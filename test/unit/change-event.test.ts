@@ -6,7 +6,11 @@ import { connectorFieldKeys, sourceInfoSchema, type Connector } from '../../src/
 
 const dir = join(import.meta.dirname, '../fixtures/events');
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json'));
-const load = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as { source: Record<string, unknown> } & Record<string, unknown>;
+const load = (file: string) =>
+  JSON.parse(readFileSync(join(dir, file), 'utf8')) as { source: Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
 
 describe('golden change events', () => {
   test.each(fixtures)('%s matches the event schema and round-trips unchanged', (file) => {
@@ -78,7 +82,12 @@ describe('source blocks per connector', () => {
     position: 'p',
     index: 0,
   } as const;
-  const origin = <C extends Connector>(connector: C) => ({ connector, source: 'src', version: '0.1.0', db: 'd' });
+  const origin = <C extends Connector>(connector: C) => ({
+    connector,
+    source: 'src',
+    version: '0.1.0',
+    db: 'd',
+  });
 
   test('makeChange copies each connector its own fields, leaves undefined ones out, and validates', () => {
     const pg = makeChange(origin('postgres'), { ...input, lsn: '0/1', txId: 7, xmin: undefined });
@@ -106,4 +115,3 @@ describe('source blocks per connector', () => {
     expect(connectorFieldKeys.oracle).toEqual(['scn', 'commit_scn', 'txId', 'rs_id', 'ssn']);
   });
 });
-
