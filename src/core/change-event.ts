@@ -1,5 +1,6 @@
 // The wire format of a change event: Debezium JSON without the schema wrapper (README.md "Events").
 import { z } from 'zod';
+import { BridgeError } from './errors.js';
 import {
   connectorFieldKeys,
   sourceInfoSchema,
@@ -16,6 +17,9 @@ export const opSchema = z
 export type Op = z.infer<typeof opSchema>;
 
 const rowSchema = z.record(z.string(), z.unknown());
+
+/** An origin is sent as the `Sluice-Origin` header value: printable ASCII, no CR/LF. */
+const ORIGIN = /^[\x21-\x7e][\x20-\x7e]*$/;
 
 export const transactionSchema = z.object({
   id: z.string(),
@@ -36,10 +40,7 @@ export const changeEventSchema = z
      * application's own writes. Published as the `Sluice-Origin` header too, so two-way sync can
      * drop its own echo without parsing the body.
      */
-    origin: z
-      .string()
-      .regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'printable ASCII (it is sent as a header value)')
-      .optional(),
+    origin: z.string().regex(ORIGIN, 'printable ASCII (it is sent as a header value)').optional(),
   })
   .superRefine((e, ctx) => {
     const needAfter = e.op === 'r' || e.op === 'c' || e.op === 'u';
@@ -131,6 +132,13 @@ export function makeChange<C extends Connector>(o: ChangeOrigin<C>, e: ChangeInp
   if (e.unavailable !== undefined && e.unavailable.length > 0) source.unavailable = [...e.unavailable];
   const event: ChangeEvent = { before: e.before, after: e.after, source, op: e.op, ts_ms: Date.now() };
   if (e.transaction) event.transaction = e.transaction;
-  if (e.origin !== undefined) event.origin = e.origin;
+  if (e.origin !== undefined) {
+    // Checked here, once per sink-written change, because the dispatcher puts it in a header as is.
+    if (!ORIGIN.test(e.origin))
+      throw new BridgeError(
+        `origin ${JSON.stringify(e.origin)} is not printable ASCII (it is sent as a header)`,
+      );
+    event.origin = e.origin;
+  }
   return { event, key: e.key, position: e.position, index: e.index };
 }

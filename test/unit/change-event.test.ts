@@ -109,6 +109,9 @@ describe('source blocks per connector', () => {
     const poll = makeChange(origin('polling'), { ...input, cursor: '5' });
     for (const c of [pg, my, ora, poll]) expect(changeEventSchema.safeParse(c.event).success).toBe(true);
     expect(ora.event.origin).toBe('sink-a');
+    expect(() => makeChange(origin('polling'), { ...input, origin: 'a\r\nX-Evil: 1' })).toThrow(
+      /not printable ASCII/,
+    );
     expect('origin' in pg.event).toBe(false);
     // Common keys are not copied from the connector list (they come from the origin and input).
     expect(connectorFieldKeys.postgres).toEqual(['lsn', 'txId', 'xmin']);
