@@ -122,7 +122,7 @@ export type ConnectorFields<C extends Connector> = C extends Connector
     }
   : never;
 
-/** Per connector, the keys `makeChange` copies from its input into `source`, in schema order. */
+/** Per connector, the keys its schema adds to the common block, in schema order. */
 export const connectorFieldKeys: { readonly [C in Connector]: readonly string[] } = Object.freeze(
   Object.fromEntries(
     sourceInfoSchema.options.map((s) => [

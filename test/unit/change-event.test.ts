@@ -113,8 +113,19 @@ describe('source blocks per connector', () => {
       /not printable ASCII/,
     );
     expect('origin' in pg.event).toBe(false);
-    // Common keys are not copied from the connector list (they come from the origin and input).
     expect(connectorFieldKeys.postgres).toEqual(['lsn', 'txId', 'xmin']);
     expect(connectorFieldKeys.oracle).toEqual(['scn', 'commit_scn', 'txId', 'rs_id', 'ssn']);
   });
+
+  test.each(Object.keys(connectorFieldKeys) as Connector[])(
+    'makeChange copies every field of the %s schema (none forgotten in its switch)',
+    (connector) => {
+      const fields = Object.fromEntries(connectorFieldKeys[connector].map((k, i) => [k, `v${i}`]));
+      const c = makeChange(origin(connector), { ...input, ...fields });
+      const own = Object.fromEntries(
+        Object.entries(c.event.source).filter(([k]) => connectorFieldKeys[connector].includes(k)),
+      );
+      expect(own).toEqual(fields);
+    },
+  );
 });
