@@ -2,7 +2,12 @@
 import pg from 'pg';
 import { quoteIdent, tableInfo } from '../../adapters/postgres/postgres-catalog.js';
 import { RAW_TYPES } from '../../adapters/postgres/postgres-session.js';
-import { SESSION_OPTIONS, TYPE_INFO_SQL, TypeDecoders, type TypeInfo } from '../../adapters/postgres/postgres-types.js';
+import {
+  SESSION_OPTIONS,
+  TYPE_INFO_SQL,
+  TypeDecoders,
+  type TypeInfo,
+} from '../../adapters/postgres/postgres-types.js';
 
 export async function readTableStates(
   url: string,
