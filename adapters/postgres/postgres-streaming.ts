@@ -120,8 +120,9 @@ export class PgReplicationStream {
       flowControl: { enabled: false },
     });
     this.#service = service;
-    // Looked up once replication starts, so a library that moved the socket fails the stream at
-    // once (ReplicationInternalsError), not the first time the queue fills.
+    // Looked up at the first pause: a library that moved the socket fails the stream with
+    // ReplicationInternalsError there instead of letting the queue grow. (Not on the library's
+    // 'start' event: a listener there kept an aborted stream from ending in the contract suite.)
     let socket: PausableSocket | null = null;
     const flow = (pause: boolean): void => {
       try {
@@ -132,13 +133,6 @@ export class PgReplicationStream {
         queue.fail(err);
       }
     };
-    service.on('start', () => {
-      try {
-        socket = replicationSocket(service);
-      } catch (err) {
-        queue.fail(err);
-      }
-    });
     let paused = false;
     service.on('data', (lsn: string, msg: Pgoutput.Message) => {
       queue.pushNow({ lsn, msg });
