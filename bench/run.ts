@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { runCdcBench } from './cdc.js';
-import type { BenchOptions, BenchResult } from './types.js';
+import { exitCode, runSuites, type Suite } from './runner.js';
+import type { BenchOptions } from './types.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -16,22 +17,15 @@ const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const opts: BenchOptions = { quick, log };
 
-const suites: [string, () => Promise<BenchResult[]>][] = [
+const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
 ];
 
-const results: BenchResult[] = [];
 const started = Date.now();
-for (const [name, run] of suites) {
-  if (only && !only.has(name)) continue;
-  try {
-    results.push(...(await run()));
-  } catch (err) {
-    log(`${name}: failed: ${(err as Error).stack ?? String(err)}`);
-  }
-}
+const outcome = await runSuites(suites, only, log);
+const { results, failed } = outcome;
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 100 ? 0 : 2));
 const rows = results.map((r) => [
@@ -61,7 +55,10 @@ const machine = {
 const file = join(resolve(import.meta.dirname, '..'), 'bench-results.json');
 await writeFile(
   file,
-  `${JSON.stringify({ quick, machine, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`,
+  `${JSON.stringify({ quick, machine, seconds: Math.round((Date.now() - started) / 1000), failed, results }, null, 2)}\n`,
 );
 log(`wrote ${file}`);
-process.exit(0);
+const code = exitCode(outcome);
+if (code !== 0)
+  log(`bench: ${failed.length > 0 ? `failed suites: ${failed.join(', ')}` : 'unknown suite in --only'}`);
+process.exit(code);

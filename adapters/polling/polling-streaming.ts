@@ -202,6 +202,7 @@ export class PollingEngine {
     key: Record<string, unknown>,
     position: string,
     index: number,
+    cursor?: string,
   ): SourceChange {
     return this.s.change({
       op,
@@ -212,6 +213,7 @@ export class PollingEngine {
       key,
       tsMs: Date.now(),
       snapshot: op === 'r' ? 'true' : 'false',
+      cursor,
       position,
       index,
     });
@@ -297,7 +299,7 @@ export class PollingEngine {
         mode === 'incrementing'
           ? `${t.qualified}:i:${version}`
           : `${t.qualified}:t:${digest(`${version}\u0000${kt}`)}`;
-      changes.push(this.#change(t, op, row, null, key, position, 0));
+      changes.push(this.#change(t, op, row, null, key, position, 0, version));
     }
     return { changes, versions };
   }

@@ -90,9 +90,9 @@ export class PgSession {
     return key;
   }
 
-  #origin: ChangeOrigin | null = null;
+  #origin: ChangeOrigin<'postgres'> | null = null;
 
-  change(e: ChangeInput): SourceChange {
+  change(e: ChangeInput<'postgres'>): SourceChange {
     this.#origin ??= { connector: 'postgres', source: this.cfg.name, version: VERSION, db: this.db };
     return makeChange(this.#origin, e);
   }

@@ -23,6 +23,7 @@ import {
   type PgOffset,
   type SnapshotRange,
 } from './postgres-offset.js';
+import { replicationSocket, type PausableSocket } from './postgres-replication-internals.js';
 import type { PgSession } from './postgres-session.js';
 import type { Decoder } from './postgres-types.js';
 
@@ -119,21 +120,31 @@ export class PgReplicationStream {
       flowControl: { enabled: false },
     });
     this.#service = service;
-    const socket = () =>
-      (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection
-        ?.stream;
+    // Looked up at the first pause: a library that moved the socket fails the stream with
+    // ReplicationInternalsError there instead of letting the queue grow. (Not on the library's
+    // 'start' event: a listener there kept an aborted stream from ending in the contract suite.)
+    let socket: PausableSocket | null = null;
+    const flow = (pause: boolean): void => {
+      try {
+        socket ??= replicationSocket(service);
+        if (pause) socket.pause();
+        else socket.resume();
+      } catch (err) {
+        queue.fail(err);
+      }
+    };
     let paused = false;
     service.on('data', (lsn: string, msg: Pgoutput.Message) => {
       queue.pushNow({ lsn, msg });
       if (!paused && queue.size >= HIGH_WATER) {
         paused = true;
-        socket()?.pause();
+        flow(true);
       }
     });
     queue.onDrain(LOW_WATER, () => {
       if (paused) {
         paused = false;
-        socket()?.resume();
+        flow(false);
       }
     });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {

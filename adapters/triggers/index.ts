@@ -137,6 +137,7 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
               tsMs: Date.now(),
               snapshot: 'false',
               txId: e.txid,
+              seq: e.seq,
               position,
               index: 0,
             });

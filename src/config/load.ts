@@ -1,6 +1,6 @@
 // load → interpolate → validate → freeze. Every problem is reported with its path.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { interpolate, type InterpolationProblem } from './env.js';
@@ -47,12 +47,68 @@ export function parseConfigText(
   text: string,
   env?: Readonly<Record<string, string | undefined>>,
 ): SluiceConfig {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`, lines);
-  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
+  const first = doc.errors[0];
+  if (first) throw yamlSyntaxError(text, first, lineCounter);
   return parseConfig(doc.toJS(), env);
+}
+
+/**
+ * One syntax error, the first: the parser's later errors are mostly the same mistake seen from
+ * further on. Its line and column, the offending line with a caret, and a hint for the usual
+ * cause of a cascade: an unquoted `${VAR}` inside a flow collection.
+ */
+function yamlSyntaxError(text: string, err: YAMLError, lines: LineCounter): ConfigError {
+  const { line, col } = lines.linePos(err.pos[0]);
+  const issue = `yaml: line ${line}, column ${col}: ${err.message.split('\n')[0]}`;
+  const source = text.split(/\r?\n/)[line - 1] ?? '';
+  // Tabs stay tabs under the caret, so it lines up however the terminal expands them.
+  const pad = source.slice(0, col - 1).replace(/[^\t]/g, ' ');
+  const shown =
+    source === '' && err.pos[0] >= text.trimEnd().length
+      ? [`${issue} (at the end of the file)`]
+      : [issue, `  ${source}`, `  ${pad}^`];
+  const unquoted = unquotedVarInFlow(text, lines.lineStarts[line] ?? text.length);
+  if (unquoted)
+    shown.push(
+      `hint: line ${unquoted.line} has an unquoted ${unquoted.ref} inside ${unquoted.flow === '{' ? 'a { } flow map' : 'a [ ] flow sequence'}, ` +
+        `which is not valid YAML: quote it ("${unquoted.ref}") or write the ${unquoted.flow === '{' ? 'map' : 'list'} in block style`,
+    );
+  return new ConfigError(`invalid configuration:\n  ${shown.join('\n  ')}`, [issue]);
+}
+
+/**
+ * The first `${...}` before `end` that sits unquoted inside `{ }` or `[ ]`: in flow context `{`
+ * opens a nested map, so `{ servers: ${NATS_URL} }` does not parse (in block style it is fine).
+ */
+function unquotedVarInFlow(text: string, end: number): { line: number; ref: string; flow: '{' | '[' } | null {
+  const flows: ('{' | '[')[] = [];
+  let line = 1;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\n') line++;
+    else if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (ch === '"' || ch === "'") {
+      // Skip the quoted scalar; '' inside single quotes and \" inside double quotes do not end it.
+      for (i++; i < text.length; i++) {
+        if (text[i] === '\n') line++;
+        if (ch === '"' && text[i] === '\\') i++;
+        else if (text[i] === ch) {
+          if (ch === "'" && text[i + 1] === "'") i++;
+          else break;
+        }
+      }
+    } else if (ch === '$' && text[i + 1] === '{') {
+      const close = text.indexOf('}', i);
+      const ref = close < 0 ? text.slice(i, text.indexOf('\n', i) >>> 0) : text.slice(i, close + 1);
+      if (flows.length > 0) return { line, ref, flow: flows[flows.length - 1]! };
+      if (close > 0) i = close;
+    } else if (ch === '{' || ch === '[') flows.push(ch);
+    else if (ch === '}' || ch === ']') flows.pop();
+  }
+  return null;
 }
 
 export async function loadConfig(

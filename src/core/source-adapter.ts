@@ -14,6 +14,12 @@ export interface SourceCapabilities {
   readonly schemaChanges: boolean;
   /** Streams without a snapshot see deletes. */
   readonly deletes: boolean;
+  /**
+   * How the adapter tells a Sluice sink's own writes apart (and sets `origin` on them), so two-way
+   * sync drops its echo: `none` cannot; `marker` by a marker row the sink writes in the same
+   * transaction; `replication-origin` by PostgreSQL's replication origin of the writing session.
+   */
+  readonly origins: 'none' | 'marker' | 'replication-origin';
 }
 
 export const defaultCapabilities: SourceCapabilities = Object.freeze({
@@ -22,6 +28,7 @@ export const defaultCapabilities: SourceCapabilities = Object.freeze({
   truncate: false,
   schemaChanges: false,
   deletes: true,
+  origins: 'none',
 });
 
 /**

@@ -130,11 +130,15 @@ export class Dispatcher {
       });
       subject = deadLetterSubject(d.prefix, d.adapter.name);
     }
+    const origin = c.event.origin;
     return {
       subject,
       payload,
       msgId: id,
-      headers: `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`,
+      headers:
+        origin === undefined
+          ? `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`
+          : `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`,
       committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
     };
   }

@@ -23,7 +23,7 @@ export class SqlSession {
 
   constructor(
     readonly cfg: SessionConfig,
-    readonly connector: string,
+    readonly connector: 'polling' | 'triggers',
     readonly log: Logger,
     /** The adapter's own classification of driver errors. */
     readonly classify: (err: unknown, context: string) => BridgeError,
@@ -109,9 +109,9 @@ export class SqlSession {
     return rows;
   }
 
-  #origin: ChangeOrigin | null = null;
+  #origin: ChangeOrigin<'polling' | 'triggers'> | null = null;
 
-  change(e: ChangeInput): SourceChange {
+  change(e: ChangeInput<'polling' | 'triggers'>): SourceChange {
     this.#origin ??= { connector: this.connector, source: this.cfg.name, version: VERSION, db: this.db };
     return makeChange(this.#origin, e);
   }

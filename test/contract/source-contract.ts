@@ -11,7 +11,7 @@ import type { StoredEvent } from '../../src/nats/stream-reader.js';
 import { readAll } from '../../src/nats/stream-reader.js';
 import { createSourceAdapter } from '../../src/pipeline/adapters.js';
 import { startRuntime, type Runtime } from '../../src/pipeline/runtime.js';
-import { toVerifiedEvent, verifyStream, type VerifyReport } from '../../src/verify/stream-verifier.js';
+import { toVerifiedEvent, verifyStream, type VerifyReport } from '../support/stream-verifier.js';
 import { quietLog } from '../support/harness.js';
 import { TestNatsServer } from '../support/nats-server.js';
 import { waitFor } from '../support/ports.js';

@@ -2,8 +2,8 @@
 // with the database and with what the writer committed.
 import type { ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
-import { readTableStates } from '../../adapters/postgres/postgres-state.js';
-import { toVerifiedEvent, verifyStream, type VerifyReport } from '../../src/verify/stream-verifier.js';
+import { readTableStates } from '../support/postgres-state.js';
+import { toVerifiedEvent, verifyStream, type VerifyReport } from '../support/stream-verifier.js';
 import type { Harness } from '../support/harness.js';
 import { waitFor } from '../support/ports.js';
 import type { Writer } from '../support/writer.js';

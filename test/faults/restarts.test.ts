@@ -99,8 +99,8 @@ test('the stream reaches its max-bytes limit: publishing waits and retries, noth
     120_000,
     250,
   );
-  const { readTableStates } = await import('../../adapters/postgres/postgres-state.js');
-  const { toVerifiedEvent, verifyStream } = await import('../../src/verify/stream-verifier.js');
+  const { readTableStates } = await import('../support/postgres-state.js');
+  const { toVerifiedEvent, verifyStream } = await import('../support/stream-verifier.js');
   const all = (await h.events('full', 'SLUICE_FULL', 'full')).map((e) => toVerifiedEvent(e.event, e.key));
   const report = verifyStream(
     all,

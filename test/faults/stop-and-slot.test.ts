@@ -1,5 +1,6 @@
 // Faults around the process and its slot: frozen with SIGSTOP, the slot dropped behind its back,
 // two processes for one source.
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Harness } from '../support/harness.js';
 import { waitFor } from '../support/ports.js';
@@ -41,10 +42,14 @@ test('two sluice processes for one source: only one streams, the other takes ove
   const file = await h.writeConfig(
     h.rawConfig({ name: 'pair', tables: ['public.pair'] }, { leaseTtl: '2s' }),
   );
+  // Sampled throughout, from before the first process starts until the stream is verified: a
+  // single sample would miss two streamers overlapping for a moment (at start-up, at failover).
+  const sampler = await sampleSenders(h, 'sluice:pair');
   const a = h.spawnSluice(file);
-  await waitStreaming(h, 'pair', 'pair');
-  const b = h.spawnSluice(file);
+  let b: ChildProcess | null = null;
   try {
+    await waitStreaming(h, 'pair', 'pair');
+    b = h.spawnSluice(file);
     const w = new Writer(h.pg.url(), 'pair');
     w.start(150);
     await waitFor(async () => w.committed > 300, 'writes', 60_000);
@@ -53,19 +58,63 @@ test('two sluice processes for one source: only one streams, the other takes ove
       `SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'sluice_pair'`,
     );
     expect(slot?.active_pid).toBeTruthy();
-    const [senders] = await h.pg.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM pg_stat_replication WHERE application_name = 'sluice:pair'`,
-    );
-    expect(senders?.n).toBe('1'); // b waits for the lease instead of fighting for the slot
+    const streamerBefore = sampler.pids();
     a.kill('SIGKILL');
     await exited(a);
     await waitFor(async () => w.committed > 900, 'writes after the failover', 120_000);
     expectClean(await settleAndVerify(h, 'two-processes', 'pair', 'pair', w, b));
+    const seen = await sampler.stop();
+    console.log(
+      `two processes: ${seen.samples} samples of pg_stat_replication, at most ${seen.max} streamer(s), walsender pids ${[...seen.pids].join(', ')}`,
+    );
+    // b waits for the lease instead of fighting for the slot: never two replication connections.
+    expect(seen.max).toBe(1);
+    expect(seen.samples).toBeGreaterThan(20);
+    // The samples covered a's streaming and b's after the takeover (a new walsender).
+    expect(streamerBefore.size).toBeGreaterThanOrEqual(1);
+    expect([...seen.pids].some((pid) => !streamerBefore.has(pid))).toBe(true);
   } finally {
-    for (const p of [a, b]) p.kill('SIGKILL');
-    await Promise.all([exited(a), exited(b)]);
+    await sampler.stop().catch(() => {});
+    for (const p of [a, b]) p?.kill('SIGKILL');
+    await Promise.all([exited(a), b && exited(b)]);
   }
 });
+
+/** Counts `application_name`'s replication connections over and over until stop(). */
+async function sampleSenders(
+  harness: Harness,
+  applicationName: string,
+): Promise<{
+  pids(): Set<number>;
+  stop(): Promise<{ samples: number; max: number; pids: Set<number> }>;
+}> {
+  const c = await harness.pg.client();
+  const seen = { samples: 0, max: 0, pids: new Set<number>() };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await c.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_replication WHERE application_name = $1',
+        [applicationName],
+      );
+      seen.samples++;
+      seen.max = Math.max(seen.max, rows.length);
+      for (const r of rows) seen.pids.add(r.pid);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  let stopped: Promise<typeof seen> | null = null;
+  return {
+    pids: () => new Set(seen.pids),
+    stop: () =>
+      (stopped ??= (async () => {
+        running = false;
+        await loop;
+        await c.end();
+        return seen;
+      })()),
+  };
+}
 
 test('the replication slot dropped behind its back: a clear OFFSET_LOST error, not silent loss', async () => {
   await h.pg.query(Writer.ddl('dropped'));

@@ -63,6 +63,13 @@ describe('sluice CLI', () => {
     expect(r.stderr).toContain('sources[0].url: expected a postgres:// URL');
     expect(r.stderr).toContain('sources[0].tables[0]: expected schema.table');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    const yamlFile = join(h.dir, 'flow.yaml');
+    await writeFile(yamlFile, 'nats: { servers: ${NATS_URL} }\nsources: []\n');
+    const y = await sluice(['validate', '-c', yamlFile]);
+    expect(y.code).toBe(2);
+    expect(y.stderr.match(/yaml: /g)).toHaveLength(1); // one error, not the parser's cascade
+    expect(y.stderr).toContain('yaml: line 1, column 19: ');
+    expect(y.stderr).toContain('hint: line 1 has an unquoted ${NATS_URL} inside a { } flow map');
     expect((await sluice(['run', '-c', join(h.dir, 'missing.yaml')])).code).toBe(2);
     expect((await sluice(['no-such-verb'])).code).toBe(2);
   });

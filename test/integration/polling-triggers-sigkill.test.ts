@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateSource } from '../../adapters/triggers/triggers-migrate.js';
 import { openDatabase, type ApiDatabase } from '../../src/sql/database.js';
 import { parseConfig } from '../../src/config/load.js';
-import { toVerifiedEvent, verifyStream } from '../../src/verify/stream-verifier.js';
+import { toVerifiedEvent, verifyStream } from '../support/stream-verifier.js';
 import { Harness, quietLog } from '../support/harness.js';
 import { mariadbMissing, TestMariaDB } from '../support/mariadb-server.js';
 import { waitFor } from '../support/ports.js';

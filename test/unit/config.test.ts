@@ -91,4 +91,62 @@ sources:
   test('YAML syntax errors are config errors, not stack traces', () => {
     expect(problems('sources: [\n')[0]).toMatch(/^yaml: /);
   });
+
+  const failure = (text: string): ConfigError => {
+    try {
+      parseConfigText(text, { NATS_URL: 'nats://127.0.0.1:4222' });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  test('a YAML syntax error is ONE error with its line, column and the line with a caret', () => {
+    const err = failure('nats:\n  servers: nats://x\n bad: 1\nsources: []\n');
+    expect(err.issues).toEqual(['yaml: line 3, column 1: All mapping items must start at the same column']);
+    expect(err.message).toBe(
+      [
+        'invalid configuration:',
+        '  yaml: line 3, column 1: All mapping items must start at the same column',
+        '     bad: 1',
+        '    ^',
+      ].join('\n'),
+    );
+    expect(err.message).not.toMatch(/hint/);
+  });
+
+  test('an unquoted ${VAR} inside a { } flow map: one error, not a cascade, and a hint to quote it', () => {
+    const err = failure('nats: { servers: ${NATS_URL} }\nsources:\n  - { name: erp, kind: postgres }\n');
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]).toMatch(/^yaml: line 1, column 19: /);
+    const lines = err.message.split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[2]).toBe('    nats: { servers: ${NATS_URL} }');
+    expect(lines[3]).toBe(`    ${' '.repeat(18)}^`);
+    expect(lines[4]).toBe(
+      '  hint: line 1 has an unquoted ${NATS_URL} inside a { } flow map, which is not valid YAML: ' +
+        'quote it ("${NATS_URL}") or write the map in block style',
+    );
+    // The same map with the value quoted parses, and ${NATS_URL} is interpolated.
+    const cfg = parseConfigText('nats: { servers: "${NATS_URL}" }\nsources: []\n', {
+      NATS_URL: 'nats://h:4222',
+    });
+    expect(cfg.nats.servers).toEqual(['nats://h:4222']);
+  });
+
+  test('the hint also covers a [ ] flow sequence, and not a ${VAR} that is quoted or in block style', () => {
+    expect(failure('nats:\n  servers: [ ${NATS_URL} ]\n').message).toMatch(
+      /hint: line 2 has an unquoted \$\{NATS_URL\} inside a \[ \] flow sequence/,
+    );
+    const other = failure('nats:\n  servers: ${NATS_URL}\n  x: { a: "${NATS_URL}", b: [ }\n');
+    expect(other.issues).toHaveLength(1);
+    expect(other.message).not.toMatch(/hint/);
+  });
+
+  test('a file cut short is reported at its end', () => {
+    expect(failure('sources: [\n').message).toMatch(
+      /^invalid configuration:\n {2}yaml: line 2, column 1: .*\(at the end of the file\)$/,
+    );
+  });
 });

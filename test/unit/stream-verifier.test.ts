@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { verifyStream, type VerifiedEvent } from '../../src/verify/stream-verifier.js';
+import { verifyStream, type VerifiedEvent } from '../support/stream-verifier.js';
 
 const ev = (
   op: string,

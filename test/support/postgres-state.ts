@@ -1,8 +1,13 @@
-// Reads tables' current rows decoded exactly as events are, for `verify` and the fault tests.
+// Reads tables' current rows decoded exactly as events are, for the fault tests.
 import pg from 'pg';
-import { quoteIdent, tableInfo } from './postgres-catalog.js';
-import { RAW_TYPES } from './postgres-session.js';
-import { SESSION_OPTIONS, TYPE_INFO_SQL, TypeDecoders, type TypeInfo } from './postgres-types.js';
+import { quoteIdent, tableInfo } from '../../adapters/postgres/postgres-catalog.js';
+import { RAW_TYPES } from '../../adapters/postgres/postgres-session.js';
+import {
+  SESSION_OPTIONS,
+  TYPE_INFO_SQL,
+  TypeDecoders,
+  type TypeInfo,
+} from '../../adapters/postgres/postgres-types.js';
 
 export async function readTableStates(
   url: string,
