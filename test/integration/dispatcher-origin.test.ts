@@ -62,7 +62,6 @@ test('a change with an origin is published with a Sluice-Origin header; one with
     adapter,
     publisher,
     store,
-    nc,
     prefix: 'o',
     commitIntervalMs: 0,
     log: quiet,

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDatabase, type ApiDatabase } from '../../src/sql/database.js';
-import { toVerifiedEvent, verifyStream, type VerifyReport } from '../../src/verify/stream-verifier.js';
+import { toVerifiedEvent, verifyStream, type VerifyReport } from '../support/stream-verifier.js';
 import { Harness } from '../support/harness.js';
 import { mariadbMissing, TestMariaDB } from '../support/mariadb-server.js';
 import { waitFor } from '../support/ports.js';

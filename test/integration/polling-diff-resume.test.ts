@@ -17,7 +17,7 @@ import type { ChangeBatch } from '../../src/core/source-adapter.js';
 import { eventSubject, msgId } from '../../src/nats/subjects.js';
 import { readAll } from '../../src/nats/stream-reader.js';
 import { openDatabase, type ApiDatabase } from '../../src/sql/database.js';
-import { toVerifiedEvent, verifyStream } from '../../src/verify/stream-verifier.js';
+import { toVerifiedEvent, verifyStream } from '../support/stream-verifier.js';
 import { quietLog } from '../support/harness.js';
 import { TestNatsServer } from '../support/nats-server.js';
 

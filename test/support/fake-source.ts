@@ -90,7 +90,7 @@ function change(source: string, id: number, op: 'r' | 'c', position: string): So
       after: { id },
       source: {
         version: 'test',
-        connector: 'fake',
+        connector: 'polling',
         name: source,
         ts_ms: now,
         snapshot: op === 'r' ? 'true' : 'false',

@@ -287,7 +287,9 @@ describe('oracle introspector (fake oracledb driver, recorded catalog rows, no s
     const out = join(dir, 'oracle.yaml');
     const cfg = await runInit('oracle://app:pw@127.0.0.1:1521/FREEPDB1', out);
     expect(await readFile(out, 'utf8')).not.toContain('pw@');
-    expect(() => parseConfig(cfg, { FREEPDB1_DATABASE_URL: 'oracle://app:pw@127.0.0.1:1521/FREEPDB1' })).not.toThrow();
+    expect(() =>
+      parseConfig(cfg, { FREEPDB1_DATABASE_URL: 'oracle://app:pw@127.0.0.1:1521/FREEPDB1' }),
+    ).not.toThrow();
     const api = cfg.api as {
       resources: Record<
         string,
