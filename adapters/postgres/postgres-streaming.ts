@@ -1,8 +1,8 @@
 // Streams pgoutput changes from the slot through pg-logical-replication, with every automatic
 // acknowledgement off: the slot moves only when acknowledge() is called with an offset that the
-// pipeline has published and committed (DESIGN.md "Durability order").
+// pipeline has published and committed (README "Guarantees").
 //
-// Traps handled here (reference/legacy-sources.md §4.3): auto-ack off and the periodic status timer
+// Traps handled here (README.md beside this file): auto-ack off and the periodic status timer
 // off (timeoutSeconds 0); keepalives that ask for a reply get our last *acknowledged* LSN; a new
 // service instance per connection, started from the committed offset; the library's acknowledge()
 // adds one to the LSN, so we pass LSN - 1 to report exactly the commit end; type parsers off so

@@ -1,4 +1,4 @@
-// PostgreSQL text values → event values, per DESIGN.md "Change events". Both the snapshot (rows read
+// PostgreSQL text values → event values, per the README's "Events" section. Both the snapshot (rows read
 // with every pg-types parser off) and the replication stream (pgoutput text tuples) go through
 // decodeValue, so a row reads the same in both. The session runs with TimeZone=UTC, DateStyle=ISO,
 // IntervalStyle=iso_8601, bytea_output=hex (see SESSION_OPTIONS).

@@ -1,4 +1,4 @@
-// The `api` section: the REST service over mapped legacy tables (DESIGN.md "REST API", docs/rest-api.md).
+// The `api` section: the REST service over mapped legacy tables (docs/rest-api.md).
 import { z } from 'zod';
 import { codecNames, codecs } from '../core/codecs.js';
 import { duration } from './duration.js';

@@ -1,4 +1,4 @@
-// Field codecs: convert a legacy column value to its API form and back (DESIGN.md "Configuration").
+// Field codecs: convert a legacy column value to its API form and back (README "Configuration reference").
 // Each codec also knows the zod schema of its API value (validation + OpenAPI) and how to read a
 // filter value from URL text. Imports nothing but zod and node built-ins (and core's own errors).
 import { z } from 'zod';

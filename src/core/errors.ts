@@ -1,4 +1,4 @@
-// Error classes with a stable `code`, `retriable` and `cause` (STYLE.md §6). The retry loop reads only `retriable`.
+// Error classes with a stable `code`, `retriable` and `cause`. The retry loop reads only `retriable`.
 
 export interface BridgeErrorOptions {
   cause?: unknown;

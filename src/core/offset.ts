@@ -1,4 +1,4 @@
-// Typed offsets: the adapter that makes an offset owns how it is written, read and compared (STYLE.md §9).
+// Typed offsets: the adapter that makes an offset owns how it is written, read and compared.
 import { BridgeError } from './errors.js';
 
 /** Serialize, parse and compare one adapter's offsets. Offsets are opaque to the pipeline. */

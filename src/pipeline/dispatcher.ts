@@ -1,5 +1,5 @@
 // publish → ack → commit offset → acknowledge source, in that order and never another
-// (DESIGN.md "Durability order"). Publishing is pipelined by the publisher's window; offsets are
+// (README "Guarantees"). Publishing is pipelined by the publisher's window; offsets are
 // committed by a separate loop once every event up to them is stored, at most every
 // `commitInterval`, so single-row transactions do not cost one KV write each.
 import type { SourceChange } from '../core/change-event.js';

@@ -1,4 +1,4 @@
-// PostgREST's horizontal filter grammar on API field names (DESIGN.md "REST API"):
+// PostgREST's horizontal filter grammar on API field names (docs/rest-api.md):
 //   ?status=eq.OPEN   ?name=not.like.AC*   ?id=in.(a,b,"c,d")   ?deleted=is.null
 //   ?or=(a.eq.1,b.gt.2,and(c.lt.3,d.is.null))   ?not.and=(...)
 // Parsing yields a tree on API names; nothing here knows columns or SQL.

@@ -1,4 +1,4 @@
-// The contract every source adapter passes (STYLE.md §14): snapshot; c/u/d; resume from a committed
+// The contract every source adapter passes: snapshot; c/u/d; resume from a committed
 // offset without gaps; concurrent writers where the transaction that opens first commits last;
 // abort; idempotent close. Each adapter's *.contract.test.ts calls runSourceContract with a target
 // that starts its database and says which source config and which operations it supports.

@@ -1,4 +1,4 @@
-// Each PostgreSQL type, read by the snapshot and by the stream, arrives as DESIGN.md says.
+// Each PostgreSQL type, read by the snapshot and by the stream, arrives as the README's "Events" section says.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Runtime } from '../../src/pipeline/runtime.js';
 import { Harness } from '../support/harness.js';

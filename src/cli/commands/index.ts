@@ -9,7 +9,7 @@ import { registerHashKey } from './hash-key.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 
-/** The verbs of DESIGN.md "Command line"; each verb adds one line here. */
+/** The verbs of the `sluice` command (README "Using it"); each verb adds one line here. */
 export function registerCommands(program: Command): void {
   registerRun(program);
   registerValidate(program);

@@ -1,5 +1,5 @@
 // PostgreSQL through knex + pg. Date/time types stay text (pg-types would turn them into JS Dates,
-// dropping microseconds and applying the process zone: see traps.md).
+// dropping microseconds and applying the process zone: adapters/postgres/README.md).
 import type { Knex } from 'knex';
 import {
   dialectBase,

@@ -22,7 +22,7 @@ function problems(raw: unknown): string[] {
 }
 
 describe('api config schema', () => {
-  it('accepts the DESIGN.md example and fills defaults', () => {
+  it('accepts the documented example and fills defaults', () => {
     const api = apiSchema.parse(base);
     expect(api.basePath).toBe('/api');
     expect(api.maxLimit).toBe(1000);
