@@ -10,7 +10,7 @@ import {
   type SqlRow,
 } from '../sql-dialect.js';
 import { mssqlHorizon } from './mssql-horizon.js';
-import { mssqlTriggerDdl } from './mssql-triggers.js';
+import { mssqlTriggerCapture } from './mssql-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   2627: 'unique',
@@ -58,7 +58,7 @@ export const mssqlDialect: SqlDialect = {
   name: 'mssql',
   client: 'mssql',
   horizon: mssqlHorizon,
-  triggers: mssqlTriggerDdl,
+  triggers: mssqlTriggerCapture,
   isRowVersion: (type: string) => /^(timestamp|rowversion)$/i.test(type),
   upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {

@@ -9,7 +9,7 @@ import {
   type SqlDialect,
 } from '../sql-dialect.js';
 import { mysqlHorizon } from './mysql-horizon.js';
-import { mysqlTriggerDdl } from './mysql-triggers.js';
+import { mysqlTriggerCapture } from './mysql-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1062: 'unique',
@@ -39,7 +39,9 @@ export const mysqlDialect: SqlDialect = {
   horizon: mysqlHorizon,
   // No log position bounds a poll's values: the look-back window covers what the horizon cannot see.
   defaultLookBackMs: 2000,
-  triggers: mysqlTriggerDdl,
+  triggers: mysqlTriggerCapture,
+  // db.table: a source may capture tables of any database the connection reaches.
+  introspectName: (schema: string, table: string) => `${schema}.${table}`,
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,

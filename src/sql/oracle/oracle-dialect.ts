@@ -10,7 +10,7 @@ import {
   type SqlRow,
 } from '../sql-dialect.js';
 import { oracleHorizon } from './oracle-horizon.js';
-import { oracleTriggerDdl } from './oracle-triggers.js';
+import { oracleTriggerCapture } from './oracle-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1: 'unique', // ORA-00001
@@ -64,7 +64,7 @@ export const oracleDialect: SqlDialect = {
   client: 'oracledb',
   pingSql: 'SELECT 1 FROM DUAL',
   horizon: oracleHorizon,
-  triggers: oracleTriggerDdl,
+  triggers: oracleTriggerCapture,
   upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {
     const { errorNum } = errorProps(err);

@@ -9,7 +9,7 @@ import {
   type SqlDialect,
 } from '../sql-dialect.js';
 import { postgresHorizon } from './postgres-horizon.js';
-import { postgresTriggerDdl } from './postgres-triggers.js';
+import { postgresTriggerCapture } from './postgres-triggers.js';
 
 const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timestamp, timestamptz, timetz
 const INT8 = 20;
@@ -20,7 +20,7 @@ export const postgresDialect: SqlDialect = {
   nullsSortHigh: true,
   client: 'pg',
   horizon: postgresHorizon,
-  triggers: postgresTriggerDdl,
+  triggers: postgresTriggerCapture,
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result

@@ -8,7 +8,7 @@ import {
   type DbErrorKind,
   type SqlDialect,
 } from '../sql-dialect.js';
-import { sqliteTriggerDdl } from './sqlite-triggers.js';
+import { sqliteTriggerCapture } from './sqlite-triggers.js';
 
 const kinds: Record<string, DbErrorKind> = {
   SQLITE_CONSTRAINT_UNIQUE: 'unique',
@@ -35,7 +35,7 @@ export const sqliteDialect: SqlDialect = {
   rowLocks: false,
   // One writer at a time and no log position: the look-back window covers values the application computes.
   defaultLookBackMs: 2000,
-  triggers: sqliteTriggerDdl,
+  triggers: sqliteTriggerCapture,
   upsert: onConflictUpsert,
   databaseName: (url: string) => basename(sqliteFilename(url)).replace(/\.[^.]*$/, '') || 'main',
   rawRows: (result) => result as Record<string, unknown>[], // better-sqlite3's all()
