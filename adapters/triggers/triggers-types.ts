@@ -29,7 +29,9 @@ function row(
   const parsed = parseChangelogJson(v);
   if (parsed === null) return null;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(parsed)) out[k] = capture.value(types?.[k], x);
+  // Columns in declared order (PostgreSQL's jsonb sorts its keys), then any the types do not list.
+  for (const k of Object.keys(types ?? {})) if (k in parsed) out[k] = capture.value(types?.[k], parsed[k]);
+  for (const [k, x] of Object.entries(parsed)) if (!(k in out)) out[k] = capture.value(types?.[k], x);
   return out;
 }
 
