@@ -13,7 +13,7 @@ export const mysqlTriggerCapture: TriggerCapture = {
   // (a single-row INSERT ... VALUES is a "simple insert": one value, drawn at that moment).
   order: 'seq',
   createChangelog: (cl) => [
-    `CREATE TABLE ${qn(cl)} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, txid BIGINT NULL, tbl VARCHAR(255) NOT NULL, op CHAR(1) NOT NULL, row_key LONGTEXT NOT NULL, old_row LONGTEXT NULL, new_row LONGTEXT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
+    `CREATE TABLE ${qn(cl)} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, txid BIGINT NULL, tbl VARCHAR(255) NOT NULL, op CHAR(1) NOT NULL, row_key LONGTEXT NOT NULL, old_row LONGTEXT NULL, new_row LONGTEXT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
   dropChangelog: (cl) => [`DROP TABLE IF EXISTS ${qn(cl)}`],
   createTriggers: (cl, t) => {
