@@ -8,6 +8,7 @@ import {
   type DbErrorKind,
   type SqlDialect,
 } from '../sql-dialect.js';
+import { int64, localIso } from '../changelog-values.js';
 import { mysqlHorizon } from './mysql-horizon.js';
 import { mysqlTriggerCapture } from './mysql-triggers.js';
 
@@ -75,5 +76,31 @@ export const mysqlDialect: SqlDialect = {
       ...(p.params.get('socket') ? { socketPath: p.params.get('socket')! } : {}),
     };
     return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+  },
+  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+    // Values as change events carry them (README "Change events"): BIGINT as a number within
+    // ±2^53, DATETIME ISO without zone, TIMESTAMP ISO in UTC (the session's zone is UTC, so its
+    // text is UTC), every fractional digit kept.
+    const config = await mysqlDialect.knexConfig(url);
+    const typeCast = (field: { type: string; string(): string | null }, next: () => unknown): unknown => {
+      if (field.type === 'LONGLONG') return int64(field.string());
+      if (field.type === 'DATETIME') return localIso(field.string());
+      if (field.type === 'TIMESTAMP') {
+        const v = field.string();
+        return v === null ? null : `${String(localIso(v))}Z`;
+      }
+      return next();
+    };
+    return {
+      ...config,
+      connection: { ...(config.connection as Knex.MySql2ConnectionConfig), typeCast },
+      pool: {
+        ...config.pool,
+        afterCreate: (
+          conn: { query(sql: string, cb: (err: Error | null) => void): void },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => conn.query("SET time_zone = '+00:00'", (err) => done(err, conn)),
+      },
+    };
   },
 };

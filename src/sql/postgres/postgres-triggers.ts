@@ -7,7 +7,7 @@ const qn = (cl: ChangelogName, name = cl.name) => `${dq(cl.schema)}.${dq(name)}`
 const fn = (cl: ChangelogName) => qn(cl, `${cl.name}_capture`);
 
 /** money prints with the writer's lc_monetary symbol and separators: keep the sign, digits and point. */
-function money(v: unknown): unknown {
+export function moneyDigits(v: unknown): unknown {
   if (typeof v !== 'string') return digits(v);
   const negative = v.startsWith('-') || (v.startsWith('(') && v.endsWith(')'));
   const d = v.replace(/[^0-9.]/g, '');
@@ -110,7 +110,7 @@ $fn$`,
       case 'float8':
         return float(v);
       case 'money':
-        return money(v);
+        return moneyDigits(v);
       case 'timestamptz':
         return utcIso(v);
       case 'bytea':

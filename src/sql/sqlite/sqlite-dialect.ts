@@ -61,4 +61,24 @@ export const sqliteDialect: SqlDialect = {
       },
     };
   },
+  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+    // 64-bit integers exact (README "Change events"): read as BigInt, then a number within ±2^53
+    // and the digits beyond (src/sql/sql-values.ts); better-sqlite3 would round them otherwise.
+    const config = await sqliteDialect.knexConfig(url);
+    const inner = (config.pool as { afterCreate: (conn: unknown, done: (err: Error | null, conn: unknown) => void) => void })
+      .afterCreate;
+    return {
+      ...config,
+      pool: {
+        ...config.pool,
+        afterCreate: (
+          conn: { defaultSafeIntegers(on: boolean): unknown },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => {
+          conn.defaultSafeIntegers(true);
+          inner(conn, done);
+        },
+      },
+    };
+  },
 };
