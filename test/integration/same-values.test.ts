@@ -48,7 +48,7 @@ const LITE_ROWS = [
 function source(name: string, kind: string, url: string, table: string): Record<string, unknown> {
   const common = { name, url, tables: [table] };
   if (kind === 'postgres') return { ...common, kind, heartbeatInterval: '1s', slotBusyTimeout: '20s' };
-  const polled = { ...common, kind, pollInterval: '50ms', lookBack: '100ms' };
+  const polled = { ...common, kind, pollInterval: '50ms', lookBack: '100ms', ...(kind === 'polling' ? { stateDir: h.dir } : {}) };
   return kind === 'triggers' ? { ...polled, changelog: `sluice_cl_${name.replace(/-/g, '_')}` } : polled;
 }
 
