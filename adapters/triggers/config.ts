@@ -24,9 +24,14 @@ export const triggersSourceSchema = z.strictObject({
     .describe('schema.table or {table, key}; `sluice migrate` installs a trigger on each'),
   changelog: z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,29}$/, 'expected a plain table name (at most 30 characters)')
+    .regex(
+      /^(?:[A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,29}$/,
+      'expected [schema.]table: a plain table name (at most 30 characters), optionally after its schema',
+    )
     .default('sluice_changelog')
-    .describe('The changelog table the triggers write to (in the connection’s default schema)'),
+    .describe(
+      'The changelog table the triggers write to, as schema.table (database.table on MySQL); a bare name lives in the connection’s default schema',
+    ),
 });
 
 export type TriggersSourceConfig = z.infer<typeof triggersSourceSchema>;

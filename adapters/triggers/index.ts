@@ -20,7 +20,7 @@ import { classifyTriggersError } from './triggers-errors.js';
 import { triggersOffsetCodec, type TriggersOffset } from './triggers-offset.js';
 import { snapshotTables } from './triggers-snapshot.js';
 import { ChangelogReader, type ChangelogCursor } from './triggers-streaming.js';
-import { triggerPlan } from './triggers-plan.js';
+import { changelogName, triggerPlan } from './triggers-plan.js';
 
 export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
   readonly kind = 'triggers';
@@ -47,9 +47,17 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
     try {
       const knex = await this.s.open();
       facts.dialect = this.s.dialect.name;
-      if (!(await knex.schema.hasTable(this.cfg.changelog)))
+      const cl = await changelogName(this.s, this.cfg);
+      const exists = await knex(`${cl.schema}.${cl.name}`)
+        .select(knex.raw('1'))
+        .whereRaw('1 = 0')
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!exists)
         problems.push(
-          `changelog table ${this.cfg.changelog} is missing: run \`sluice migrate ${this.name}\``,
+          `changelog table ${cl.schema}.${cl.name} is missing: run \`sluice migrate ${this.name}\``,
         );
       for (const raw of this.cfg.tables) {
         const t = tableOf(raw);
@@ -75,7 +83,9 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
     const knex = await this.s.open();
     const report = await this.preflight();
     if (!report.ok) throw new PreflightError(`source ${this.name} is not ready`, report.problems);
-    this.#tables = (await triggerPlan(this.s, this.cfg, false)).tables.map((t) => ({
+    // Column types convert changelog values; a database without an introspector has none (values pass as parsed).
+    const plan = await triggerPlan(this.s, this.cfg, this.s.dialect.introspector !== undefined);
+    this.#tables = plan.tables.map((t) => ({
       qualified: t.qualified,
       schema: t.schema,
       name: t.name,
@@ -83,7 +93,8 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
       mode: 'diff',
       rowversion: false,
     }));
-    this.#reader = new ChangelogReader(this.s, knex, this.cfg.changelog, this.cfg.chunkSize);
+    const types = new Map(plan.tables.map((t) => [t.qualified, t.types ?? {}]));
+    this.#reader = new ChangelogReader(this.s, knex, this.cfg.changelog, plan.changelog, this.cfg.chunkSize, types);
     return this.#reader;
   }
 
@@ -125,8 +136,9 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
           state.seq++;
           const changes = entries.map((e) => {
             const { schema, name } = this.s.split(e.tbl);
-            // xid8 never repeats; elsewhere the entry's seq is unique in the changelog.
-            const position = `${cl}:${e.txid !== undefined && reader.strategy === 'xid8' ? `${e.txid}/` : ''}${e.seq}`;
+            // <txid>/<seq> where the changelog has a transaction id and is read in seq order
+            // (PostgreSQL: the id earlier versions gave these entries), else the seq alone.
+            const position = `${cl}:${e.txid !== undefined && reader.order === 'seq' ? `${e.txid}/` : ''}${e.seq}`;
             return this.s.change({
               op: e.op,
               schema,
@@ -173,7 +185,8 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
     };
     try {
       const knex = await this.s.open();
-      const r = (await knex(this.cfg.changelog).count({ n: '*' }).first()) as
+      const cl = await changelogName(this.s, this.cfg);
+      const r = (await knex(`${cl.schema}.${cl.name}`).count({ n: '*' }).first()) as
         { n: number | string } | undefined;
       facts.changelogRows = Number(r?.n ?? 0);
     } catch (err) {

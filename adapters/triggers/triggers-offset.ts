@@ -11,11 +11,11 @@ import {
 
 /**
  * The changelog entries a first pass already holds (its tables were read in one snapshot that saw
- * them): PostgreSQL keeps the snapshot (`pg_current_snapshot()::text`), MySQL the seqs visible in
- * it as inclusive ranges. Entries it covers are skipped when the changelog is read.
+ * them): PostgreSQL keeps the snapshot (`pg_current_snapshot()::text`) and the largest seq it saw
+ * (`through`), MySQL the seqs visible in it as inclusive ranges. Entries it covers are skipped when the changelog is read.
  */
 export const seenSchema = z.union([
-  z.strictObject({ snapshot: z.string() }),
+  z.strictObject({ snapshot: z.string(), through: z.number().optional() }),
   z.strictObject({ ranges: z.array(z.tuple([z.number(), z.number()])) }),
 ]);
 export type Seen = z.infer<typeof seenSchema>;

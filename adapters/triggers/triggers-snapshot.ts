@@ -11,7 +11,6 @@ import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
 import type { SqlSession } from '../../src/sql/sql-session.js';
 import { bindable, normalizeRow, type Row } from '../../src/sql/sql-values.js';
 import type { TriggersOffset } from './triggers-offset.js';
-import { captureSeen, openReadView } from './triggers-seen.js';
 import type { ChangelogCursor, ChangelogReader } from './triggers-streaming.js';
 
 export async function* snapshotTables(
@@ -23,16 +22,17 @@ export async function* snapshotTables(
   chunkSize: number,
   pollInterval: number,
 ): AsyncGenerator<ChangeBatch<TriggersOffset>> {
-  const changelog = reader.changelog;
+  const changelog = reader.key;
+  const capture = s.dialect.triggers;
   let seq = from?.seq ?? 0;
   const state: TriggersOffset = from
     ? structuredClone(from)
     : { phase: 'snapshot', seq, tables: { [changelog]: { mode: 'changelog', last: null, pending: null } } };
-  const view = await openReadView(reader.knex, s.dialect.name);
+  const view = await capture.openReadView(reader.knex);
   try {
     if (!state.snapshot) {
       const c = state.tables[changelog] as ChangelogCursor;
-      if (view) await captureSeen(view, s.dialect.name, changelog, c);
+      if (view) await capture.captureSeen(view, reader.ref, c);
       else await reader.skipToEnd(c, ctx.signal, pollInterval);
       if (ctx.signal.aborted) return;
       c.pending = null;

@@ -1,20 +1,21 @@
-// Reads the changelog in an order that is safe against commit order, per database:
-// - PostgreSQL: (txid xid8, seq) below pg_snapshot_xmin(pg_current_snapshot()): every
-//   transaction with a smaller xid has ended, so nothing can appear behind the cursor.
-// - SQL Server: rowversion below MIN_ACTIVE_ROWVERSION().
-// - Oracle: ORA_ROWSCN above the SCN taken before the previous scan, no upper cap (the table is
-//   ROWDEPENDENCIES); entries may be read twice and are absorbed by their Nats-Msg-Id.
-// - MySQL/MariaDB, SQLite: seq, handed on only once the visibility horizon has passed the poll
-//   that saw it (src/sql/horizon.ts).
+// Reads the changelog in an order that is safe against commit order. The order and every query
+// that differs per database come from the dialect's trigger capture (src/sql/<db>/<db>-triggers.ts,
+// rules per database in README.md beside this file):
+// - `seq` (PostgreSQL, MySQL/MariaDB, SQLite): the largest seq M is read, then a horizon mark;
+//   once the horizon has passed the mark, every transaction that could hold a seq ≤ M has ended,
+//   and (last, M] is handed on in seq order, which is commit order per key (src/sql/horizon.ts).
+// - `rowversion` (SQL Server): rowversion below MIN_ACTIVE_ROWVERSION().
+// - `rowscn` (Oracle): ORA_ROWSCN above the SCN taken before the previous scan, no upper cap (the
+//   table is ROWDEPENDENCIES); entries may be read twice and are absorbed by their Nats-Msg-Id.
 import type { Knex } from 'knex';
 import type { Scalar } from '../../src/sql/sql-offset.js';
-import type { Seen } from './triggers-offset.js';
 import { rawRows } from '../../src/sql/raw-rows.js';
 import type { SqlSession } from '../../src/sql/sql-session.js';
+import type { ChangelogName, ChangelogOrder, TriggerCapture } from '../../src/sql/trigger-ddl.js';
+import type { Seen } from './triggers-offset.js';
+import { TriggersError } from './triggers-errors.js';
 import { inRanges, remainingSeen } from './triggers-seen.js';
-import { toEntry, type ChangelogEntry } from './triggers-types.js';
-
-export type Strategy = 'xid8' | 'rowversion' | 'rowscn' | 'seq';
+import { toEntry, type ChangelogEntry, type ColumnTypes } from './triggers-types.js';
 
 export interface ChangelogCursor {
   mode: 'changelog';
@@ -24,111 +25,106 @@ export interface ChangelogCursor {
   seen?: Seen | undefined;
 }
 
-export function strategyFor(dialect: string): Strategy {
-  if (dialect === 'postgres') return 'xid8';
-  if (dialect === 'mssql') return 'rowversion';
-  if (dialect === 'oracle') return 'rowscn';
-  return 'seq';
-}
-
-const COLS = ['seq', 'tbl', 'op', 'row_key', 'old_row', 'new_row'];
+const COLS = ['seq', 'tbl', 'op', 'txid'];
+const JSON_COLS = ['row_key', 'old_row', 'new_row'];
 
 /** The next page of the changelog after `last` (compiled SQL checked for SQL Server and Oracle in unit tests). */
 export function pageQuery(
   knex: Knex,
-  strategy: Strategy,
+  capture: TriggerCapture,
   changelog: string,
   last: readonly Scalar[] | null,
   limit: number,
   upTo?: Scalar,
-  seenSnapshot?: string,
+  seen?: Seen,
 ): Knex.QueryBuilder {
-  const q = knex(changelog);
-  switch (strategy) {
-    case 'xid8':
-      q.select([...COLS, knex.raw('txid::text AS txid')]);
-      if (seenSnapshot !== undefined)
-        q.select(knex.raw('pg_visible_in_snapshot(txid, ?::pg_snapshot) AS sluice_seen', [seenSnapshot]));
-      q.whereRaw('txid < pg_snapshot_xmin(pg_current_snapshot())');
-      if (last) q.whereRaw('(txid, seq) > (?::xid8, ?)', [String(last[0]), Number(last[1])]);
-      // Qualified: a bare `txid` in ORDER BY is the text alias above, and '1000' < '999' as text.
-      return q.orderBy([`${changelog}.txid`, `${changelog}.seq`]).limit(limit);
+  const q = knex(changelog).select([...COLS, ...JSON_COLS.map((c) => capture.jsonText(knex, c))]);
+  const order: ChangelogOrder = capture.order;
+  switch (order) {
+    case 'seq': {
+      const seenColumn = seen ? capture.seenColumn(knex, seen) : null;
+      if (seenColumn) q.select(seenColumn);
+      q.where('seq', '<=', Number(upTo));
+      if (last) q.where('seq', '>', Number(last[0]));
+      return q.orderBy('seq').limit(limit);
+    }
     case 'rowversion':
-      q.select([...COLS, 'txid', knex.raw('CONVERT(bigint, rv) AS sluice_rv')]).whereRaw(
-        'rv < MIN_ACTIVE_ROWVERSION()',
-      );
+      q.select(knex.raw('CONVERT(bigint, rv) AS sluice_rv')).whereRaw('rv < MIN_ACTIVE_ROWVERSION()');
       if (last) q.whereRaw('rv > CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]);
       return q.orderBy('rv').limit(limit);
     case 'rowscn':
-      q.select([...COLS, 'txid']).whereRaw('ORA_ROWSCN > ?', [Number(last?.[0] ?? 0)]);
+      q.whereRaw('ORA_ROWSCN > ?', [Number(last?.[0] ?? 0)]);
       if (last?.[1] !== undefined && last[1] !== null) q.where('seq', '>', Number(last[1]));
       return q.orderBy('seq').limit(limit);
-    case 'seq':
-      q.select([...COLS, 'txid']).where('seq', '<=', Number(upTo));
-      if (last) q.where('seq', '>', Number(last[0]));
-      return q.orderBy('seq').limit(limit);
     default: {
-      const never: never = strategy;
-      throw new Error(`unknown strategy ${String(never)}`);
+      const never: never = order;
+      throw new Error(`unknown changelog order ${String(never)}`);
     }
   }
-}
-
-/**
- * Moves the cursor to the last entry of a transaction below `snapshot`'s xmin (the current
- * snapshot's when absent): every such transaction has ended, and each entry is visible in it.
- */
-export async function lastEntryBelowXmin(
-  knex: Knex,
-  changelog: string,
-  c: ChangelogCursor,
-  snapshot?: string,
-): Promise<void> {
-  const xmin = snapshot === undefined ? 'pg_current_snapshot()' : '?::pg_snapshot';
-  const r = rawRows(
-    await knex.raw(
-      // cl.txid, not the text alias: as text '999' sorts after '1000'.
-      `SELECT cl.txid::text AS txid, cl.seq FROM ?? AS cl WHERE cl.txid < pg_snapshot_xmin(${xmin}) ORDER BY cl.txid DESC, cl.seq DESC LIMIT 1`,
-      snapshot === undefined ? [changelog] : [changelog, snapshot],
-    ),
-  )[0];
-  if (r) c.last = [String(r.txid), Number(r.seq)];
 }
 
 /** Removes entries at or before `last` (everything published and committed). */
 export function pruneQuery(
   knex: Knex,
-  strategy: Strategy,
+  order: ChangelogOrder,
   changelog: string,
   last: readonly Scalar[],
 ): Knex.QueryBuilder {
   const q = knex(changelog);
-  switch (strategy) {
-    case 'xid8':
-      return q.whereRaw('(txid, seq) <= (?::xid8, ?)', [String(last[0]), Number(last[1])]).delete();
+  switch (order) {
+    case 'seq':
+      return q.where('seq', '<=', Number(last[0])).delete();
     case 'rowversion':
       return q.whereRaw('rv <= CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]).delete();
     case 'rowscn':
       return q.where('seq', '<=', Number(last[1] ?? 0)).delete();
-    case 'seq':
-      return q.where('seq', '<=', Number(last[0])).delete();
     default: {
-      const never: never = strategy;
-      throw new Error(`unknown strategy ${String(never)}`);
+      const never: never = order;
+      throw new Error(`unknown changelog order ${String(never)}`);
     }
   }
 }
 
+/**
+ * A `seq` cursor is one number. Earlier versions kept PostgreSQL's as [txid, seq]: the database's
+ * capture adopts it (PostgreSQL deletes the entries it covers, all published, and reads the rest
+ * from the start in seq order); where it cannot, the source stops with what to do.
+ */
+export async function adoptCursor(knex: Knex, capture: TriggerCapture, ref: string, c: ChangelogCursor): Promise<void> {
+  if (!c.last || (c.last.length === 1 && typeof c.last[0] === 'number')) return;
+  if (!capture.adoptCursor)
+    throw new TriggersError(
+      `the stored changelog cursor ${JSON.stringify(c.last)} is not a seq; delete the source's offset (its key in the offsets bucket) and run again for a new first pass`,
+      { retriable: false },
+    );
+  c.last = await capture.adoptCursor(knex, ref, c.last);
+  c.pending = null;
+}
+
 export class ChangelogReader {
-  readonly strategy: Strategy;
+  readonly capture: TriggerCapture;
+  /** The changelog as knex names it (schema.table). */
+  readonly ref: string;
 
   constructor(
     readonly s: SqlSession,
     readonly knex: Knex,
-    readonly changelog: string,
+    /** The changelog as configured: its cursor's key in the offset and its Nats-Msg-Id prefix. */
+    readonly key: string,
+    readonly changelog: ChangelogName,
     readonly chunkSize: number,
+    readonly types: ColumnTypes,
   ) {
-    this.strategy = strategyFor(s.dialect.name);
+    this.capture = s.dialect.triggers;
+    this.ref = `${changelog.schema}.${changelog.name}`;
+  }
+
+  get order(): ChangelogOrder {
+    return this.capture.order;
+  }
+
+  #entry(r: Record<string, unknown>, order: Scalar[]): ChangelogEntry {
+    return toEntry(r, order, this.types, this.capture);
   }
 
   /**
@@ -136,81 +132,66 @@ export class ChangelogReader {
    * nothing more for now. `more` says another page may follow at once.
    */
   async page(c: ChangelogCursor): Promise<{ entries: ChangelogEntry[]; more: boolean }> {
-    const { knex, strategy, changelog } = this;
-    if (strategy === 'seq') {
+    const { knex, ref } = this;
+    const order = this.capture.order;
+    if (order === 'seq') {
+      await adoptCursor(knex, this.capture, ref, c);
       if (c.pending === null) {
-        const q = knex(changelog).max({ m: 'seq' });
+        const q = knex(ref).max({ m: 'seq' });
         if (c.last) q.where('seq', '>', Number(c.last[0]));
         const m = ((await q.first()) as { m: unknown } | undefined)?.m;
         if (m === null || m === undefined) return { entries: [], more: false };
+        // The mark is taken after M is read: a transaction that drew a seq ≤ M has begun by then.
         c.pending = { upTo: Number(m), mark: await this.s.horizon.mark() };
       }
       if (!(await this.s.horizon.passed(c.pending.mark, false))) return { entries: [], more: false };
-      const rows = await this.#pageRows(c, c.pending.upTo);
-      const entries = rows.map((r) => toEntry(r, [Number(r.seq)]));
+      const seen = c.seen;
+      const rows = await this.#pageRows(c, c.pending.upTo, seen);
+      const entries = rows.map((r) => this.#entry(r, [Number(r.seq)]));
       const more = rows.length === this.chunkSize;
       if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
       if (!more) {
         c.last = [Number(c.pending.upTo)];
         c.pending = null;
       }
-      const seen = c.seen;
       c.seen = remainingSeen(seen, c.last);
       return {
-        entries:
-          seen && 'ranges' in seen ? entries.filter((e) => !inRanges(seen.ranges, Number(e.seq))) : entries,
+        entries: entries.filter(
+          (e, i) =>
+            rows[i]!.sluice_seen !== true && !(seen && 'ranges' in seen && inRanges(seen.ranges, Number(e.seq))),
+        ),
         more,
       };
     }
     let hi: number | null = null;
-    if (strategy === 'rowscn')
+    if (order === 'rowscn')
       hi = Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0);
-    const rows = await this.#pageRows(
-      c,
-      undefined,
-      c.seen && 'snapshot' in c.seen ? c.seen.snapshot : undefined,
+    const rows = await this.#pageRows(c, undefined, undefined);
+    const entries = rows.map((r) =>
+      this.#entry(r, order === 'rowversion' ? [Number(r.sluice_rv)] : [Number(c.last?.[0] ?? 0), Number(r.seq)]),
     );
-    const entries = rows.map((r) => {
-      const order: Scalar[] =
-        strategy === 'xid8'
-          ? [String(r.txid), Number(r.seq)]
-          : strategy === 'rowversion'
-            ? [Number(r.sluice_rv)]
-            : [Number(c.last?.[0] ?? 0), Number(r.seq)];
-      return toEntry(r, order);
-    });
     const more = rows.length === this.chunkSize;
     if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
-    if (strategy === 'rowscn' && !more) c.last = [hi, c.last?.[1] ?? null];
-    c.seen = remainingSeen(c.seen, c.last);
-    // Entries the first pass's snapshot saw are passed over (the cursor moves past them).
-    return { entries: entries.filter((_, i) => rows[i]!.sluice_seen !== true), more };
+    if (order === 'rowscn' && !more) c.last = [hi, c.last?.[1] ?? null];
+    return { entries, more };
   }
 
-  #pageRows(c: ChangelogCursor, upTo?: Scalar, seenSnapshot?: string): Promise<Record<string, unknown>[]> {
-    const q = pageQuery(this.knex, this.strategy, this.changelog, c.last, this.chunkSize, upTo, seenSnapshot);
+  #pageRows(c: ChangelogCursor, upTo?: Scalar, seen?: Seen): Promise<Record<string, unknown>[]> {
+    const q = pageQuery(this.knex, this.capture, this.ref, c.last, this.chunkSize, upTo, seen);
     return q.then((rows) => rows as Record<string, unknown>[]);
   }
 
   /** Moves the cursor to the end of what the bound allows now, reading nothing out (a fresh start). */
   async skipToEnd(c: ChangelogCursor, signal: AbortSignal, pollInterval: number): Promise<void> {
-    const { knex, changelog } = this;
-    switch (this.strategy) {
-      case 'xid8':
-        await lastEntryBelowXmin(knex, changelog, c);
-        return;
-      default:
-        for (;;) {
-          if (signal.aborted) return;
-          const { entries, more } = await this.page(c);
-          if (!more && entries.length === 0 && c.pending === null) return;
-          if (!more && entries.length === 0)
-            await new Promise((r) => setTimeout(r, Math.min(pollInterval, 200)));
-        }
+    for (;;) {
+      if (signal.aborted) return;
+      const { entries, more } = await this.page(c);
+      if (!more && entries.length === 0 && c.pending === null) return;
+      if (!more && entries.length === 0) await new Promise((r) => setTimeout(r, Math.min(pollInterval, 200)));
     }
   }
 
   async prune(last: readonly Scalar[]): Promise<void> {
-    await pruneQuery(this.knex, this.strategy, this.changelog, last);
+    await pruneQuery(this.knex, this.capture.order, this.ref, last);
   }
 }

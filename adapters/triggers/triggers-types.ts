@@ -1,6 +1,13 @@
-// Changelog rows → event values. JSON columns arrive parsed (PostgreSQL jsonb) or as text (MySQL,
-// MariaDB, SQLite, SQL Server, Oracle CLOB); values are what the database's JSON functions wrote.
+// Changelog rows → event values. The JSON columns are read as text and parsed with lossless-json
+// (numbers keep their digits), then each value is converted by its column's declared type by the
+// database's capture (src/sql/<db>/<db>-triggers.ts `value`), so an event carries what the other
+// sources of that database emit for the same column (README "Change events").
 import type { Op } from '../../src/core/change-event.js';
+import { parseChangelogJson } from '../../src/sql/changelog-values.js';
+import type { TriggerCapture } from '../../src/sql/trigger-ddl.js';
+
+/** Declared type per column, per captured table (schema.table as the changelog's `tbl` names it). */
+export type ColumnTypes = ReadonlyMap<string, Readonly<Record<string, string>>>;
 
 export interface ChangelogEntry {
   readonly tbl: string;
@@ -14,26 +21,39 @@ export interface ChangelogEntry {
   readonly seq: string;
 }
 
-function json(v: unknown): Record<string, unknown> | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return JSON.parse(v) as Record<string, unknown>;
-  if (Buffer.isBuffer(v)) return JSON.parse(v.toString('utf8')) as Record<string, unknown>;
-  return v as Record<string, unknown>;
+function row(
+  v: unknown,
+  types: Readonly<Record<string, string>> | undefined,
+  capture: Pick<TriggerCapture, 'value'>,
+): Record<string, unknown> | null {
+  const parsed = parseChangelogJson(v);
+  if (parsed === null) return null;
+  const out: Record<string, unknown> = {};
+  // Columns in declared order (PostgreSQL's jsonb sorts its keys), then any the types do not list.
+  for (const k of Object.keys(types ?? {})) if (k in parsed) out[k] = capture.value(types?.[k], parsed[k]);
+  for (const [k, x] of Object.entries(parsed)) if (!(k in out)) out[k] = capture.value(types?.[k], x);
+  return out;
 }
 
-export function toEntry(row: Record<string, unknown>, order: (string | number | null)[]): ChangelogEntry {
-  const op = String(row.op).trim();
-  if (op !== 'c' && op !== 'u' && op !== 'd')
-    throw new Error(`changelog row ${String(row.seq)} has op ${op}`);
-  const txid = row.txid === null || row.txid === undefined ? undefined : Number(row.txid);
+export function toEntry(
+  r: Record<string, unknown>,
+  order: (string | number | null)[],
+  types: ColumnTypes,
+  capture: Pick<TriggerCapture, 'value'>,
+): ChangelogEntry {
+  const op = String(r.op).trim();
+  if (op !== 'c' && op !== 'u' && op !== 'd') throw new Error(`changelog row ${String(r.seq)} has op ${op}`);
+  const txid = r.txid === null || r.txid === undefined ? undefined : Number(r.txid);
+  const tbl = String(r.tbl);
+  const t = types.get(tbl);
   return {
-    tbl: String(row.tbl),
+    tbl,
     op,
-    key: json(row.row_key) ?? {},
-    before: json(row.old_row),
-    after: json(row.new_row),
+    key: row(r.row_key, t, capture) ?? {},
+    before: row(r.old_row, t, capture),
+    after: row(r.new_row, t, capture),
     txid: txid !== undefined && Number.isSafeInteger(txid) ? txid : undefined,
     order,
-    seq: String(row.seq),
+    seq: String(r.seq),
   };
 }

@@ -54,7 +54,9 @@ export const triggerMigrationTable = (changelog: string) => `${changelog}_migrat
 export async function migrateTriggers(knex: Knex, plan: TriggerPlan, down: boolean): Promise<string[]> {
   const config: Knex.MigratorConfig = {
     migrationSource: triggerMigrationSource(plan),
-    tableName: triggerMigrationTable(plan.changelog),
+    tableName: triggerMigrationTable(plan.changelog.name),
+    // knex's bookkeeping sits beside the changelog, in its schema.
+    schemaName: plan.changelog.schema,
     // MySQL commits DDL implicitly and SQL Server wants CREATE TRIGGER alone: no wrapping transaction.
     disableTransactions: !plan.ddl.transactional,
   };
@@ -63,7 +65,8 @@ export async function migrateTriggers(knex: Knex, plan: TriggerPlan, down: boole
     return names;
   }
   const [, names] = (await knex.migrate.rollback(config, true)) as [number, string[]];
-  await knex.schema.dropTableIfExists(`${triggerMigrationTable(plan.changelog)}_lock`);
-  await knex.schema.dropTableIfExists(triggerMigrationTable(plan.changelog));
+  const bookkeeping = knex.schema.withSchema(plan.changelog.schema);
+  await bookkeeping.dropTableIfExists(`${triggerMigrationTable(plan.changelog.name)}_lock`);
+  await knex.schema.withSchema(plan.changelog.schema).dropTableIfExists(triggerMigrationTable(plan.changelog.name));
   return names;
 }

@@ -3,7 +3,7 @@
 //
 // A mark is taken right after reading the change column's largest value; `passed(mark)` says
 // every transaction open at the mark has ended. Per database:
-// - PostgreSQL: `pg_snapshot_xmax` at the mark ≤ `pg_snapshot_xmin` now (every xid handed out
+// - PostgreSQL: a fresh xid (pg_current_xact_id()) at the mark ≤ `pg_snapshot_xmin` now (every xid handed out
 //   before the mark is finished); in strict mode (timestamp columns, which a transaction may
 //   stamp with its start time before it has an xid) also no session whose transaction began
 //   before the mark (pg_stat_activity.xact_start; needs pg_read_all_stats to see other roles).

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { HorizonSql } from './horizon.js';
 import type { Introspector } from './introspector.js';
 import { dq } from './quote.js';
-import type { TriggerDdl } from './trigger-ddl.js';
+import type { TriggerCapture } from './trigger-ddl.js';
 
 /** A row to write, by column name. */
 export type SqlRow = Record<string, unknown>;
@@ -76,8 +76,8 @@ export interface SqlDialect {
   readonly defaultLookBackMs: number;
   /** Whether a column of this declared type is a row version the database maintains (SQL Server). Default false. */
   isRowVersion(type: string): boolean;
-  /** The changelog table and capture triggers of a `triggers` source. */
-  readonly triggers: TriggerDdl;
+  /** The changelog table, capture triggers and changelog reading of a `triggers` source. */
+  readonly triggers: TriggerCapture;
   /**
    * Inserts `rows` or, where a row with the same `key` exists, updates its other columns (the
    * sinks' write). PostgreSQL/SQLite `ON CONFLICT (key)`, MySQL `ON DUPLICATE KEY` (which also

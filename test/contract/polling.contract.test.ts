@@ -1,5 +1,6 @@
 // The source contract for `kind: polling` (diff, incrementing and timestamp modes) on real databases.
 import type { Knex } from 'knex';
+import { localIso, utcIso } from '../../src/sql/changelog-values.js';
 import { runSourceContract } from './source-contract.js';
 import { skipReason, startDb, type Db, type DbKind } from './contract-targets.js';
 
@@ -82,9 +83,16 @@ for (const kind of kinds) {
         ...(mode === 'timestamp'
           ? {
               async install(source: Record<string, unknown>) {
+                // The table read back by the verifier in UTC, as the source reads it (its session is UTC).
+                if (kind === 'mariadb') await db.knex.raw(`SET GLOBAL time_zone = '+00:00'`);
                 for (const t of source.tables as { table: string }[])
                   await addTimestampColumn(kind, db.knex, t.table);
               },
+              // Events carry timestamps ISO-8601 in UTC with every digit (README "Change events").
+              normalize: (row: Record<string, unknown>) => ({
+                ...row,
+                ts: kind === 'mariadb' ? `${String(localIso(row.ts))}Z` : kind === 'postgres' ? utcIso(row.ts) : row.ts,
+              }),
             }
           : {}),
         sees: { updates: mode !== 'incrementing', deletes: mode === 'diff' },

@@ -6,12 +6,14 @@ import { oracleHorizon } from '../../src/sql/oracle/oracle-horizon.js';
 import { postgresHorizon } from '../../src/sql/postgres/postgres-horizon.js';
 import { chunkQuery } from '../../src/sql/keyset.js';
 import { incrementingQuery, rowversionQuery, timestampQuery } from '../../adapters/polling/polling-query.js';
-import { pageQuery, pruneQuery, strategyFor } from '../../adapters/triggers/triggers-streaming.js';
+import { pageQuery, pruneQuery } from '../../adapters/triggers/triggers-streaming.js';
 import { addToRanges, inRanges, remainingSeen } from '../../adapters/triggers/triggers-seen.js';
 import type { CaptureTable } from '../../src/sql/trigger-ddl.js';
-import { mssqlTriggerDdl } from '../../src/sql/mssql/mssql-triggers.js';
-import { oracleTriggerDdl } from '../../src/sql/oracle/oracle-triggers.js';
-import { postgresTriggerDdl } from '../../src/sql/postgres/postgres-triggers.js';
+import { mssqlTriggerCapture } from '../../src/sql/mssql/mssql-triggers.js';
+import { mysqlTriggerCapture } from '../../src/sql/mysql/mysql-triggers.js';
+import { oracleTriggerCapture } from '../../src/sql/oracle/oracle-triggers.js';
+import { postgresTriggerCapture } from '../../src/sql/postgres/postgres-triggers.js';
+import { sqliteTriggerCapture } from '../../src/sql/sqlite/sqlite-triggers.js';
 import { parseConfig } from '../../src/config/load.js';
 
 const k = (client: string): Knex => knexFactory({ client, useNullAsDefault: true });
@@ -59,43 +61,52 @@ describe('polling queries', () => {
 });
 
 describe('changelog reads and prunes', () => {
-  test('strategies per database', () => {
-    expect(['postgres', 'mssql', 'oracle', 'mysql', 'sqlite'].map(strategyFor)).toEqual([
-      'xid8',
-      'rowversion',
-      'rowscn',
-      'seq',
-      'seq',
-    ]);
+  test('changelog order per database: seq behind the horizon, SQL Server rowversion, Oracle ORA_ROWSCN', () => {
+    expect(
+      [
+        postgresTriggerCapture,
+        mssqlTriggerCapture,
+        oracleTriggerCapture,
+        mysqlTriggerCapture,
+        sqliteTriggerCapture,
+      ].map((c) => c.order),
+    ).toEqual(['seq', 'rowversion', 'rowscn', 'seq', 'seq']);
   });
 
   test('SQL Server: rowversion below MIN_ACTIVE_ROWVERSION()', () => {
-    const q = sql(pageQuery(k('mssql'), 'rowversion', 'sluice_changelog', [7], 100));
+    const q = sql(pageQuery(k('mssql'), mssqlTriggerCapture, 'sluice.sluice_changelog', [7], 100));
     expect(q.sql).toContain('rv < MIN_ACTIVE_ROWVERSION()');
+    expect(q.sql).toContain('from [sluice].[sluice_changelog]');
     expect(q.sql).toContain('order by [rv] asc');
-    expect(sql(pruneQuery(k('mssql'), 'rowversion', 'sluice_changelog', [7])).sql).toBe(
-      'delete from [sluice_changelog] where rv <= CONVERT(binary(8), CONVERT(bigint, @p0));select @@rowcount',
+    expect(sql(pruneQuery(k('mssql'), 'rowversion', 'sluice.sluice_changelog', [7])).sql).toBe(
+      'delete from [sluice].[sluice_changelog] where rv <= CONVERT(binary(8), CONVERT(bigint, @p0));select @@rowcount',
     );
   });
 
   test('Oracle: ORA_ROWSCN above the last SCN, no upper cap', () => {
-    const q = sql(pageQuery(k('oracledb'), 'rowscn', 'sluice_changelog', [1000, 55], 100));
+    const q = sql(pageQuery(k('oracledb'), oracleTriggerCapture, 'APP.sluice_changelog', [1000, 55], 100));
     expect(q.sql).toContain('ORA_ROWSCN > :1');
+    expect(q.sql).toContain('from "APP"."sluice_changelog"');
     expect(q.sql).not.toMatch(/ORA_ROWSCN <[^>]/);
     expect(q.bindings.slice(0, 2)).toEqual([1000, 55]);
   });
 
-  test('PostgreSQL: (txid, seq) below the snapshot xmin', () => {
-    const q = sql(pageQuery(k('pg'), 'xid8', 'sluice_changelog', ['123', 4], 10));
-    expect(q.sql).toContain('txid < pg_snapshot_xmin(pg_current_snapshot())');
-    expect(q.sql).toContain('(txid, seq) > ($1::xid8, $2)');
-    // The xid8 column, not its text alias (as text '1000' sorts before '999': entries were skipped).
-    expect(q.sql).toContain('order by "sluice_changelog"."txid" asc, "sluice_changelog"."seq" asc');
+  test('PostgreSQL: seq up to the pending bound, JSON read as text (no float parse of numbers)', () => {
+    const q = sql(pageQuery(k('pg'), postgresTriggerCapture, 'public.sluice_changelog', [4], 10, 99));
+    expect(q.sql).toContain('"seq" <= $');
+    expect(q.sql).toContain('"seq" > $');
+    expect(q.sql).toContain('order by "seq" asc');
+    expect(q.sql).toContain('"new_row"::text AS "new_row"');
+    expect(q.sql).not.toContain('txid <');
     expect(q.sql).not.toContain('sluice_seen');
   });
 
   test('PostgreSQL: entries the first pass saw are flagged by visibility in its snapshot', () => {
-    const q = sql(pageQuery(k('pg'), 'xid8', 'sluice_changelog', null, 10, undefined, '10:20:12,15'));
+    const q = sql(
+      pageQuery(k('pg'), postgresTriggerCapture, 'sluice_changelog', null, 10, 50, {
+        snapshot: '10:20:12,15',
+      }),
+    );
     expect(q.sql).toContain('pg_visible_in_snapshot(txid, $1::pg_snapshot) AS sluice_seen');
     expect(q.bindings[0]).toBe('10:20:12,15');
   });
@@ -141,11 +152,10 @@ describe('the first pass’s seen set (triggers-seen.ts)', () => {
     });
     expect(remainingSeen(seen, [10])).toBeUndefined();
     expect(remainingSeen(seen, null)).toBe(seen);
-    const snap = { snapshot: '990:1005:990,1001' };
-    expect(remainingSeen(snap, ['1004', 1])).toBe(snap);
-    // xids compared as numbers, not text.
-    expect(remainingSeen(snap, ['999', 1])).toBe(snap);
-    expect(remainingSeen(snap, ['1005', 1])).toBeUndefined();
+    // A snapshot is kept until the cursor passes the largest seq it saw.
+    const snap = { snapshot: '990:1005:990,1001', through: 40 };
+    expect(remainingSeen(snap, [39])).toBe(snap);
+    expect(remainingSeen(snap, [40])).toBeUndefined();
   });
 });
 
@@ -157,33 +167,57 @@ describe('trigger DDL', () => {
     columns: ['ID', 'QTY'],
     key: ['ID'],
   };
+  const cl = { schema: 'SLUICE', name: 'sluice_changelog' };
 
-  test('SQL Server: a rowversion changelog and one AFTER INSERT, UPDATE, DELETE trigger using inserted/deleted', () => {
-    const d = mssqlTriggerDdl;
-    expect(d.createChangelog('sluice_changelog')[0]).toContain('rv rowversion NOT NULL');
-    const [trg] = d.createTriggers('sluice_changelog', t);
-    expect(trg).toContain('AFTER INSERT, UPDATE, DELETE');
+  test('SQL Server: a rowversion changelog in its own schema; the trigger inserts into it by its full name', () => {
+    const d = mssqlTriggerCapture;
+    expect(d.createChangelog(cl)[0]).toContain('CREATE TABLE [SLUICE].[sluice_changelog] (');
+    expect(d.createChangelog(cl)[0]).toContain('rv rowversion NOT NULL');
+    expect(d.createChangelog(cl)[1]).toContain('ON [SLUICE].[sluice_changelog] (rv)');
+    const [trg] = d.createTriggers(cl, t);
+    expect(trg).toContain('ON [APP].[ORDERS] AFTER INSERT, UPDATE, DELETE');
+    expect(trg).toContain('INSERT INTO [SLUICE].[sluice_changelog] (');
+    expect(trg).not.toContain('[APP].[sluice_changelog]');
     expect(trg).toContain('FROM inserted i FULL OUTER JOIN deleted d ON i.[ID] = d.[ID]');
     expect(trg).toContain('CURRENT_TRANSACTION_ID()');
     expect(trg).toContain('FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES');
     expect(d.dropTriggers(t)).toEqual(['DROP TRIGGER IF EXISTS [APP].[sluice_cap_ORDERS]']);
+    expect(d.dropChangelog(cl)).toEqual(['DROP TABLE IF EXISTS [SLUICE].[sluice_changelog]']);
   });
 
-  test('Oracle: a ROWDEPENDENCIES changelog and a row trigger with the local transaction id', () => {
-    const d = oracleTriggerDdl;
-    expect(d.createChangelog('sluice_changelog')[0]).toMatch(/\) ROWDEPENDENCIES$/);
-    const [trg] = d.createTriggers('sluice_changelog', t);
+  test('Oracle: a ROWDEPENDENCIES changelog in its own schema; the row trigger inserts into it by its full name', () => {
+    const d = oracleTriggerCapture;
+    expect(d.createChangelog(cl)[0]).toMatch(/^CREATE TABLE "SLUICE"."sluice_changelog" \(/);
+    expect(d.createChangelog(cl)[0]).toMatch(/\) ROWDEPENDENCIES$/);
+    const [trg] = d.createTriggers(cl, t);
     expect(trg).toContain('AFTER INSERT OR UPDATE OR DELETE ON "APP"."ORDERS" FOR EACH ROW');
+    expect(trg).toContain('INSERT INTO "SLUICE"."sluice_changelog" (');
     expect(trg).toContain('DBMS_TRANSACTION.LOCAL_TRANSACTION_ID');
     expect(trg).toContain(
       `JSON_OBJECT('ID' VALUE :OLD."ID", 'QTY' VALUE :OLD."QTY" NULL ON NULL RETURNING CLOB)`,
     );
   });
 
-  test('PostgreSQL: xid8 ordering column defaulting to pg_current_xact_id()', () => {
-    expect(postgresTriggerDdl.createChangelog('sluice_changelog')[0]).toContain(
-      'txid xid8 NOT NULL DEFAULT pg_current_xact_id()',
+  test('PostgreSQL: qualified changelog, function with a fixed search_path, trigger calling it by its full name', () => {
+    const d = postgresTriggerCapture;
+    const [table, index, fn] = d.createChangelog(cl);
+    expect(table).toContain('CREATE TABLE "SLUICE"."sluice_changelog" (');
+    expect(table).toContain('txid xid8 NOT NULL DEFAULT pg_current_xact_id()');
+    expect(index).toContain('ON "SLUICE"."sluice_changelog"');
+    expect(fn).toContain('CREATE FUNCTION "SLUICE"."sluice_changelog_capture"() RETURNS trigger');
+    expect(fn).toContain('SET search_path = pg_catalog, pg_temp');
+    expect(fn).toContain('INSERT INTO "SLUICE"."sluice_changelog" (');
+    expect(d.createTriggers(cl, t)[0]).toContain(
+      'EXECUTE FUNCTION "SLUICE"."sluice_changelog_capture"(\'ID\')',
     );
+  });
+
+  test('MySQL: the trigger inserts into the changelog’s database, not the captured table’s', () => {
+    const d = mysqlTriggerCapture;
+    expect(d.createChangelog(cl)[0]).toContain('CREATE TABLE `SLUICE`.`sluice_changelog` (');
+    const trgs = d.createTriggers(cl, { ...t, types: { ID: 'int', QTY: 'varbinary' } });
+    for (const trg of trgs) expect(trg).toContain('INSERT INTO `SLUICE`.`sluice_changelog` (');
+    expect(trgs[0]).toContain("REPLACE(TO_BASE64(NEW.`QTY`), CHAR(10), '')");
   });
 });
 

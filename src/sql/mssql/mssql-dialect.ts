@@ -12,7 +12,7 @@ import {
   type SqlRow,
 } from '../sql-dialect.js';
 import { mssqlHorizon } from './mssql-horizon.js';
-import { mssqlTriggerDdl } from './mssql-triggers.js';
+import { mssqlTriggerCapture } from './mssql-triggers.js';
 import { ConfigError } from '../../core/errors.js';
 
 const kinds: Record<number, DbErrorKind> = {
@@ -77,7 +77,7 @@ export const mssqlDialect: SqlDialect = {
   quoteIdentifier: br,
   client: 'mssql',
   horizon: mssqlHorizon,
-  triggers: mssqlTriggerDdl,
+  triggers: mssqlTriggerCapture,
   isRowVersion: (type: string) => /^(timestamp|rowversion)$/i.test(type),
   upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {

@@ -1,14 +1,19 @@
-// SQL Server changelog table and capture triggers (see src/sql/trigger-ddl.ts).
+// SQL Server changelog table, capture triggers and changelog reading (see src/sql/trigger-ddl.ts).
+import { digits, int64, plain } from '../changelog-values.js';
+import { rawRows } from '../raw-rows.js';
 import { br, lit } from '../quote.js';
-import { triggerName, type TriggerDdl } from '../trigger-ddl.js';
+import { noReadView, triggerName, type ChangelogName, type TriggerCapture } from '../trigger-ddl.js';
 
-export const mssqlTriggerDdl: TriggerDdl = {
+const qn = (cl: ChangelogName) => `${br(cl.schema)}.${br(cl.name)}`;
+
+export const mssqlTriggerCapture: TriggerCapture = {
   transactional: false,
+  order: 'rowversion',
   createChangelog: (cl) => [
-    `CREATE TABLE ${br(cl)} (seq bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, rv rowversion NOT NULL, txid bigint NULL, tbl nvarchar(255) NOT NULL, op char(1) NOT NULL, row_key nvarchar(max) NOT NULL, old_row nvarchar(max) NULL, new_row nvarchar(max) NULL, at datetime2 NOT NULL DEFAULT SYSUTCDATETIME())`,
-    `CREATE INDEX ${br(`${cl}_rv`)} ON ${br(cl)} (rv)`,
+    `CREATE TABLE ${qn(cl)} (seq bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, rv rowversion NOT NULL, txid bigint NULL, tbl nvarchar(255) NOT NULL, op char(1) NOT NULL, row_key nvarchar(max) NOT NULL, old_row nvarchar(max) NULL, new_row nvarchar(max) NULL, at datetime2 NOT NULL DEFAULT SYSUTCDATETIME())`,
+    `CREATE INDEX ${br(`${cl.name}_rv`)} ON ${qn(cl)} (rv)`,
   ],
-  dropChangelog: (cl) => [`DROP TABLE IF EXISTS ${br(cl)}`],
+  dropChangelog: (cl) => [`DROP TABLE IF EXISTS ${qn(cl)}`],
   createTriggers: (cl, t) => {
     const on = t.key.map((k) => `i.${br(k)} = d.${br(k)}`).join(' AND ');
     const keyJson = `(SELECT ${t.key.map((k) => `COALESCE(i.${br(k)}, d.${br(k)}) AS ${br(k)}`).join(', ')} FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)`;
@@ -18,7 +23,7 @@ export const mssqlTriggerDdl: TriggerDdl = {
       `CREATE TRIGGER ${br(t.schema)}.${br(triggerName(t))} ON ${br(t.schema)}.${br(t.name)} AFTER INSERT, UPDATE, DELETE AS
 BEGIN
   SET NOCOUNT ON;
-  INSERT INTO ${br(t.schema)}.${br(cl)} (txid, tbl, op, row_key, old_row, new_row)
+  INSERT INTO ${qn(cl)} (txid, tbl, op, row_key, old_row, new_row)
   SELECT CURRENT_TRANSACTION_ID(), ${lit(t.qualified)},
     CASE WHEN d.${br(t.key[0]!)} IS NULL THEN 'c' WHEN i.${br(t.key[0]!)} IS NULL THEN 'd' ELSE 'u' END,
     ${keyJson}, ${rowJson('d')}, ${rowJson('i')}
@@ -27,4 +32,18 @@ END`,
     ];
   },
   dropTriggers: (t) => [`DROP TRIGGER IF EXISTS ${br(t.schema)}.${br(triggerName(t))}`],
+
+  async defaultSchema(knex) {
+    const s = rawRows(await knex.raw('SELECT SCHEMA_NAME() AS s'))[0]?.s;
+    return typeof s === 'string' && s !== '' ? s : 'dbo';
+  },
+  ...noReadView,
+  jsonText: (_knex, column) => column,
+  value(type, v) {
+    if (v === null || v === undefined) return null;
+    if (type === 'decimal' || type === 'numeric' || type === 'money' || type === 'smallmoney')
+      return digits(v);
+    if (type === 'bigint') return int64(v);
+    return plain(v);
+  },
 };

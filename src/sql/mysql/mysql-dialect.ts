@@ -9,8 +9,9 @@ import {
   type DbErrorKind,
   type SqlDialect,
 } from '../sql-dialect.js';
+import { int64, localIso } from '../changelog-values.js';
 import { mysqlHorizon } from './mysql-horizon.js';
-import { mysqlTriggerDdl } from './mysql-triggers.js';
+import { mysqlTriggerCapture } from './mysql-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1062: 'unique',
@@ -41,7 +42,9 @@ export const mysqlDialect: SqlDialect = {
   horizon: mysqlHorizon,
   // No log position bounds a poll's values: the look-back window covers what the horizon cannot see.
   defaultLookBackMs: 2000,
-  triggers: mysqlTriggerDdl,
+  triggers: mysqlTriggerCapture,
+  // db.table: a source may capture tables of any database the connection reaches.
+  introspectName: (schema: string, table: string) => `${schema}.${table}`,
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
@@ -75,5 +78,31 @@ export const mysqlDialect: SqlDialect = {
       ...(p.params.get('socket') ? { socketPath: p.params.get('socket')! } : {}),
     };
     return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
+  },
+  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+    // Values as change events carry them (README "Change events"): BIGINT as a number within
+    // ±2^53, DATETIME ISO without zone, TIMESTAMP ISO in UTC (the session's zone is UTC, so its
+    // text is UTC), every fractional digit kept.
+    const config = await mysqlDialect.knexConfig(url);
+    const typeCast = (field: { type: string; string(): string | null }, next: () => unknown): unknown => {
+      if (field.type === 'LONGLONG') return int64(field.string());
+      if (field.type === 'DATETIME') return localIso(field.string());
+      if (field.type === 'TIMESTAMP') {
+        const v = field.string();
+        return v === null ? null : `${String(localIso(v))}Z`;
+      }
+      return next();
+    };
+    return {
+      ...config,
+      connection: { ...(config.connection as Knex.MySql2ConnectionConfig), typeCast },
+      pool: {
+        ...config.pool,
+        afterCreate: (
+          conn: { query(sql: string, cb: (err: Error | null) => void): void },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => conn.query("SET time_zone = '+00:00'", (err) => done(err, conn)),
+      },
+    };
   },
 };

@@ -1,4 +1,4 @@
-// MySQL / MariaDB information_schema → TableInfo (tables of the URL's database).
+// MySQL / MariaDB information_schema → TableInfo (tables of the URL's database, or `db.table`).
 import type { Knex } from 'knex';
 import { isSluiceTable, type Introspector, type TableInfo } from '../introspector.js';
 
@@ -12,8 +12,14 @@ export const mysqlIntrospector: Introspector = {
     return rows.map((r) => r.t).filter((t) => !isSluiceTable(t));
   },
 
-  async describe(knex: Knex, table: string): Promise<TableInfo> {
-    const here = { TABLE_SCHEMA: knex.raw('DATABASE()'), TABLE_NAME: table };
+  async describe(knex: Knex, qualified: string): Promise<TableInfo> {
+    // `db.table` names a table in any database the connection reaches; a bare name the URL's.
+    const dot = qualified.indexOf('.');
+    const table = dot > 0 ? qualified.slice(dot + 1) : qualified;
+    const here = {
+      TABLE_SCHEMA: dot > 0 ? qualified.slice(0, dot) : knex.raw('DATABASE()'),
+      TABLE_NAME: table,
+    };
     const cols = await knex('information_schema.columns')
       .select<
         {

@@ -12,7 +12,7 @@ import {
   type SqlRow,
 } from '../sql-dialect.js';
 import { oracleHorizon } from './oracle-horizon.js';
-import { oracleTriggerDdl } from './oracle-triggers.js';
+import { oracleTriggerCapture } from './oracle-triggers.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1: 'unique', // ORA-00001
@@ -83,7 +83,7 @@ export const oracleDialect: SqlDialect = {
   client: 'oracledb',
   pingSql: 'SELECT 1 FROM DUAL',
   horizon: oracleHorizon,
-  triggers: oracleTriggerDdl,
+  triggers: oracleTriggerCapture,
   upsert: mergeRows,
   classifyError(err: unknown): DbErrorKind | null {
     const { errorNum } = errorProps(err);

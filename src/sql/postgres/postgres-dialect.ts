@@ -8,11 +8,15 @@ import {
   type DbErrorKind,
   type SqlDialect,
 } from '../sql-dialect.js';
+import { int64, localIso, utcIso } from '../changelog-values.js';
 import { postgresHorizon } from './postgres-horizon.js';
-import { postgresTriggerDdl } from './postgres-triggers.js';
+import { moneyDigits, postgresTriggerCapture } from './postgres-triggers.js';
 
 const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timestamp, timestamptz, timetz
 const INT8 = 20;
+const MONEY = 790;
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
 
 export const postgresDialect: SqlDialect = {
   ...dialectBase,
@@ -20,7 +24,7 @@ export const postgresDialect: SqlDialect = {
   nullsSortHigh: true,
   client: 'pg',
   horizon: postgresHorizon,
-  triggers: postgresTriggerDdl,
+  triggers: postgresTriggerCapture,
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
@@ -61,18 +65,21 @@ export const postgresDialect: SqlDialect = {
     };
   },
   async sourceKnexConfig(url: string): Promise<Knex.Config> {
-    // int8 as a number within ±2^53, as change events carry it; every other type as REST reads it.
+    // Values as change events carry them (README "Change events"), the same as the postgres
+    // source's: int8 as a number within ±2^53, timestamps ISO (UTC `Z` when zoned, every digit),
+    // money as its digits; every other type as REST reads it.
     const config = await postgresDialect.knexConfig(url);
     const conn = config.connection as {
       types: { getTypeParser(oid: number, f?: 'text' | 'binary'): (v: string) => unknown };
     };
     const inner = conn.types;
-    conn.types = {
-      getTypeParser: (oid, f) =>
-        oid === INT8
-          ? (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v)
-          : inner.getTypeParser(oid, f),
+    const parsers: Record<number, (v: string) => unknown> = {
+      [INT8]: (v) => int64(v),
+      [MONEY]: (v) => moneyDigits(v),
+      [TIMESTAMP]: (v) => localIso(v),
+      [TIMESTAMPTZ]: (v) => utcIso(v),
     };
+    conn.types = { getTypeParser: (oid, f) => parsers[oid] ?? inner.getTypeParser(oid, f) };
     return config;
   },
 };

@@ -8,7 +8,7 @@ import {
   type DbErrorKind,
   type SqlDialect,
 } from '../sql-dialect.js';
-import { sqliteTriggerDdl } from './sqlite-triggers.js';
+import { sqliteTriggerCapture } from './sqlite-triggers.js';
 
 const kinds: Record<string, DbErrorKind> = {
   SQLITE_CONSTRAINT_UNIQUE: 'unique',
@@ -35,7 +35,7 @@ export const sqliteDialect: SqlDialect = {
   rowLocks: false,
   // One writer at a time and no log position: the look-back window covers values the application computes.
   defaultLookBackMs: 2000,
-  triggers: sqliteTriggerDdl,
+  triggers: sqliteTriggerCapture,
   upsert: onConflictUpsert,
   databaseName: (url: string) => basename(sqliteFilename(url)).replace(/\.[^.]*$/, '') || 'main',
   rawRows: (result) => result as Record<string, unknown>[], // better-sqlite3's all()
@@ -57,6 +57,29 @@ export const sqliteDialect: SqlDialect = {
         ) => {
           conn.pragma('busy_timeout = 5000');
           done(null, conn);
+        },
+      },
+    };
+  },
+  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+    // 64-bit integers exact (README "Change events"): read as BigInt, then a number within ±2^53
+    // and the digits beyond (src/sql/sql-values.ts); better-sqlite3 would round them otherwise.
+    const config = await sqliteDialect.knexConfig(url);
+    const inner = (
+      config.pool as {
+        afterCreate: (conn: unknown, done: (err: Error | null, conn: unknown) => void) => void;
+      }
+    ).afterCreate;
+    return {
+      ...config,
+      pool: {
+        ...config.pool,
+        afterCreate: (
+          conn: { defaultSafeIntegers(on: boolean): unknown },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => {
+          conn.defaultSafeIntegers(true);
+          inner(conn, done);
         },
       },
     };
