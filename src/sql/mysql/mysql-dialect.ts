@@ -101,7 +101,9 @@ export const mysqlDialect: SqlDialect = {
         afterCreate: (
           conn: { query(sql: string, cb: (err: Error | null) => void): void },
           done: (err: Error | null, conn: unknown) => void,
-        ) => conn.query("SET time_zone = '+00:00'", (err) => done(err, conn)),
+        ) =>
+          // UTC for TIMESTAMP text; a long group_concat for the horizon's list of open transactions.
+          conn.query("SET time_zone = '+00:00', group_concat_max_len = 4294967295", (err) => done(err, conn)),
       },
     };
   },
