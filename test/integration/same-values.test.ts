@@ -38,17 +38,23 @@ const MY_ROWS = [
   `INSERT INTO sluice_test.typed (id) VALUES (2)`,
 ];
 
-const LITE_TABLE = `CREATE TABLE typed (id integer PRIMARY KEY, n1 numeric(11,2), big integer, fl real, ts text, c char(5), nul text, u text)`;
+const LITE_TABLE = `CREATE TABLE typed (id integer PRIMARY KEY, n1 numeric(11,2), big integer, fl real, ts text, c char(5), nul text, u text, b blob)`;
 const LITE_ROWS = [
-  `INSERT INTO typed VALUES (1, 835.60, 9007199254740993, 2.5, '2024-02-29T23:59:59.123456', 'AB   ', NULL, 'Grüße ✓ 日本 🎉')`,
-  `UPDATE typed SET n1 = -166.00, big = -9007199254740993, c = 'xyz' WHERE id = 1`,
+  `INSERT INTO typed VALUES (1, 835.60, 9007199254740993, 2.5, '2024-02-29T23:59:59.123456', 'AB   ', NULL, 'Grüße ✓ 日本 🎉', x'00ff10')`,
+  `UPDATE typed SET n1 = -166.00, big = -9007199254740993, c = 'xyz', b = x'deadbeef' WHERE id = 1`,
   `INSERT INTO typed (id) VALUES (2)`,
 ];
 
 function source(name: string, kind: string, url: string, table: string): Record<string, unknown> {
   const common = { name, url, tables: [table] };
   if (kind === 'postgres') return { ...common, kind, heartbeatInterval: '1s', slotBusyTimeout: '20s' };
-  const polled = { ...common, kind, pollInterval: '50ms', lookBack: '100ms', ...(kind === 'polling' ? { stateDir: h.dir } : {}) };
+  const polled = {
+    ...common,
+    kind,
+    pollInterval: '50ms',
+    lookBack: '100ms',
+    ...(kind === 'polling' ? { stateDir: h.dir } : {}),
+  };
   return kind === 'triggers' ? { ...polled, changelog: `sluice_cl_${name.replace(/-/g, '_')}` } : polled;
 }
 
@@ -72,7 +78,9 @@ beforeAll(async () => {
   const url = { pg: h.pg.url(), my: my?.url ?? '', lite: lite.url };
   const raw = {
     nats: { servers: h.nats.url, commitInterval: '50ms', leaseTtl: '2s' },
-    sources: sources.filter((s) => s.db !== 'my' || my).map((s) => source(s.name, s.kind, url[s.db], s.table)),
+    sources: sources
+      .filter((s) => s.db !== 'my' || my)
+      .map((s) => source(s.name, s.kind, url[s.db], s.table)),
     log: { level: 'warn' },
   };
   const cfg = parseConfig(raw);
@@ -116,24 +124,30 @@ describe.each([
   ['MariaDB', 'my-polling', ['my-triggers']],
   ['SQLite', 'lite-polling', ['lite-triggers']],
 ] as const)('%s: the same after image through every source', (dbName, reference, others) => {
-  test.skipIf(dbName === 'MariaDB' && skipReason('mariadb'))(`${others.join(', ')} equal ${reference}`, async () => {
-    const want = await images(reference);
-    expect(want.map((e) => e.op)).toEqual(['c', 'u', 'c']);
-    const differ: string[] = [];
-    for (const other of others) {
-      const got = await images(other);
-      expect(got.map((e) => e.op), other).toEqual(['c', 'u', 'c']);
-      for (let i = 0; i < want.length; i++) {
-        expect(Object.keys(got[i]!.after!).sort(), other).toEqual(Object.keys(want[i]!.after!).sort());
-        for (const col of Object.keys(want[i]!.after!)) {
-          const [a, b] = [got[i]!.after![col], want[i]!.after![col]];
-          if (JSON.stringify(a) !== JSON.stringify(b))
-            differ.push(`${other} event ${i + 1} ${col}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  test.skipIf(dbName === 'MariaDB' && skipReason('mariadb'))(
+    `${others.join(', ')} equal ${reference}`,
+    async () => {
+      const want = await images(reference);
+      expect(want.map((e) => e.op)).toEqual(['c', 'u', 'c']);
+      const differ: string[] = [];
+      for (const other of others) {
+        const got = await images(other);
+        expect(
+          got.map((e) => e.op),
+          other,
+        ).toEqual(['c', 'u', 'c']);
+        for (let i = 0; i < want.length; i++) {
+          expect(Object.keys(got[i]!.after!).sort(), other).toEqual(Object.keys(want[i]!.after!).sort());
+          for (const col of Object.keys(want[i]!.after!)) {
+            const [a, b] = [got[i]!.after![col], want[i]!.after![col]];
+            if (JSON.stringify(a) !== JSON.stringify(b))
+              differ.push(`${other} event ${i + 1} ${col}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+          }
         }
       }
-    }
-    expect(differ).toEqual([]);
-  });
+      expect(differ).toEqual([]);
+    },
+  );
 });
 
 test('PostgreSQL: the values are the README’s', async () => {
@@ -155,6 +169,13 @@ test('PostgreSQL: the values are the README’s', async () => {
     nul: null,
     u: 'Grüße ✓ 日本 🎉',
   });
-  expect(u!.after).toMatchObject({ n1: '-166.00', big: '-9007199254740993', m: '-166.00', tstz: '2000-01-01T00:00:00.000001Z', b: Buffer.from('\\\'').toString('base64'), c: 'xyz  ' });
+  expect(u!.after).toMatchObject({
+    n1: '-166.00',
+    big: '-9007199254740993',
+    m: '-166.00',
+    tstz: '2000-01-01T00:00:00.000001Z',
+    b: Buffer.from("\\'").toString('base64'),
+    c: 'xyz  ',
+  });
   expect(Object.values(n!.after!).filter((v) => v !== null)).toEqual([2]);
 });

@@ -6,6 +6,18 @@ import { rawRows } from '../raw-rows.js';
 import { dq, lit } from '../quote.js';
 import { jsonPairs, triggerName, type ChangelogName, type TriggerCapture } from '../trigger-ddl.js';
 
+const BLOB = 'sluice_blob';
+
+/** A BLOB as the trigger wrote it: {"sluice_blob": "<hex>"} → base64, as the other sources send binary. */
+function blobValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  const hex = (v as Record<string, unknown>)[BLOB];
+  return keys.length === 1 && typeof hex === 'string'
+    ? Buffer.from(hex, 'hex').toString('base64')
+    : undefined;
+}
+
 const qn = (cl: ChangelogName) => `${dq(cl.schema)}.${dq(cl.name)}`;
 
 export const sqliteTriggerCapture: TriggerCapture = {
@@ -17,8 +29,12 @@ export const sqliteTriggerCapture: TriggerCapture = {
   ],
   dropChangelog: (cl) => [`DROP TABLE IF EXISTS ${qn(cl)}`],
   createTriggers: (cl, t) => {
-    const nw = (c: string) => `NEW.${dq(c)}`;
-    const od = (c: string) => `OLD.${dq(c)}`;
+    // json_object refuses a BLOB ("JSON cannot hold BLOB values"), which would fail the
+    // application's own write: a BLOB goes in as {"sluice_blob": "<hex>"} (decoded by value()).
+    const blobSafe = (ref: string) =>
+      `CASE WHEN typeof(${ref}) = 'blob' THEN json_object('${BLOB}', hex(${ref})) ELSE ${ref} END`;
+    const nw = (c: string) => blobSafe(`NEW.${dq(c)}`);
+    const od = (c: string) => blobSafe(`OLD.${dq(c)}`);
     const on = `${dq(t.schema)}.${dq(triggerName(t, '_%s'))} AFTER %e ON ${dq(t.name)}`;
     const ins = (op: string, key: string, o: string, n: string) =>
       `INSERT INTO ${dq(cl.name)} (tbl, op, row_key, old_row, new_row) VALUES (${lit(t.qualified)}, '${op}', ${key}, ${o}, ${n})`;
@@ -49,5 +65,5 @@ export const sqliteTriggerCapture: TriggerCapture = {
   seenColumn: () => null,
   jsonText: (_knex, column) => column,
   // SQLite values have no declared precision to keep: json_object writes what the column holds.
-  value: (_type, v) => (v === undefined ? null : plain(v)),
+  value: (_type, v) => (v === undefined ? null : (blobValue(v) ?? plain(v))),
 };
