@@ -10,7 +10,7 @@ export const oracleTriggerCapture: TriggerCapture = {
   transactional: false,
   order: 'rowscn',
   createChangelog: (cl) => [
-    // ROWDEPENDENCIES: ORA_ROWSCN per row, not per block (legacy-sources.md §2.3).
+    // ROWDEPENDENCIES: ORA_ROWSCN per row, not per block (Oracle: "ROWDEPENDENCIES" in CREATE TABLE).
     `CREATE TABLE ${qn(cl)} (seq NUMBER GENERATED ALWAYS AS IDENTITY PRIMARY KEY, txid VARCHAR2(64), tbl VARCHAR2(255) NOT NULL, op CHAR(1) NOT NULL, row_key CLOB NOT NULL, old_row CLOB, new_row CLOB, at TIMESTAMP DEFAULT SYSTIMESTAMP NOT NULL) ROWDEPENDENCIES`,
   ],
   dropChangelog: (cl) => [`DROP TABLE ${qn(cl)} PURGE`],
