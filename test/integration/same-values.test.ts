@@ -29,11 +29,11 @@ const PG_ROWS = [
 
 const MY_TABLE = `CREATE TABLE sluice_test.typed (
   id int PRIMARY KEY, n1 decimal(11,2), n2 decimal(40,10), big bigint, sm bigint,
-  ts datetime(6), tstz timestamp(6) NULL, d date, t time(6), b varbinary(10), c char(5), nul text, u text) DEFAULT CHARSET=utf8mb4`;
+  ts datetime(6), tstz timestamp(6) NULL, d date, t time(6), b varbinary(10), c char(5), nul text, u text, j json, fl double) DEFAULT CHARSET=utf8mb4`;
 const MY_ROWS = [
   `INSERT INTO sluice_test.typed VALUES (1, 835.60, 12345678901234567890.1234567890, 9007199254740993, 42,
     '2024-02-29 23:59:59.123456', '2024-02-29 23:59:59.123456', '2024-02-29', '13:14:15.123456',
-    x'00ff10', 'AB', NULL, 'Grüße ✓ 日本 🎉')`,
+    x'00ff10', 'AB', NULL, 'Grüße ✓ 日本 🎉', '{"a": [1, 2.5, "x"], "n": 1.50}', 2.5)`,
   `UPDATE sluice_test.typed SET n1 = -166.00, big = -9007199254740993, tstz = '1999-12-31 23:00:00.000001', b = x'5c27', c = 'xyz' WHERE id = 1`,
   `INSERT INTO sluice_test.typed (id) VALUES (2)`,
 ];
@@ -179,3 +179,18 @@ test('PostgreSQL: the values are the README’s', async () => {
   });
   expect(Object.values(n!.after!).filter((v) => v !== null)).toEqual([2]);
 });
+
+test.skipIf(skipReason('mariadb'))(
+  'MariaDB: json parsed, decimals exact, 64-bit integers per the README',
+  async () => {
+    const [c] = await images('my-polling');
+    expect(c!.after).toMatchObject({
+      n1: '835.60',
+      n2: '12345678901234567890.1234567890',
+      big: '9007199254740993',
+      sm: 42,
+      j: { a: [1, 2.5, 'x'], n: 1.5 },
+      fl: 2.5,
+    });
+  },
+);
