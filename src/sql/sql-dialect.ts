@@ -104,6 +104,44 @@ export function nonKeyColumns(rows: readonly SqlRow[], key: readonly string[]): 
   return Object.keys(first).filter((c) => !key.includes(c));
 }
 
+/** How one database spells a MERGE upsert (SQL Server, Oracle). */
+export interface MergeSyntax {
+  /** An identifier quoted, with `?` escaped so knex.raw does not read it as a placeholder. */
+  readonly ident: (name: string) => string;
+  /** The rows as a derived table `s` of `cols`, every value a `?` (SQL Server VALUES, Oracle SELECT … FROM dual). */
+  readonly source: (cols: readonly string[], rows: number) => string;
+  /** Between the target table and its alias `t` (SQL Server: `WITH (HOLDLOCK) AS `). */
+  readonly targetAlias: string;
+  /** Ends the statement (SQL Server wants `;` after a MERGE). */
+  readonly end: string;
+}
+
+/** One MERGE for a batch of rows by key, values bound in row order. */
+export function mergeUpsert(
+  m: MergeSyntax,
+  knex: Knex,
+  table: string,
+  rows: readonly SqlRow[],
+  key: readonly string[],
+): Knex.Raw {
+  const set = nonKeyColumns(rows, key);
+  const cols = [...key, ...set];
+  const { ident } = m;
+  const on = key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+  const update =
+    set.length > 0
+      ? ` WHEN MATCHED THEN UPDATE SET ${set.map((c) => `t.${ident(c)} = s.${ident(c)}`).join(', ')}`
+      : '';
+  const sql =
+    `MERGE INTO ${table.split('.').map(ident).join('.')} ${m.targetAlias}t USING ${m.source(cols, rows.length)}` +
+    ` ON (${on})${update} WHEN NOT MATCHED THEN INSERT (${cols.map(ident).join(', ')})` +
+    ` VALUES (${cols.map((c) => `s.${ident(c)}`).join(', ')})${m.end}`;
+  return knex.raw(
+    sql,
+    rows.flatMap((r) => cols.map((c) => r[c] as Knex.Value)),
+  );
+}
+
 /** `INSERT ... ON CONFLICT (key) DO UPDATE` through knex (PostgreSQL, SQLite; MySQL ignores the key list). */
 export function onConflictUpsert(
   knex: Knex,

@@ -18,7 +18,7 @@ describe('upsert as compiled per dialect (SQL Server and Oracle faked: compiled 
     const q = mssqlDialect.upsert(knex, 'dbo.ordln', rows, ['id', 'line']).toSQL().toNative();
     expect(q.sql).toBe(
       'MERGE INTO [dbo].[ordln] WITH (HOLDLOCK) AS t USING (VALUES (@p0, @p1, @p2, @p3), (@p4, @p5, @p6, @p7)) AS s ([id], [line], [qty], [note])' +
-        ' ON t.[id] = s.[id] AND t.[line] = s.[line] WHEN MATCHED THEN UPDATE SET t.[qty] = s.[qty], t.[note] = s.[note]' +
+        ' ON (t.[id] = s.[id] AND t.[line] = s.[line]) WHEN MATCHED THEN UPDATE SET t.[qty] = s.[qty], t.[note] = s.[note]' +
         ' WHEN NOT MATCHED THEN INSERT ([id], [line], [qty], [note]) VALUES (s.[id], s.[line], s.[qty], s.[note]);',
     );
     expect(q.bindings).toEqual([1, 2, 5, 'a?b', 1, 3, 7, null]);

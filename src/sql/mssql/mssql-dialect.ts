@@ -5,11 +5,11 @@ import { br } from '../quote.js';
 import {
   dialectBase,
   errorProps,
-  nonKeyColumns,
+  mergeUpsert,
+  type MergeSyntax,
   urlParts,
   type DbErrorKind,
   type SqlDialect,
-  type SqlRow,
 } from '../sql-dialect.js';
 import { mssqlHorizon } from './mssql-horizon.js';
 import { mssqlTriggerCapture } from './mssql-triggers.js';
@@ -30,31 +30,17 @@ const kinds: Record<number, DbErrorKind> = {
   1205: 'concurrency', // deadlock victim
 };
 
-/** [name], with `?` escaped so knex.raw does not read it as a placeholder. */
-const ident = (name: string) => `[${name.replace(/]/g, ']]').replace(/\?/g, '\\?')}]`;
-
 /**
- * One MERGE for a batch of rows (bound values; a batch must stay under SQL Server's 2,100
- * parameters: rows × columns). HOLDLOCK keeps two concurrent MERGEs of one key from both inserting.
+ * MERGE ... WITH (HOLDLOCK): two concurrent MERGEs of one key cannot both insert. A batch must
+ * stay under SQL Server's 2,100 parameters (rows × columns).
  */
-function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: readonly string[]): Knex.Raw {
-  const set = nonKeyColumns(rows, key);
-  const cols = [...key, ...set];
-  const values = rows.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ');
-  const on = key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
-  const update =
-    set.length > 0
-      ? ` WHEN MATCHED THEN UPDATE SET ${set.map((c) => `t.${ident(c)} = s.${ident(c)}`).join(', ')}`
-      : '';
-  const sql =
-    `MERGE INTO ${table.split('.').map(ident).join('.')} WITH (HOLDLOCK) AS t` +
-    ` USING (VALUES ${values}) AS s (${cols.map(ident).join(', ')}) ON ${on}${update}` +
-    ` WHEN NOT MATCHED THEN INSERT (${cols.map(ident).join(', ')}) VALUES (${cols.map((c) => `s.${ident(c)}`).join(', ')});`;
-  return knex.raw(
-    sql,
-    rows.flatMap((r) => cols.map((c) => r[c] as Knex.Value)),
-  );
-}
+const merge: MergeSyntax = {
+  ident: (name) => `[${name.replace(/]/g, ']]').replace(/\?/g, '\\?')}]`,
+  source: (cols, rows) =>
+    `(VALUES ${Array.from({ length: rows }, () => `(${cols.map(() => '?').join(', ')})`).join(', ')}) AS s (${cols.map(merge.ident).join(', ')})`,
+  targetAlias: 'WITH (HOLDLOCK) AS ',
+  end: ';',
+};
 
 // tedious ConnectionError/RequestError codes for a server that cannot be reached or went away
 // (ELOGIN, a refused login, is not among them: retrying does not fix a password).
@@ -79,7 +65,7 @@ export const mssqlDialect: SqlDialect = {
   horizon: mssqlHorizon,
   triggers: mssqlTriggerCapture,
   isRowVersion: (type: string) => /^(timestamp|rowversion)$/i.test(type),
-  upsert: mergeRows,
+  upsert: (knex, table, rows, key) => mergeUpsert(merge, knex, table, rows, key),
   classifyError(err: unknown): DbErrorKind | null {
     const { number } = errorProps(err);
     return number === undefined ? null : (kinds[number] ?? null);
@@ -92,7 +78,7 @@ export const mssqlDialect: SqlDialect = {
       (number !== undefined && unreachableNumbers.has(number))
     );
   },
-  introspector: async () => (await import('../../sql/mssql/mssql-introspector.js')).mssqlIntrospector,
+  introspector: async () => (await import('./mssql-introspector.js')).mssqlIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const rows = await knex.raw<{ n: number | null }[]>(
       'SELECT SUM(p.row_count) AS n FROM sys.dm_db_partition_stats p WHERE p.object_id = OBJECT_ID(?) AND p.index_id IN (0, 1)',

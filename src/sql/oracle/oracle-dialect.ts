@@ -5,11 +5,11 @@ import type { Knex } from 'knex';
 import {
   dialectBase,
   errorProps,
-  nonKeyColumns,
+  mergeUpsert,
+  type MergeSyntax,
   urlParts,
   type DbErrorKind,
   type SqlDialect,
-  type SqlRow,
 } from '../sql-dialect.js';
 import { oracleHorizon } from './oracle-horizon.js';
 import { oracleTriggerCapture } from './oracle-triggers.js';
@@ -31,33 +31,18 @@ const kinds: Record<number, DbErrorKind> = {
   8177: 'concurrency', // cannot serialize
 };
 
-/** "name", with `?` escaped so knex.raw does not read it as a placeholder. */
-const ident = (name: string) => `"${name.replace(/"/g, '""').replace(/\?/g, '\\?')}"`;
-
-/** One MERGE for a batch of rows: the rows as a UNION ALL of SELECT ... FROM dual, values bound. */
-function mergeRows(knex: Knex, table: string, rows: readonly SqlRow[], key: readonly string[]): Knex.Raw {
-  const set = nonKeyColumns(rows, key);
-  const cols = [...key, ...set];
-  const source = rows
-    .map((_, i) =>
+/** MERGE over the rows as SELECT ... FROM dual joined by UNION ALL. */
+const merge: MergeSyntax = {
+  ident: (name) => `"${name.replace(/"/g, '""').replace(/\?/g, '\\?')}"`,
+  source: (cols, rows) =>
+    `(${Array.from({ length: rows }, (_, i) =>
       i === 0
-        ? `SELECT ${cols.map((c) => `? AS ${ident(c)}`).join(', ')} FROM dual`
+        ? `SELECT ${cols.map((c) => `? AS ${merge.ident(c)}`).join(', ')} FROM dual`
         : `SELECT ${cols.map(() => '?').join(', ')} FROM dual`,
-    )
-    .join(' UNION ALL ');
-  const on = key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
-  const update =
-    set.length > 0
-      ? ` WHEN MATCHED THEN UPDATE SET ${set.map((c) => `t.${ident(c)} = s.${ident(c)}`).join(', ')}`
-      : '';
-  const sql =
-    `MERGE INTO ${table.split('.').map(ident).join('.')} t USING (${source}) s ON (${on})${update}` +
-    ` WHEN NOT MATCHED THEN INSERT (${cols.map(ident).join(', ')}) VALUES (${cols.map((c) => `s.${ident(c)}`).join(', ')})`;
-  return knex.raw(
-    sql,
-    rows.flatMap((r) => cols.map((c) => r[c] as Knex.Value)),
-  );
-}
+    ).join(' UNION ALL ')}) s`,
+  targetAlias: '',
+  end: '',
+};
 
 // node-oracledb Thin's own codes for a connection that could not be made or was lost
 // (NJS-500 closed, 501 lost contact, 503 not established, 504 proxy, 510 timed out, 511 refused,
@@ -84,7 +69,7 @@ export const oracleDialect: SqlDialect = {
   pingSql: 'SELECT 1 FROM DUAL',
   horizon: oracleHorizon,
   triggers: oracleTriggerCapture,
-  upsert: mergeRows,
+  upsert: (knex, table, rows, key) => mergeUpsert(merge, knex, table, rows, key),
   classifyError(err: unknown): DbErrorKind | null {
     const { errorNum } = errorProps(err);
     return errorNum === undefined ? null : (kinds[errorNum] ?? null);
@@ -97,7 +82,7 @@ export const oracleDialect: SqlDialect = {
       (errorNum !== undefined && unreachableNumbers.has(errorNum))
     );
   },
-  introspector: async () => (await import('../../sql/oracle/oracle-introspector.js')).oracleIntrospector,
+  introspector: async () => (await import('./oracle-introspector.js')).oracleIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const q = knex('ALL_TABLES').select({ n: 'NUM_ROWS' }).where('TABLE_NAME', table.toUpperCase());
     if (schema) q.andWhere('OWNER', schema.toUpperCase());
