@@ -167,6 +167,13 @@ export class StateStore {
       .map((r) => ({ key: r.key, ...toStored(r) }));
   }
 
+  /** Whether the file holds nothing for `table` (then every lookup in a pass that starts now finds nothing). */
+  isEmpty(table: string): boolean {
+    return (
+      this.#db.prepare<[string], unknown>('SELECT 1 FROM rows WHERE tbl = ? LIMIT 1').get(table) === undefined
+    );
+  }
+
   /** A number never handed out before by this file: tells one run's message ids from another's. */
   nextRun(): number {
     let n = 0;

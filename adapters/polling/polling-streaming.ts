@@ -55,6 +55,8 @@ export class PollingEngine {
   readonly #silent = new Set<string>();
   /** When each diff table last started a pass. */
   readonly #passStarted = new Map<string, number>();
+  /** Tables whose current pass started over an empty state file (no lookups needed in it). */
+  readonly #emptyPass = new Set<string>();
   /**
    * Timestamp tables: the version of each key handed on in a batch not yet acknowledged. The store
    * only learns a version once its batch is acknowledged (acknowledged()), so a row the store
@@ -355,7 +357,13 @@ export class PollingEngine {
       c.after = null;
       c.phase = 'scan';
     }
-    if (c.chunk === 0) this.#passStarted.set(t.qualified, Date.now());
+    if (c.chunk === 0) {
+      this.#passStarted.set(t.qualified, Date.now());
+      // A pass that starts over an empty state (a fresh first pass) can skip its per-row lookups:
+      // the keys it writes are all new and come in key order.
+      if (store.isEmpty(t.qualified)) this.#emptyPass.add(t.qualified);
+      else this.#emptyPass.delete(t.qualified);
+    }
     const silent = this.#silent.has(t.qualified) || (c.pass === 0 && forced === null);
     while (c.phase === 'scan') {
       const rows = ((await chunkQuery(this.knex, t, c.after, this.opts.chunkSize)) as Row[]).map(
@@ -372,7 +380,8 @@ export class PollingEngine {
       for (const row of rows) {
         const kt = keyText(t.key.map((k) => row[k]));
         const hash = rowHash(row);
-        const ev = this.#diffEvent(t, c.pass, silent, kt, hash, store.get(t.qualified, kt));
+        const prev = this.#emptyPass.has(t.qualified) ? null : store.get(t.qualified, kt);
+        const ev = this.#diffEvent(t, c.pass, silent, kt, hash, prev);
         writes.push({ key: kt, hash, emitted: ev && `${ev.op} ${ev.position}` });
         if (ev) changes.push(this.#change(t, ev.op, row, null, this.#keyOf(t, row), ev.position, 0));
       }
