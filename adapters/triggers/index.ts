@@ -94,7 +94,14 @@ export class TriggersAdapter implements SourceAdapter<TriggersOffset> {
       rowversion: false,
     }));
     const types = new Map(plan.tables.map((t) => [t.qualified, t.types ?? {}]));
-    this.#reader = new ChangelogReader(this.s, knex, this.cfg.changelog, plan.changelog, this.cfg.chunkSize, types);
+    this.#reader = new ChangelogReader(
+      this.s,
+      knex,
+      this.cfg.changelog,
+      plan.changelog,
+      this.cfg.chunkSize,
+      types,
+    );
     return this.#reader;
   }
 

@@ -52,10 +52,21 @@ export function pageQuery(
       q.select(knex.raw('CONVERT(bigint, rv) AS sluice_rv')).whereRaw('rv < MIN_ACTIVE_ROWVERSION()');
       if (last) q.whereRaw('rv > CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]);
       return q.orderBy('rv').limit(limit);
-    case 'rowscn':
-      q.whereRaw('ORA_ROWSCN > ?', [Number(last?.[0] ?? 0)]);
-      if (last?.[1] !== undefined && last[1] !== null) q.where('seq', '>', Number(last[1]));
-      return q.orderBy('seq').limit(limit);
+    case 'rowscn': {
+      // Commit order: ORA_ROWSCN of a ROWDEPENDENCIES row is its transaction's commit SCN. Only
+      // rows below `upTo` (the SCN read before this page) are taken: every transaction that
+      // commits later gets an SCN at or above it, so nothing can appear behind the cursor.
+      q.select(knex.raw('ORA_ROWSCN AS "sluice_scn"')).whereRaw('ORA_ROWSCN < ?', [Number(upTo)]);
+      if (last) {
+        const [scn, seq] = [Number(last[0] ?? 0), Number(last[1] ?? 0)];
+        q.where((w) => {
+          w.whereRaw('ORA_ROWSCN > ?', [scn]).orWhere((x) => {
+            x.whereRaw('ORA_ROWSCN = ?', [scn]).where('seq', '>', seq);
+          });
+        });
+      }
+      return q.orderByRaw('ORA_ROWSCN, "seq"').limit(limit);
+    }
     default: {
       const never: never = order;
       throw new Error(`unknown changelog order ${String(never)}`);
@@ -76,8 +87,16 @@ export function pruneQuery(
       return q.where('seq', '<=', Number(last[0])).delete();
     case 'rowversion':
       return q.whereRaw('rv <= CONVERT(binary(8), CONVERT(bigint, ?))', [Number(last[0])]).delete();
-    case 'rowscn':
-      return q.where('seq', '<=', Number(last[1] ?? 0)).delete();
+    case 'rowscn': {
+      const [scn, seq] = [Number(last[0] ?? 0), Number(last[1] ?? 0)];
+      return q
+        .where((w) => {
+          w.whereRaw('ORA_ROWSCN < ?', [scn]).orWhere((x) => {
+            x.whereRaw('ORA_ROWSCN = ?', [scn]).where('seq', '<=', seq);
+          });
+        })
+        .delete();
+    }
     default: {
       const never: never = order;
       throw new Error(`unknown changelog order ${String(never)}`);
@@ -90,7 +109,12 @@ export function pruneQuery(
  * capture adopts it (PostgreSQL deletes the entries it covers, all published, and reads the rest
  * from the start in seq order); where it cannot, the source stops with what to do.
  */
-export async function adoptCursor(knex: Knex, capture: TriggerCapture, ref: string, c: ChangelogCursor): Promise<void> {
+export async function adoptCursor(
+  knex: Knex,
+  capture: TriggerCapture,
+  ref: string,
+  c: ChangelogCursor,
+): Promise<void> {
   if (!c.last || (c.last.length === 1 && typeof c.last[0] === 'number')) return;
   if (!capture.adoptCursor)
     throw new TriggersError(
@@ -158,21 +182,23 @@ export class ChangelogReader {
       return {
         entries: entries.filter(
           (e, i) =>
-            rows[i]!.sluice_seen !== true && !(seen && 'ranges' in seen && inRanges(seen.ranges, Number(e.seq))),
+            rows[i]!.sluice_seen !== true &&
+            !(seen && 'ranges' in seen && inRanges(seen.ranges, Number(e.seq))),
         ),
         more,
       };
     }
-    let hi: number | null = null;
-    if (order === 'rowscn')
-      hi = Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0);
-    const rows = await this.#pageRows(c, undefined, undefined);
+    // Oracle: the SCN before the page bounds it (pageQuery); each entry's own commit SCN orders it.
+    const hi =
+      order === 'rowscn'
+        ? Number(rawRows(await knex.raw('SELECT current_scn AS "scn" FROM v$database'))[0]?.scn ?? 0)
+        : undefined;
+    const rows = await this.#pageRows(c, hi, undefined);
     const entries = rows.map((r) =>
-      this.#entry(r, order === 'rowversion' ? [Number(r.sluice_rv)] : [Number(c.last?.[0] ?? 0), Number(r.seq)]),
+      this.#entry(r, order === 'rowversion' ? [Number(r.sluice_rv)] : [Number(r.sluice_scn), Number(r.seq)]),
     );
     const more = rows.length === this.chunkSize;
     if (entries.length > 0) c.last = entries[entries.length - 1]!.order;
-    if (order === 'rowscn' && !more) c.last = [hi, c.last?.[1] ?? null];
     return { entries, more };
   }
 

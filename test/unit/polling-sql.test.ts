@@ -83,12 +83,19 @@ describe('changelog reads and prunes', () => {
     );
   });
 
-  test('Oracle: ORA_ROWSCN above the last SCN, no upper cap', () => {
-    const q = sql(pageQuery(k('oracledb'), oracleTriggerCapture, 'APP.sluice_changelog', [1000, 55], 100));
-    expect(q.sql).toContain('ORA_ROWSCN > :1');
+  test('Oracle: commit order by (ORA_ROWSCN, seq) after the cursor, below the SCN read before the page', () => {
+    const q = sql(
+      pageQuery(k('oracledb'), oracleTriggerCapture, 'APP.sluice_changelog', [1000, 55], 100, 2000),
+    );
     expect(q.sql).toContain('from "APP"."sluice_changelog"');
-    expect(q.sql).not.toMatch(/ORA_ROWSCN <[^>]/);
-    expect(q.bindings.slice(0, 2)).toEqual([1000, 55]);
+    expect(q.sql).toContain('ORA_ROWSCN < :1');
+    expect(q.sql).toContain('(ORA_ROWSCN > :2 or (ORA_ROWSCN = :3 and "seq" > :4))');
+    expect(q.sql).toContain('order by ORA_ROWSCN, "seq"');
+    expect(q.bindings.slice(0, 4)).toEqual([2000, 1000, 1000, 55]);
+    // A late committer with a smaller seq but a larger SCN is still ahead of the cursor, and
+    // pruning removes only what is behind it in the same order.
+    const p = sql(pruneQuery(k('oracledb'), 'rowscn', 'APP.sluice_changelog', [1000, 55]));
+    expect(p.sql).toContain('(ORA_ROWSCN < :1 or (ORA_ROWSCN = :2 and "seq" <= :3))');
   });
 
   test('PostgreSQL: seq up to the pending bound, JSON read as text (no float parse of numbers)', () => {
