@@ -142,6 +142,34 @@ export function mergeUpsert(
   );
 }
 
+/**
+ * `classifyError` and `isUnavailable` for drivers that carry the server's error number in one
+ * property (tedious `number`, oracledb `errorNum`): client faults by number, "cannot reach the
+ * database" by the driver's codes, the server's numbers, or the base's socket codes.
+ */
+export function numberedErrors(
+  prop: 'number' | 'errorNum',
+  kinds: Readonly<Record<number, DbErrorKind>>,
+  unreachableCodes: ReadonlySet<string>,
+  unreachableNumbers: ReadonlySet<number>,
+): Pick<SqlDialect, 'classifyError' | 'isUnavailable'> {
+  return {
+    classifyError(err) {
+      const n = errorProps(err)[prop];
+      return n === undefined ? null : (kinds[n] ?? null);
+    },
+    isUnavailable(err) {
+      const p = errorProps(err);
+      const n = p[prop];
+      return (
+        dialectBase.isUnavailable(err) ||
+        (p.code !== undefined && unreachableCodes.has(p.code)) ||
+        (n !== undefined && unreachableNumbers.has(n))
+      );
+    },
+  };
+}
+
 /** `INSERT ... ON CONFLICT (key) DO UPDATE` through knex (PostgreSQL, SQLite; MySQL ignores the key list). */
 export function onConflictUpsert(
   knex: Knex,

@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
 import { br } from '../quote.js';
 import {
   dialectBase,
-  errorProps,
   mergeUpsert,
+  numberedErrors,
   type MergeSyntax,
   urlParts,
   type DbErrorKind,
@@ -66,18 +66,7 @@ export const mssqlDialect: SqlDialect = {
   triggers: mssqlTriggerCapture,
   isRowVersion: (type: string) => /^(timestamp|rowversion)$/i.test(type),
   upsert: (knex, table, rows, key) => mergeUpsert(merge, knex, table, rows, key),
-  classifyError(err: unknown): DbErrorKind | null {
-    const { number } = errorProps(err);
-    return number === undefined ? null : (kinds[number] ?? null);
-  },
-  isUnavailable(err: unknown): boolean {
-    const { code, number } = errorProps(err);
-    return (
-      dialectBase.isUnavailable(err) ||
-      (code !== undefined && unreachableCodes.has(code)) ||
-      (number !== undefined && unreachableNumbers.has(number))
-    );
-  },
+  ...numberedErrors('number', kinds, unreachableCodes, unreachableNumbers),
   introspector: async () => (await import('./mssql-introspector.js')).mssqlIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const rows = await knex.raw<{ n: number | null }[]>(

@@ -4,8 +4,8 @@
 import type { Knex } from 'knex';
 import {
   dialectBase,
-  errorProps,
   mergeUpsert,
+  numberedErrors,
   type MergeSyntax,
   urlParts,
   type DbErrorKind,
@@ -70,18 +70,7 @@ export const oracleDialect: SqlDialect = {
   horizon: oracleHorizon,
   triggers: oracleTriggerCapture,
   upsert: (knex, table, rows, key) => mergeUpsert(merge, knex, table, rows, key),
-  classifyError(err: unknown): DbErrorKind | null {
-    const { errorNum } = errorProps(err);
-    return errorNum === undefined ? null : (kinds[errorNum] ?? null);
-  },
-  isUnavailable(err: unknown): boolean {
-    const { code, errorNum } = errorProps(err);
-    return (
-      dialectBase.isUnavailable(err) ||
-      (code !== undefined && unreachableCodes.has(code)) ||
-      (errorNum !== undefined && unreachableNumbers.has(errorNum))
-    );
-  },
+  ...numberedErrors('errorNum', kinds, unreachableCodes, unreachableNumbers),
   introspector: async () => (await import('./oracle-introspector.js')).oracleIntrospector,
   async estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number> {
     const q = knex('ALL_TABLES').select({ n: 'NUM_ROWS' }).where('TABLE_NAME', table.toUpperCase());
