@@ -7,7 +7,8 @@ import type { Op, SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { classifyPollingError } from './polling-errors.js';
 import type { PollingOffset, TableCursor } from './polling-offset.js';
-import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
+import { keysetPages } from '../../src/core/keyset-snapshot.js';
+import { knexChunks, type KeyedTable } from '../../src/sql/keyset.js';
 import { incrementingQuery, maxQuery, rowversionQuery, timestampQuery } from './polling-query.js';
 import type { SqlSession } from '../../src/sql/sql-session.js';
 import type { StateStore, StoredHash, StoreWrite } from './polling-state-store.js';
@@ -65,6 +66,8 @@ export class PollingEngine {
   readonly #handed = new Map<string, Map<string, Handed>>();
   /** This run's number (StateStore.nextRun): part of the message id of an event that replaces one in doubt. */
   #run = 0;
+  /** Key-ordered chunks for diff passes. */
+  readonly #read: ReturnType<typeof knexChunks>;
 
   constructor(
     readonly s: SqlSession,
@@ -72,7 +75,9 @@ export class PollingEngine {
     readonly tables: readonly ResolvedTable[],
     readonly opts: EngineOptions,
     readonly store: StateStore | null,
-  ) {}
+  ) {
+    this.#read = knexChunks(knex);
+  }
 
   /** Where a source with no committed offset starts. */
   initial(phase: PollingOffset['phase']): PollingOffset {
@@ -365,33 +370,25 @@ export class PollingEngine {
       else this.#emptyPass.delete(t.qualified);
     }
     const silent = this.#silent.has(t.qualified) || (c.pass === 0 && forced === null);
-    while (c.phase === 'scan') {
-      const rows = ((await chunkQuery(this.knex, t, c.after, this.opts.chunkSize)) as Row[]).map(
-        normalizeRow,
-      );
-      if (rows.length === 0) {
-        c.phase = 'delete';
-        c.after = null;
-        break;
+    if (c.phase === 'scan') {
+      for await (const page of keysetPages(t, c.after, this.#read, this.opts.chunkSize)) {
+        c.chunk++;
+        const writes: StoreWrite[] = [];
+        const changes: SourceChange[] = [];
+        for (const row of page.rows) {
+          const kt = keyText(t.key.map((k) => row[k]));
+          const hash = rowHash(row);
+          const prev = this.#emptyPass.has(t.qualified) ? null : store.get(t.qualified, kt);
+          const ev = this.#diffEvent(t, c.pass, silent, kt, hash, prev);
+          writes.push({ key: kt, hash, emitted: ev && `${ev.op} ${ev.position}` });
+          if (ev) changes.push(this.#change(t, ev.op, row, null, this.#keyOf(t, row), ev.position, 0));
+        }
+        store.writeChunk(t.qualified, c.pass, c.chunk, writes);
+        c.after = page.lastKey as (string | number | null)[];
+        yield this.#emit(changes);
       }
-      c.chunk++;
-      const writes: StoreWrite[] = [];
-      const changes: SourceChange[] = [];
-      for (const row of rows) {
-        const kt = keyText(t.key.map((k) => row[k]));
-        const hash = rowHash(row);
-        const prev = this.#emptyPass.has(t.qualified) ? null : store.get(t.qualified, kt);
-        const ev = this.#diffEvent(t, c.pass, silent, kt, hash, prev);
-        writes.push({ key: kt, hash, emitted: ev && `${ev.op} ${ev.position}` });
-        if (ev) changes.push(this.#change(t, ev.op, row, null, this.#keyOf(t, row), ev.position, 0));
-      }
-      store.writeChunk(t.qualified, c.pass, c.chunk, writes);
-      c.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
-      yield this.#emit(changes);
-      if (rows.length < this.opts.chunkSize) {
-        c.phase = 'delete';
-        c.after = null;
-      }
+      c.phase = 'delete';
+      c.after = null;
     }
     while (c.phase === 'delete') {
       const keys = store.unseen(

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError } from '../../src/core/errors.js';
+import { keysetSnapshot, type KeysetPage } from '../../src/core/keyset-snapshot.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { quoteIdent, slotInfo, type TableInfo } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
@@ -153,65 +154,76 @@ export async function* snapshot(
     let ordinal = start.ordinal;
     const tsMs = Date.now();
     let lastProgress = tsMs;
-    const first = Math.max(
-      0,
-      tables.findIndex((t) => t.qualified === start.table),
+    // Rows of a table without a key are published under a content-derived Nats-Msg-Id (see
+    // keylessId), and their pages are no resumable points: a crash re-reads the whole table,
+    // and rows already published are absorbed by the stream's dedup instead of appearing twice.
+    let seen: Map<string, number> | null = null;
+    let current: TableInfo | null = null;
+    const pg = reader;
+    const steps = keysetSnapshot(
+      tables,
+      { table: start.table, after: start.after, chunk: 0 },
+      (t, after) => readTable(s, pg, t, after),
+      ctx.signal,
     );
-    for (let ti = first; ti < tables.length; ti++) {
-      const t = tables[ti]!;
-      let after = ti === first && t.key.length > 0 ? start.after : null;
-      // Rows of a table without a key are published under a content-derived Nats-Msg-Id (see
-      // keylessId), and their pages are no resumable points: a crash re-reads the whole table,
-      // and rows already published are absorbed by the stream's dedup instead of appearing twice.
-      const seen = t.key.length === 0 ? new Map<string, number>() : null;
-      for await (const page of readTable(s, reader, t, after)) {
-        if (ctx.signal.aborted) return;
-        const changes: SourceChange[] = page.rows.map((row) => {
-          const id = seen ? keylessId(position, t.qualified, row, seen) : { position, index: ordinal };
-          ordinal++;
-          return s.change({
-            op: 'r',
-            schema: t.schema,
-            table: t.name,
-            before: null,
-            after: row,
-            key: s.keyOf(t, row, []),
-            tsMs,
-            snapshot: 'true',
-            position: id.position,
-            index: id.index,
-          });
-        });
-        after = page.lastKey;
-        if (Date.now() - lastProgress >= 5000) {
-          lastProgress = Date.now();
-          ctx.log.info({ table: t.qualified, rows: ordinal }, 'snapshot progress');
-        }
-        yield {
-          changes,
-          offset: seen
-            ? null
-            : {
-                lsn,
-                snapshot: { table: t.qualified, after, ordinal, position },
-                ...(resumed ? { resumed } : {}),
-              },
-        };
+    for await (const step of steps) {
+      const t = step.table;
+      if (step.kind === 'table-done') {
+        // Committed before the next table starts, so a crash there never resumes in this one
+        // (whose published-but-uncommitted rows would then be read again under the same ids).
+        if (step.next)
+          yield {
+            changes: [],
+            offset: {
+              lsn,
+              snapshot: { table: step.next.table, after: null, ordinal, position },
+              ...(resumed ? { resumed } : {}),
+            },
+            sync: true,
+          };
+        continue;
       }
-      // Committed before the next table starts, so a crash there never resumes in this one
-      // (whose published-but-uncommitted rows would then be read again under the same ids).
-      const next = tables[ti + 1];
-      if (next)
-        yield {
-          changes: [],
-          offset: {
-            lsn,
-            snapshot: { table: next.qualified, after: null, ordinal, position },
-            ...(resumed ? { resumed } : {}),
-          },
-          sync: true,
-        };
+      if (t !== current) {
+        current = t;
+        seen = t.key.length === 0 ? new Map<string, number>() : null;
+      }
+      const changes: SourceChange[] = step.rows.map((row) => {
+        const id = seen ? keylessId(position, t.qualified, row, seen) : { position, index: ordinal };
+        ordinal++;
+        return s.change({
+          op: 'r',
+          schema: t.schema,
+          table: t.name,
+          before: null,
+          after: row,
+          key: s.keyOf(t, row, []),
+          tsMs,
+          snapshot: 'true',
+          position: id.position,
+          index: id.index,
+        });
+      });
+      if (Date.now() - lastProgress >= 5000) {
+        lastProgress = Date.now();
+        ctx.log.info({ table: t.qualified, rows: ordinal }, 'snapshot progress');
+      }
+      yield {
+        changes,
+        offset: seen
+          ? null
+          : {
+              lsn,
+              snapshot: {
+                table: t.qualified,
+                after: step.progress.after as unknown[] | null,
+                ordinal,
+                position,
+              },
+              ...(resumed ? { resumed } : {}),
+            },
+      };
     }
+    if (ctx.signal.aborted) return;
     await reader.query('COMMIT');
     ctx.log.info({ rows: ordinal, tables: tables.length }, 'snapshot complete');
     yield { changes: [], offset: resumed && resumed.length > 0 ? { lsn, resumed } : { lsn }, sync: true };
@@ -241,18 +253,13 @@ function keylessId(
   return { position: `${position}:${table}#${hash}`, index: n };
 }
 
-interface Page {
-  rows: Record<string, unknown>[];
-  lastKey: unknown[] | null;
-}
-
 /** Keyset pages in key order (resumable); tables without a key are read through one cursor. */
 async function* readTable(
   s: PgSession,
   reader: pg.Client,
   t: TableInfo,
-  after: unknown[] | null,
-): AsyncGenerator<Page> {
+  after: readonly unknown[] | null,
+): AsyncGenerator<KeysetPage<Record<string, unknown>>> {
   const cols = t.columns.map((c) => quoteIdent(c.name)).join(', ');
   const n = s.cfg.snapshotChunkSize;
   if (t.key.length === 0) {
@@ -277,7 +284,7 @@ async function* readTable(
     const where = cursorKey ? `WHERE (${keyList}) > (${keyParams})` : '';
     const res = await reader.query({
       text: `SELECT ${cols} FROM ${t.quoted} ${where} ORDER BY ${keyList} LIMIT ${n}`,
-      values: cursorKey ?? [],
+      values: cursorKey ? [...cursorKey] : [],
     });
     if (res.rows.length === 0) return;
     await s.learnTypes(

@@ -7,9 +7,10 @@
 // snapshot move the changelog cursor to its end first instead (at-least-once throughout).
 import type { SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
-import { chunkQuery, type KeyedTable } from '../../src/sql/keyset.js';
+import { keysetPages, keysetSnapshot } from '../../src/core/keyset-snapshot.js';
+import { knexChunks, type KeyedTable } from '../../src/sql/keyset.js';
 import type { SqlSession } from '../../src/sql/sql-session.js';
-import { bindable, normalizeRow, type Row } from '../../src/sql/sql-values.js';
+import { bindable } from '../../src/sql/sql-values.js';
 import type { TriggersOffset } from './triggers-offset.js';
 import type { ChangelogCursor, ChangelogReader } from './triggers-streaming.js';
 
@@ -41,42 +42,40 @@ export async function* snapshotTables(
     }
     const snap = state.snapshot;
     let firstIndex = from?.snapshot ? resumeAfterPublished(snap, ctx, tables) : 0;
-    const startAt = Math.max(
-      0,
-      tables.findIndex((t) => t.qualified === snap.table),
+    const read = knexChunks(view ?? reader.knex);
+    const steps = keysetSnapshot(
+      tables,
+      snap,
+      (t, after) => keysetPages(t, after, read, chunkSize, ctx.signal),
+      ctx.signal,
     );
-    for (let i = startAt; i < tables.length; i++) {
-      const t = tables[i]!;
-      if (i > startAt) Object.assign(snap, { table: t.qualified, after: null, chunk: 0 });
-      for (;;) {
-        if (ctx.signal.aborted) return;
-        const rows = ((await chunkQuery(view ?? reader.knex, t, snap.after, chunkSize)) as Row[]).map(
-          normalizeRow,
-        );
-        if (rows.length === 0) break;
-        snap.chunk++;
-        const position = `${t.qualified}:s:${snap.chunk}`;
-        const base = firstIndex;
-        firstIndex = 0;
-        const changes: SourceChange[] = rows.map((row, i) =>
-          s.change({
-            op: 'r',
-            schema: t.schema,
-            table: t.name,
-            before: null,
-            after: row,
-            key: Object.fromEntries(t.key.map((k) => [k, row[k]])),
-            tsMs: Date.now(),
-            snapshot: 'true',
-            position,
-            index: base + i,
-          }),
-        );
-        snap.after = t.key.map((k) => bindable(rows[rows.length - 1]![k]));
-        yield { changes, offset: { ...structuredClone(state), seq: ++seq } };
-        if (rows.length < chunkSize) break;
+    for await (const step of steps) {
+      if (step.kind === 'table-done') {
+        if (step.next) Object.assign(snap, step.next);
+        continue;
       }
+      const t = step.table;
+      Object.assign(snap, step.progress);
+      const position = `${t.qualified}:s:${snap.chunk}`;
+      const base = firstIndex;
+      firstIndex = 0;
+      const changes: SourceChange[] = step.rows.map((row, i) =>
+        s.change({
+          op: 'r',
+          schema: t.schema,
+          table: t.name,
+          before: null,
+          after: row,
+          key: Object.fromEntries(t.key.map((k) => [k, row[k]])),
+          tsMs: Date.now(),
+          snapshot: 'true',
+          position,
+          index: base + i,
+        }),
+      );
+      yield { changes, offset: { ...structuredClone(state), seq: ++seq } };
     }
+    if (ctx.signal.aborted) return;
   } finally {
     await view?.rollback().catch(() => {});
   }

@@ -1,6 +1,8 @@
 // Key-ordered reads: the next chunk of a table after a key (first passes, diff passes), built
 // with knex so it compiles for every dialect (checked in test/unit/polling-sql.test.ts).
 import type { Knex } from 'knex';
+import type { ReadChunk } from '../core/keyset-snapshot.js';
+import { bindable, normalizeRow, type Row } from './sql-values.js';
 
 /** Rows strictly after `values` in the order of `cols` (row-value comparison spelled out: SQL Server and Oracle lack it). */
 export function whereAfter(
@@ -41,4 +43,13 @@ export function chunkQuery(
   const q = knex(t.qualified).select('*');
   if (after) whereAfter(q, t.key, after);
   return q.orderBy([...t.key]).limit(limit);
+}
+
+/** Key-ordered chunks through knex (or a transaction), rows as events carry them: the keyset helper's reader. */
+export function knexChunks(knex: Knex): ReadChunk<TableRef, Row> {
+  return async (t, after, limit) => {
+    const rows = ((await chunkQuery(knex, t, after, limit)) as Row[]).map(normalizeRow);
+    const last = rows[rows.length - 1];
+    return { rows, lastKey: last ? t.key.map((k) => bindable(last[k])) : null };
+  };
 }

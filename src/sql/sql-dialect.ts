@@ -212,6 +212,8 @@ export const dialectBase = {
     return this.knexConfig(url);
   },
   isUnavailable(err: unknown): boolean {
+    // No pooled connection came in time (knex's KnexTimeoutError, not a named export under ESM).
+    if (err instanceof Error && err.name === 'KnexTimeoutError') return true;
     const { code } = errorProps(err);
     return code !== undefined && SOCKET_CODES.has(code);
   },

@@ -1,7 +1,14 @@
 // Classifies errors of the knex drivers (pg, mysql2, better-sqlite3, mssql, oracledb) into BridgeErrors:
-// each SQL-reading adapter passes its own error class.
+// each SQL-reading adapter passes its own error class. What a driver's error means is the dialect's
+// to say (isUnavailable, classifyError read its codes and numbers); this file only maps the answer.
 import { BridgeError, SourceUnavailableError } from '../core/errors.js';
+import { mssqlDialect } from './mssql/mssql-dialect.js';
+import { mysqlDialect } from './mysql/mysql-dialect.js';
+import { oracleDialect } from './oracle/oracle-dialect.js';
+import { postgresDialect } from './postgres/postgres-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
 import { errorProps } from './sql-dialect.js';
+import { sqliteDialect } from './sqlite/sqlite-dialect.js';
 
 /** Makes an adapter's own error for a non-network failure. */
 export type SqlErrorFactory = (
@@ -9,28 +16,32 @@ export type SqlErrorFactory = (
   options: { cause: unknown; retriable?: boolean },
 ) => BridgeError;
 
-const NETWORK =
-  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|PROTOCOL_CONNECTION_LOST|ESOCKET|ETIMEOUT|SQLITE_BUSY|SQLITE_LOCKED)$/;
-const TRANSIENT =
-  /connection terminated|terminating connection|server closed the connection|the database system is (starting up|shutting down)|Knex: Timeout acquiring a connection|database is locked|Connection lost|ORA-(03113|03114|12541|12514|12170)|Failed to connect/i;
+/**
+ * Every dialect, for errors whose driver the caller does not name: the codes and numbers of one
+ * driver's errors live in properties the others do not set (pg and SQLite `code` strings, mysql2
+ * `errno`, tedious `number`, oracledb `errorNum`), so asking each is unambiguous.
+ */
+const dialects: readonly SqlDialect[] = [
+  postgresDialect,
+  mysqlDialect,
+  sqliteDialect,
+  mssqlDialect,
+  oracleDialect,
+];
 
 /** Network, restart, lock and pool errors are retriable (the coordinator resumes from the committed offset). */
-export function classifySqlError(err: unknown, context: string, make: SqlErrorFactory): BridgeError {
+export function classifySqlError(
+  err: unknown,
+  context: string,
+  make: SqlErrorFactory,
+  dialect?: SqlDialect,
+): BridgeError {
   if (err instanceof BridgeError) return err;
-  const p = errorProps(err);
-  const msg = `${context}: ${p.message}`;
-  const sqlState = p.code;
-  if ((p.code && NETWORK.test(p.code)) || TRANSIENT.test(p.message))
-    return new SourceUnavailableError(msg, { cause: err });
-  if (sqlState && /^(08|57P0)/.test(sqlState)) return new SourceUnavailableError(msg, { cause: err });
-  // MySQL 1205 lock wait timeout / 1213 deadlock, SQL Server 1205 deadlock victim, PG 40001/40P01.
-  if (
-    p.errno === 1205 ||
-    p.errno === 1213 ||
-    p.number === 1205 ||
-    sqlState === '40001' ||
-    sqlState === '40P01'
-  )
+  const msg = `${context}: ${errorProps(err).message}`;
+  const asked = dialect ? [dialect] : dialects;
+  if (asked.some((d) => d.isUnavailable(err))) return new SourceUnavailableError(msg, { cause: err });
+  // Deadlocks, serialization failures, lock waits: the same work can succeed when tried again.
+  if (asked.some((d) => d.classifyError(err) === 'concurrency'))
     return make(msg, { cause: err, retriable: true });
   return make(msg, { cause: err });
 }

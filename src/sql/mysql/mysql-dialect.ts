@@ -32,6 +32,16 @@ const kinds: Record<number, DbErrorKind> = {
   1205: 'concurrency', // lock wait timeout
 };
 
+// mysql2's own codes for a connection lost or timed out, and the server's numbers for "cannot
+// connect now": 1040 too many connections, 1053 shutting down, 2002/2003 cannot connect, 2006 gone
+// away, 2013 lost during a query.
+const unreachableCodes = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+]);
+const unreachableNumbers = new Set([1040, 1053, 2002, 2003, 2006, 2013]);
+
 export const mysqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mysql',
@@ -48,6 +58,14 @@ export const mysqlDialect: SqlDialect = {
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
+  isUnavailable(err: unknown): boolean {
+    if (dialectBase.isUnavailable(err)) return true;
+    const { code, errno } = errorProps(err);
+    return (
+      (code !== undefined && unreachableCodes.has(code)) ||
+      (errno !== undefined && unreachableNumbers.has(errno))
+    );
+  },
   classifyError(err: unknown): DbErrorKind | null {
     const { errno } = errorProps(err);
     return errno === undefined ? null : (kinds[errno] ?? null);

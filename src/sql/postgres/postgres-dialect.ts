@@ -18,6 +18,17 @@ const MONEY = 790;
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
 
+/**
+ * node-postgres reports a lost or timed-out connection with these errors, which carry no code (the
+ * server never answered): their exact texts are the only thing to tell them by.
+ */
+const pgConnectionLost = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Connection terminated due to connection timeout',
+  'Client has encountered a connection error and is not queryable',
+]);
+
 export const postgresDialect: SqlDialect = {
   ...dialectBase,
   name: 'postgres',
@@ -29,6 +40,14 @@ export const postgresDialect: SqlDialect = {
   upsert: onConflictUpsert,
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
   introspector: async () => (await import('./postgres-introspector.js')).postgresIntrospector,
+  isUnavailable(err: unknown): boolean {
+    if (dialectBase.isUnavailable(err)) return true;
+    const { code, message } = errorProps(err);
+    // 08: connection exceptions; 57P01-03: admin shutdown, crash shutdown, cannot connect now;
+    // 53300: too many connections.
+    if (code !== undefined) return /^08/.test(code) || /^57P0[123]$/.test(code) || code === '53300';
+    return pgConnectionLost.has(message);
+  },
   classifyError(err: unknown): DbErrorKind | null {
     const { code } = errorProps(err);
     if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return null;

@@ -44,6 +44,11 @@ export const sqliteDialect: SqlDialect = {
     const { code } = errorProps(err);
     return code === undefined ? null : (kinds[code] ?? null);
   },
+  /** The file is locked by another writer past busy_timeout: try again later. */
+  isUnavailable(err: unknown): boolean {
+    const { code } = errorProps(err);
+    return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || dialectBase.isUnavailable(err);
+  },
   async knexConfig(url: string): Promise<Knex.Config> {
     return {
       client: 'better-sqlite3',
