@@ -77,3 +77,18 @@ export function describeNatsError(err: unknown): string {
   for (const e of causes(err)) if (e instanceof errors.TimeoutError) return 'NATS did not answer in time';
   return errorMessage(err);
 }
+
+/**
+ * A JetStream request that can succeed when tried again: nobody answered or not in time (a
+ * restart, a leader election, a cluster still forming), JetStream not yet ready, or an API error
+ * with a 5xx status (temporarily unavailable, insufficient resources while peers join).
+ */
+export function isTransientJetStreamError(err: unknown): boolean {
+  if (isNoResponders(err)) return true;
+  for (const e of causes(err)) {
+    if (e instanceof errors.TimeoutError) return true;
+    if (e instanceof JetStreamApiError) return e.status >= 500;
+    if (e.name === 'JetStreamNotEnabled') return true;
+  }
+  return false;
+}

@@ -4,7 +4,8 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsConfig } from '../config/schema.js';
 import type { Logger } from '../core/source-adapter.js';
-import { isStreamNotFound } from './jetstream-errors.js';
+import pRetry from 'p-retry';
+import { describeNatsError, isStreamNotFound, isTransientJetStreamError } from './jetstream-errors.js';
 
 const NANOS = 1_000_000;
 
@@ -50,13 +51,39 @@ export async function ensureKv(nc: NatsConnection, cfg: NatsConfig): Promise<KV>
   });
 }
 
+/**
+ * The stream and the bucket, ready. A cluster that is still forming (no meta leader yet), a node
+ * restarting or a leader election answers late or not at all: those are waited out, with backoff,
+ * for up to `provisionTimeoutMs`; anything else (a bad setting, no JetStream at all) fails at once.
+ */
 export async function provision(
   nc: NatsConnection,
   cfg: NatsConfig,
   log?: Logger,
+  provisionTimeoutMs = 120_000,
 ): Promise<{ jsm: JetStreamManager; kv: KV }> {
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, cfg, log);
-  const kv = await ensureKv(nc, cfg);
-  return { jsm, kv };
+  const started = Date.now();
+  return pRetry(
+    async () => {
+      const jsm = await jetstreamManager(nc);
+      await ensureStream(jsm, cfg, log);
+      const kv = await ensureKv(nc, cfg);
+      return { jsm, kv };
+    },
+    {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: 250,
+      maxTimeout: 5000,
+      randomize: true,
+      shouldRetry: ({ error }) =>
+        isTransientJetStreamError(error) && Date.now() - started < provisionTimeoutMs,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (isTransientJetStreamError(error))
+          log?.warn(
+            { attempt: attemptNumber, reason: describeNatsError(error) },
+            'JetStream not ready for the stream and the bucket yet; retrying',
+          );
+      },
+    },
+  );
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../../src/core/source-adapter.js';
 import { readAll, type StoredEvent } from '../../src/nats/stream-reader.js';
 import { startRuntime, type Runtime } from '../../src/pipeline/runtime.js';
 import { createLogger } from '../../src/util/logger.js';
-import { TestNatsServer } from './nats-server.js';
+import { TestNatsCluster, TestNatsServer, type NatsEndpoint } from './nats-server.js';
 import { TestPostgres } from './postgres-server.js';
 import { waitFor } from './ports.js';
 
@@ -33,12 +33,17 @@ export class Harness {
   private nc: NatsConnection | null = null;
   private constructor(
     readonly pg: TestPostgres,
-    readonly nats: TestNatsServer,
+    readonly nats: NatsEndpoint,
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<Harness> {
-    const [pg, nats] = await Promise.all([TestPostgres.start(), TestNatsServer.start()]);
+  /** With `natsNodes` > 1, a JetStream cluster of that many nodes instead of one server. */
+  static async start(opts: { natsNodes?: number } = {}): Promise<Harness> {
+    const nodes = opts.natsNodes ?? 1;
+    const [pg, nats] = await Promise.all([
+      TestPostgres.start(),
+      nodes > 1 ? TestNatsCluster.start(nodes) : TestNatsServer.start(),
+    ]);
     return new Harness(pg, nats, await mkdtemp(join(tmpdir(), 'sluice-test-')));
   }
 
@@ -98,7 +103,11 @@ export class Harness {
 
   async natsConnection(): Promise<NatsConnection> {
     if (!this.nc || this.nc.isClosed())
-      this.nc = await connect({ servers: this.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+      this.nc = await connect({
+        servers: this.nats.url.split(','),
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 200,
+      });
     return this.nc;
   }
 

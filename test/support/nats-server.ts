@@ -6,8 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.js';
 
-export class TestNatsServer {
+/** What a test connects Sluice to: one server or a cluster. */
+export interface NatsEndpoint {
+  /** The `nats.servers` value of a config: one URL, or the cluster's URLs joined by `,`. */
+  readonly url: string;
+  /** Stops every server, waits `downMs`, starts them again (same ports and stores). */
+  restart(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class TestNatsServer implements NatsEndpoint {
   proc: ChildProcess | null = null;
+  /** Extra arguments (a cluster node's name, cluster port and routes). */
+  private extraArgs: readonly string[] = [];
   private constructor(
     readonly port: number,
     readonly storeDir: string,
@@ -24,10 +35,14 @@ export class TestNatsServer {
     return s;
   }
 
+  setArgs(args: readonly string[]): void {
+    this.extraArgs = args;
+  }
+
   async startProcess(): Promise<void> {
     this.proc = spawn(
       'nats-server',
-      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, ...this.extraArgs],
       { stdio: 'ignore' },
     );
     await waitFor(() => canConnect(this.port), `nats-server on ${this.port}`);
@@ -51,6 +66,60 @@ export class TestNatsServer {
   async stop(): Promise<void> {
     await this.stopProcess();
     await rm(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Three (or more) nats-server processes with routes on loopback: a real JetStream cluster, where
+ * R3 streams and KV buckets have a leader and followers that can be killed one at a time.
+ */
+export class TestNatsCluster implements NatsEndpoint {
+  private constructor(readonly nodes: readonly TestNatsServer[]) {}
+
+  get url(): string {
+    return this.nodes.map((n) => n.url).join(',');
+  }
+
+  static async start(size = 3): Promise<TestNatsCluster> {
+    const nodes: TestNatsServer[] = [];
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i++) {
+      const dir = await mkdtemp(join(tmpdir(), `sluice-nats-n${i + 1}-`));
+      nodes.push(Reflect.construct(TestNatsServer, [await freePort(), dir]) as TestNatsServer);
+      clusterPorts.push(await freePort());
+    }
+    nodes.forEach((n, i) => {
+      const routes = clusterPorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`);
+      n.setArgs([
+        '--server_name',
+        `n${i + 1}`,
+        '--cluster_name',
+        'sluice-test',
+        '--cluster',
+        `nats://127.0.0.1:${clusterPorts[i]}`,
+        '--routes',
+        routes.join(','),
+      ]);
+    });
+    await Promise.all(nodes.map((n) => n.startProcess()));
+    return new TestNatsCluster(nodes);
+  }
+
+  /** The node named `name` (`n1`, `n2`, …), as JetStream reports leaders. */
+  node(name: string): TestNatsServer {
+    const n = this.nodes[Number(name.replace(/^n/, '')) - 1];
+    if (!n) throw new Error(`no cluster node ${name}`);
+    return n;
+  }
+
+  async restart(downMs = 1000): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stopProcess()));
+    await new Promise((r) => setTimeout(r, downMs));
+    await Promise.all(this.nodes.map((n) => n.startProcess()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
   }
 }
 

@@ -6,6 +6,7 @@ import {
   isNoResponders,
   isPermanentPublishError,
   isStreamNotFound,
+  isTransientJetStreamError,
   isWrongLastSequence,
   jsApiCode,
 } from '../../src/nats/jetstream-errors.js';
@@ -41,5 +42,16 @@ describe('JetStream errors by API error code', () => {
     expect(describeNatsError(nobody)).toMatch(/no JetStream server answered/);
     expect(describeNatsError(new errors.TimeoutError())).toBe('NATS did not answer in time');
     expect(describeNatsError(new Error('other'))).toBe('other');
+  });
+
+  test('provisioning waits out a forming cluster or an election, and fails at once on a bad request', () => {
+    expect(isTransientJetStreamError(api(503, 10008, 'JetStream system temporarily unavailable'))).toBe(true);
+    expect(isTransientJetStreamError(api(500, 10023, 'insufficient resources'))).toBe(true);
+    expect(isTransientJetStreamError(new errors.NoRespondersError('$JS.API.INFO'))).toBe(true);
+    expect(isTransientJetStreamError(new errors.TimeoutError())).toBe(true);
+    expect(
+      isTransientJetStreamError(api(400, 10058, 'stream name already in use with a different configuration')),
+    ).toBe(false);
+    expect(isTransientJetStreamError(new Error('temporarily unavailable'))).toBe(false);
   });
 });
