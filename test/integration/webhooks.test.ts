@@ -110,7 +110,6 @@ test('an adversarial receiver (down, 500s, 429 Retry-After, slower than the time
   const receiver = await WebhookReceiver.start(secret);
   cleanups.push(() => receiver.close());
   await receiver.down();
-  let downUntil = true;
   receiver.handler = () => {
     const r = Math.random();
     if (r < 0.25) return { status: 500, body: 'boom' };
@@ -135,9 +134,7 @@ test('an adversarial receiver (down, 500s, 429 Retry-After, slower than the time
   // Down for a while: attempts are refused connections.
   await new Promise((r) => setTimeout(r, 300));
   await receiver.listen();
-  downUntil = false;
   await waitFor(async () => receiver.accepted.length === events.length, 'every event accepted', 60_000);
-  expect(downUntil).toBe(false);
 
   // Per key, the versions arrive in order.
   for (const [, versions] of versionsByKey(receiver.accepted))
