@@ -5,12 +5,15 @@ import type { Logger } from '../core/source-adapter.js';
 import { NatsBus } from '../nats/bus.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
+import { startWebhooks, type WebhookRuntime } from '../delivery/webhooks/index.js';
 import { createSourceAdapter } from './adapters.js';
 import { SourceCoordinator } from './coordinator.js';
 
 export interface Runtime {
   readonly nc: NatsConnection;
   readonly coordinators: readonly SourceCoordinator[];
+  /** The webhook endpoints (`webhooks:`); they run until stop(). */
+  readonly webhooks: WebhookRuntime;
   /** Settles when every source has stopped; rejects with the first source failure. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -45,13 +48,14 @@ export async function startRuntime(
       }),
     );
   }
+  const webhooks = await startWebhooks(nc, jsm, kv, cfg, log);
   const runs = coordinators.map((c) => c.run());
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const c of coordinators) c.stop();
-    await Promise.allSettled(runs);
+    await Promise.allSettled([...runs, webhooks.stop()]);
     await nc.drain().catch(() => {});
   };
   const done = (async () => {
@@ -62,5 +66,5 @@ export async function startRuntime(
       throw err;
     }
   })();
-  return { nc, coordinators, done, stop };
+  return { nc, coordinators, webhooks, done, stop };
 }

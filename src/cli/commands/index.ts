@@ -8,6 +8,7 @@ import { registerInit } from './init.js';
 import { registerHashKey } from './hash-key.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
+import { registerWebhooks } from './webhooks.js';
 
 /** The verbs of the `sluice` command (README "Using it"); each verb adds one line here. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerHashKey(program);
   registerServe(program);
   registerMigrate(program);
+  registerWebhooks(program);
 }

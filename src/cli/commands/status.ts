@@ -5,12 +5,15 @@ import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
 import { kvKey } from '../../nats/subjects.js';
 import { createSourceAdapter } from '../../pipeline/adapters.js';
+import { webhookStatusRows } from '../../delivery/webhooks/webhook-status.js';
 import { createLogger } from '../../util/logger.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('per source: state, committed offset, lag, slot and retained WAL')
+    .description(
+      'per source: state, committed offset, lag, slot and retained WAL; per webhook: backlog and paused state',
+    )
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
@@ -62,6 +65,7 @@ export function registerStatus(program: Command): void {
           }
           out.push(row);
         }
+        out.push(...(await webhookStatusRows(nc, kv, cfg)));
       } finally {
         await nc.close();
       }
