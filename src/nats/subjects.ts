@@ -31,7 +31,16 @@ export function sourceWildcard(prefix: string, source: string): string {
   return `${prefix}.${escapeToken(source)}.>`;
 }
 
+/**
+ * A source's dead letters: `<prefix>.dlq.<source>`, outside `<prefix>.<source>.>` so that whatever
+ * consumes a source's events (the router, sinks, users' consumers) never receives one as a change.
+ * Before 0.1 they were `<prefix>.<source>._dlq` (legacyDeadLetterSubject), still read by `sluice dlq list`.
+ */
 export function deadLetterSubject(prefix: string, source: string): string {
+  return `${prefix}.dlq.${escapeToken(source)}`;
+}
+
+export function legacyDeadLetterSubject(prefix: string, source: string): string {
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { changeEventSchema } from '../../src/core/change-event.js';
 import type { Runtime } from '../../src/pipeline/runtime.js';
+import { listSourceDeadLetters } from '../../src/cli/commands/source-dlq.js';
+import { readAll } from '../../src/nats/stream-reader.js';
 import { Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -108,9 +110,10 @@ test('an event larger than max_payload goes to the dead-letter subject and the s
     await h.waitStreaming(rt2);
     await h.pg.query(`INSERT INTO blobs VALUES (1, repeat('x', 1500000))`); // > 1 MB: nats-server's default max_payload
     await h.pg.query(`INSERT INTO blobs VALUES (2, 'small')`);
-    const evs = await h.waitForEvents('blobs', 2);
-    const [dlq, next] = evs;
-    expect(dlq!.subject).toBe('sluice.blobs._dlq');
+    const [next] = await h.waitForEvents('blobs', 1);
+    // Outside the source's subjects, so consumers of its events never see it as a change.
+    const [dlq] = await readAll(await h.natsConnection(), 'SLUICE', 'sluice.dlq.blobs');
+    expect(dlq!.subject).toBe('sluice.dlq.blobs');
     expect(dlq!.event).toMatchObject({
       reason: 'max_payload exceeded',
       subject: 'sluice.blobs.public.blobs.c',
@@ -119,6 +122,10 @@ test('an event larger than max_payload goes to the dead-letter subject and the s
     });
     expect((dlq!.event as { bytes: number }).bytes).toBeGreaterThan(1_500_000);
     expect(next!.subject).toBe('sluice.blobs.public.blobs.c');
+    // `sluice dlq list blobs` reads it (and the subject older versions used).
+    const cfg = h.config({ name: 'blobs', tables: ['public.blobs'] });
+    const listed = await listSourceDeadLetters(await h.natsConnection(), cfg, 'blobs');
+    expect(listed.map((d) => d.subject)).toEqual(['sluice.dlq.blobs']);
     expect(next!.event.after).toEqual({ id: 2, body: 'small' });
   } finally {
     await rt2.stop();

@@ -11,6 +11,7 @@ import { formatAttempt, readDeliveries } from '../../delivery/webhooks/delivery-
 import { listDeadLetters, replayDeadLetters } from '../../delivery/webhooks/webhook-dlq.js';
 import { resumeWebhook } from '../../delivery/webhooks/webhook-state.js';
 import { connectNats } from '../../nats/connection.js';
+import { formatSourceDeadLetter, listSourceDeadLetters } from './source-dlq.js';
 
 function findWebhook(cfg: SluiceConfig, name: string): WebhookConfig {
   const w = cfg.webhooks.find((x) => x.name === name);
@@ -57,11 +58,18 @@ export function registerWebhooks(program: Command): void {
   const dlq = program.command('dlq').description('dead letters of a webhook: list them, or send them again');
   dlq
     .command('list')
-    .argument('<webhook>', 'webhook name')
+    .argument('<name>', 'a webhook or a source')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'one JSON object per line')
     .action(async (name: string, opts: { config: string; json?: boolean }) => {
       const cfg = await loadConfig(opts.config);
+      if (cfg.sources.some((s) => s.name === name)) {
+        const letters = await withNats(cfg, (nc) => listSourceDeadLetters(nc, cfg, name));
+        for (const d of letters) out(opts.json ? JSON.stringify(d) : formatSourceDeadLetter(d));
+        if (!opts.json)
+          out(`${letters.length} dead letter${letters.length === 1 ? '' : 's'} for source ${name}`);
+        return;
+      }
       findWebhook(cfg, name);
       const letters = await withNats(cfg, (nc) => listDeadLetters(nc, cfg, name));
       for (const { seq, letter: l } of letters)
