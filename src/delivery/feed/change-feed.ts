@@ -99,7 +99,10 @@ export class ChangeFeed {
     // A tail that closes between being found and being joined is replaced once.
     for (let attempt = 0; ; attempt++) {
       const tail = await this.#tail(link, resource, subject, last);
-      if (tail.closed && attempt === 0) continue;
+      if (tail.closed) {
+        if (attempt === 0) continue;
+        throw new NatsUnavailableError(`the consumer of ${resource} events keeps closing`);
+      }
       const sub = new FeedSubscription(after, this.opts.buffer, (s) => {
         this.#subs.delete(s);
         tail.remove(s);
