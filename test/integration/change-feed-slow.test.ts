@@ -67,5 +67,10 @@ describe('a slow change-feed subscriber', () => {
     const rest = await resumed.waitForEvents(200 - events.length);
     resumed.close();
     expect([...events, ...rest].map((e) => Number(e.id))).toEqual(seqs);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /sluice_feed_subscriptions_closed_total\{resource="events",reason="overflow"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/sluice_feed_events_total\{resource="events"\} [1-9]/);
   });
 });

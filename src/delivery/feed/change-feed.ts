@@ -19,6 +19,7 @@ import { describeNatsError, isNoMessageFound } from '../../nats/jetstream-errors
 import { ensureStream } from '../../nats/provision.js';
 import { resourceWildcard } from '../resource-event.js';
 import { toFeedItem, type FeedItem } from './feed-item.js';
+import { feedMetrics } from './feed-metrics.js';
 import { FeedSubscription, type RangeReader } from './feed-subscription.js';
 import { closeConsumer, ResourceTail } from './resource-tail.js';
 
@@ -106,8 +107,11 @@ export class ChangeFeed {
       const sub = new FeedSubscription(after, this.opts.buffer, (s) => {
         this.#subs.delete(s);
         tail.remove(s);
+        feedMetrics.subscribers.dec({ resource });
+        feedMetrics.closed.inc({ resource, reason: s.closeReason ?? 'unsubscribed' });
       });
       this.#subs.add(sub);
+      feedMetrics.subscribers.inc({ resource });
       const joinedAt = tail.add(sub);
       // Read the gap up to what the stream held when the request came (the tail may lag behind
       // it), so that everything available then is in the queue once the catch-up is done.

@@ -14,6 +14,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Logger } from '../../core/source-adapter.js';
 import { toFeedItem, type FeedItem } from './feed-item.js';
+import { feedMetrics } from './feed-metrics.js';
 
 export interface TailListener {
   /** Called in stream order for every event after the position the listener joined at. */
@@ -135,6 +136,7 @@ export class ResourceTail {
           );
           continue;
         }
+        feedMetrics.events.inc({ resource: this.resource });
         for (const l of this.#listeners) l.onItem(item);
       }
     } catch (err) {
