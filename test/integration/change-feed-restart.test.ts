@@ -1,6 +1,8 @@
 // The change feed across a nats-server restart: the shared consumer comes back by itself (or the
 // stream ends and the client resumes with Last-Event-ID); either way nothing is lost or repeated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi } from '../../src/http/server.js';
+import { createLogger } from '../../src/util/logger.js';
 import { startFeedService, type FeedService } from '../support/feed-service.js';
 import { waitFor } from '../support/ports.js';
 import { apiResourceEvent, publishResourceEvents } from '../support/resource-events.js';
@@ -44,5 +46,23 @@ describe('change feed across a NATS restart', () => {
       sse = await openSse(url, { lastEventId: String(received.at(-1) ?? 0) });
     }
     expect(received).toEqual(seqs);
+  });
+
+  it('a token from one service instance resumes on another (the feed keeps no state of its own)', async () => {
+    const other = await startApi(svc.cfg, createLogger('silent'));
+    try {
+      const first = await openSse(`${svc.url}/api/events/changes`);
+      const seqs = (await publishResourceEvents(svc.js, 'feed', [7, 8].map(event))).map((a) => a.seq);
+      await first.waitForEvents(1);
+      first.close();
+      const token = first.events[0]!.id!;
+      seqs.push(...(await publishResourceEvents(svc.js, 'feed', [9].map(event))).map((a) => a.seq));
+      const second = await openSse(`${other.url}/api/events/changes`, { lastEventId: token });
+      const got = await second.waitForEvents(seqs.length - 1);
+      second.close();
+      expect([Number(token), ...got.map((e) => Number(e.id))]).toEqual(seqs);
+    } finally {
+      await other.close();
+    }
   });
 });

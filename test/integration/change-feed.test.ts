@@ -135,6 +135,29 @@ describe('change feed over HTTP', () => {
     expect(received).toEqual(published);
   });
 
+  it('many subscribers resuming from different positions while events flow each get exactly what follows', async () => {
+    const base = await lastSeq();
+    const seqs = await publish(Array.from({ length: 40 }, (_, i) => created(cust(50 + (i % 10)))));
+    const more = (async () => {
+      const out: number[] = [];
+      for (let i = 0; i < 8; i++)
+        out.push(...(await publish(Array.from({ length: 10 }, (_, k) => created(cust(60 + k))))));
+      return out;
+    })();
+    // Tokens spread over the retained range, the latest too: catch-ups of every length meet the tail.
+    const tokens = [base, ...seqs.filter((_, i) => i % 4 === 0)];
+    const streams = await Promise.all(
+      tokens.map((t) => openSse(feedUrl('customers'), { headers: as('admin'), lastEventId: String(t) })),
+    );
+    const all = [...seqs, ...(await more)];
+    for (const [i, sse] of streams.entries()) {
+      const want = all.filter((s) => s > tokens[i]!);
+      const got = await sse.waitForEvents(want.length);
+      sse.close();
+      expect(got.map((e) => Number(e.id))).toEqual(want);
+    }
+  });
+
   it('?from=start replays what the stream retains, in order', async () => {
     const stored = (await readAll(svc.nc, 'FEED', resourceWildcard(prefix, 'customers'))).map((s) => s.seq);
     const sse = await openSse(feedUrl('customers', '?from=start'), { headers: as('admin') });
