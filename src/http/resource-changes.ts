@@ -149,7 +149,9 @@ export async function changesHandler(
     lookup: fullLookup(r),
   });
   const sub = await subscribe(deps, r.name, params.start);
-  c.req.raw.signal.addEventListener('abort', () => sub.close(), { once: true });
+  const signal = c.req.raw.signal;
+  if (signal.aborted) sub.close();
+  else signal.addEventListener('abort', () => sub.close(), { once: true });
   return wantsJson(c.req.header('accept'))
     ? longPoll(sub, view, params.wait, params.limit)
     : eventStream(sub, view, deps.changes.heartbeat);
