@@ -21,6 +21,7 @@ const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
+  ['feed', async () => (await import('./feed.js')).runFeedBench(opts)],
 ];
 
 const started = Date.now();

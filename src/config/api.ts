@@ -247,6 +247,27 @@ export const apiSchema = z
         'Idempotency-Key records, kept in the table sluice_idempotency that `sluice migrate --api` installs in each API database where resources can be created',
       ),
     docs: z.boolean().default(true).describe('Serve the interactive reference at <basePath>/docs'),
+    changes: z
+      .strictObject({
+        heartbeat: duration('15s').describe(
+          'A `:` comment line on idle Server-Sent Events streams this often',
+        ),
+        maxWait: duration('60s').describe('Longest ?wait a long-poll request may ask for'),
+        defaultWait: duration('30s').describe('How long a long-poll waits when ?wait is absent'),
+        buffer: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe(
+            'Events held for one subscriber that reads too slowly; past this its stream is closed and it resumes with Last-Event-ID',
+          ),
+        idleTimeout: duration('30s').describe(
+          "How long a resource's shared consumer outlives its last subscriber",
+        ),
+      })
+      .prefault({})
+      .describe('GET <basePath>/<resource>/changes (docs/change-feed.md)'),
     resources: z
       .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -'), resourceSchema)
       .default({}),

@@ -19,6 +19,7 @@ import {
   UnauthorizedProblem,
 } from './problem.js';
 import { clientAddress, rateLimit, RateLimiter } from './rate-limit.js';
+import { changesHandler, type ChangeSource } from './resource-changes.js';
 import { getHandler, listHandler } from './resource-reads.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import { createHandler, modifyHandler } from './resource-writes.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   readonly authenticate: Authenticator;
   readonly registry?: Registry;
   readonly log?: ErrorLog;
+  /** The change feed behind GET <basePath>/<resource>/changes; without it that route answers 503. */
+  readonly feed?: ChangeSource;
   /** Clock for rate limiting (tests). */
   readonly now?: () => number;
 }
@@ -109,9 +112,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // The `@next` link of an embed asks for this many: keep it a valid ?limit.
     embedLimit: Math.min(api.embedLimit, api.maxLimit),
   };
+  const changesDeps = {
+    feed: deps.feed,
+    changes: api.changes,
+    limits: { defaultLimit: api.defaultLimit, maxLimit: api.maxLimit },
+  };
   for (const r of deps.resources.values()) {
     const collection = `${base}/${r.name}`;
     const item = `${collection}/:key{.+}`;
+    // Before the item route, which would take `changes` for a key.
+    app.get(`${collection}/changes`, (c) => changesHandler(c, r, changesDeps));
     app.get(collection, (c) => listHandler(c, r, readDeps));
     app.post(collection, (c) => createHandler(c, r, collection));
     app.get(item, (c) => getHandler(c, r, readDeps, collection));

@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, generated from the same zod schemas that validate requests.
 import { z } from 'zod';
 import type { ApiConfig } from '../config/api.js';
+import { feedPaths } from '../delivery/feed/feed-openapi.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 
 type Json = Record<string, unknown>;
@@ -251,6 +252,7 @@ export function buildOpenApi(api: ApiConfig, resources: ReadonlyMap<string, Reso
   const schemas: Json = { Problem: problemSchema };
   for (const r of resources.values()) {
     Object.assign(paths, resourcePaths(r, api.basePath === '/' ? '' : api.basePath, security));
+    Object.assign(paths, feedPaths(r, api.basePath === '/' ? '' : api.basePath, security));
     const S = pascal(r.name);
     const s = r.mapping.schemas();
     schemas[S] = jsonSchema(s.read, 'output');

@@ -53,6 +53,12 @@ export class ConflictProblem extends HttpProblem {
   override readonly status = 409;
   override readonly title = 'Conflict';
 }
+/** A resume position the stream no longer holds (or never held): resuming would lose events. */
+export class GoneProblem extends HttpProblem {
+  override readonly code = 'GONE';
+  override readonly status = 410;
+  override readonly title = 'Gone';
+}
 export class PreconditionFailedProblem extends HttpProblem {
   override readonly code = 'PRECONDITION_FAILED';
   override readonly status = 412;

@@ -11,10 +11,12 @@ import type { SluiceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { ResourceMapping } from '../core/mapping.js';
 import type { AppLogger } from '../util/logger.js';
+import { ChangeFeed } from '../delivery/feed/change-feed.js';
 import { ResourcePolicy } from './access.js';
 import { createApp } from './app.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { IdempotencyStore } from './idempotency.js';
+import type { ChangeSource } from './resource-changes.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import type { Hono } from 'hono';
 import type { AppEnv } from './env.js';
@@ -138,6 +140,7 @@ export function createAppFromRuntime(
   rt: ApiRuntime,
   log?: Log,
   registry?: Registry,
+  feed?: ChangeSource,
 ): Hono<AppEnv> {
   return createApp({
     api,
@@ -146,6 +149,7 @@ export function createAppFromRuntime(
     authenticate: rt.authenticate,
     ...(log ? { log } : {}),
     ...(registry ? { registry } : {}),
+    ...(feed ? { feed } : {}),
   });
 }
 
@@ -162,7 +166,14 @@ export async function startApi(
   const rt = await createApiRuntime(api, cfg.sources, log);
   // One registry per process: /metrics shows the sources' pipeline metrics beside the HTTP ones.
   const registry = processRegistry;
-  const app = createAppFromRuntime(api, rt, log, registry);
+  // Connects to NATS on the first /changes request only.
+  const feed = new ChangeFeed({
+    nats: cfg.nats,
+    buffer: api.changes.buffer,
+    idleTimeout: api.changes.idleTimeout,
+    log,
+  });
+  const app = createAppFromRuntime(api, rt, log, registry, feed);
   const sep = api.listen.lastIndexOf(':');
   const hostname = api.listen.slice(0, sep);
   const port = Number(api.listen.slice(sep + 1));
@@ -173,6 +184,7 @@ export async function startApi(
       s.once('error', reject);
     });
   } catch (err) {
+    await feed.close();
     await rt.close();
     throw err;
   }
@@ -182,6 +194,8 @@ export async function startApi(
   return {
     url,
     async close() {
+      // Open event streams end first (their clients reconnect elsewhere), or server.close waits on them.
+      await feed.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rt.close();
     },

@@ -36,6 +36,21 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.#wake(this.#takers);
   }
 
+  /**
+   * Takes up to `max` queued items at once, without waiting (none when empty): for a consumer that
+   * batches what has piled up after an iterator read. Not to be called while a read is pending.
+   */
+  takeNow(max: number): T[] {
+    const n = Math.min(max, this.size);
+    if (n === 0) return [];
+    const out = this.#items.slice(this.#head, this.#head + n);
+    this.#items.splice(0, this.#head + n);
+    this.#head = 0;
+    this.#wake(this.#pushers);
+    if (this.#drain && this.size <= this.#drain.level) this.#drain.fn();
+    return out;
+  }
+
   /** Calls `fn` whenever the consumer takes the queue down to `level` items. */
   onDrain(level: number, fn: () => void): void {
     this.#drain = { level, fn };

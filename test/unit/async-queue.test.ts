@@ -32,4 +32,19 @@ describe('AsyncQueue', () => {
     ).rejects.toThrow('boom');
     expect(got).toEqual([1]);
   });
+
+  test('takeNow takes what is queued at once, in order, and lets a waiting producer in', async () => {
+    const q = new AsyncQueue<number>(2);
+    q.pushNow(1);
+    q.pushNow(2);
+    const third = q.push(3);
+    expect(q.takeNow(10)).toEqual([1, 2]);
+    await third;
+    expect([q.takeNow(10), q.takeNow(10)]).toEqual([[3], []]);
+    q.pushNow(4);
+    q.pushNow(5);
+    const it = q[Symbol.asyncIterator]();
+    expect((await it.next()).value).toBe(4);
+    expect(q.takeNow(1)).toEqual([5]);
+  });
 });
