@@ -11,7 +11,9 @@ import { startWebhooks, type WebhookRuntime } from '../../src/delivery/webhooks/
 import { readDeliveries } from '../../src/delivery/webhooks/delivery-log.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/delivery/webhooks/webhook-dlq.js';
 import { loadWebhookState, resumeWebhook } from '../../src/delivery/webhooks/webhook-state.js';
+import type { Logger } from '../../src/core/source-adapter.js';
 import { provision } from '../../src/nats/provision.js';
+import { kvKey } from '../../src/nats/subjects.js';
 import { registry } from '../../src/util/metrics.js';
 import { TestNatsServer } from '../support/nats-server.js';
 import { waitFor } from '../support/ports.js';
@@ -62,17 +64,25 @@ interface Setup {
 /** A fresh stream, prefix and KV bucket per test, and the webhooks started on them. */
 async function setup(
   webhooks: Record<string, unknown>[],
-  opts: { resumePollMs?: number } = {},
+  opts: { resumePollMs?: number; leaseTtl?: string; log?: Logger } = {},
 ): Promise<Setup> {
   const id = ++n;
   const prefix = `wh${id}`;
   const cfg = parseConfig({
-    nats: { servers: nats.url, stream: `WH${id}`, subjectPrefix: prefix, kvBucket: `wh_kv_${id}` },
+    nats: {
+      servers: nats.url,
+      stream: `WH${id}`,
+      subjectPrefix: prefix,
+      kvBucket: `wh_kv_${id}`,
+      ...(opts.leaseTtl ? { leaseTtl: opts.leaseTtl } : {}),
+    },
     api: { resources: { employees, departments: { ...employees, table: 'dept', key: ['department'] } } },
     webhooks,
   });
   const { jsm, kv } = await provision(nc, cfg.nats);
-  const rt = await startWebhooks(nc, jsm, kv, cfg, silent, { resumePollMs: opts.resumePollMs ?? 100 });
+  const rt = await startWebhooks(nc, jsm, kv, cfg, opts.log ?? silent, {
+    resumePollMs: opts.resumePollMs ?? 100,
+  });
   cleanups.push(() => rt.stop());
   return { cfg, rt, kv, jsm, prefix };
 }
@@ -238,6 +248,41 @@ test('410 Gone pauses the endpoint (state in KV) until resumed; then everything 
   expect(await resumeWebhook(kv, 'gone')).toBe(true);
   await waitFor(async () => receiver.accepted.length === events.length, 'every event after resume');
   for (const [, versions] of versionsByKey(receiver.accepted)) expect(versions).toEqual([0, 1, 2]);
+});
+
+test('an instance whose endpoint lease is taken stops sending and waits, never exits; it takes the lease back once free', async () => {
+  const secret = newSecret();
+  const receiver = await WebhookReceiver.start(secret);
+  cleanups.push(() => receiver.close());
+  const said: string[] = [];
+  const log = { ...silent, warn: (_o: object, msg: string) => void said.push(msg) };
+  const { kv, prefix, rt } = await setup([{ name: 'leased', url: receiver.url, secret, concurrency: 4 }], {
+    leaseTtl: '600ms',
+    log,
+  });
+  const first = updates(5, 2);
+  await publishResourceEvents(nc, prefix, first);
+  await waitFor(async () => receiver.accepted.length === first.length, 'the first events');
+
+  // Another instance takes the lease (as one would after this one froze past its expiry).
+  const key = kvKey('webhook-lease', 'leased');
+  await kv.put(key, JSON.stringify({ owner: 'other:1:x', expiresAt: Date.now() + 60_000 }));
+  await waitFor(async () => said.some((m) => m.startsWith('no longer the holder')), 'the loss noticed');
+  const second = updates(5, 2);
+  await publishResourceEvents(nc, prefix, second);
+  const attemptsBefore = receiver.attempts.length;
+  await new Promise((r) => setTimeout(r, 500));
+  expect(receiver.attempts.length).toBe(attemptsBefore);
+  expect(rt.endpoints[0]!.name).toBe('leased');
+
+  // The other instance lets go: this one takes the lease back and delivers the rest.
+  await kv.delete(key);
+  await waitFor(
+    async () => receiver.accepted.length === first.length + second.length,
+    'the events published while another instance held the lease',
+  );
+  const e = await kv.get(key);
+  expect(e?.json<{ owner: string }>().owner).toMatch(new RegExp(`:${process.pid}:`));
 });
 
 test('redirects are not followed: only the configured URL is contacted', async () => {
