@@ -3,12 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { SluiceConfig } from '../../src/config/schema.js';
 import { startWebhooks, type WebhookRuntime } from '../../src/delivery/webhooks/index.js';
-import { readDeliveries } from '../../src/delivery/webhooks/delivery-log.js';
+import {
+  deliveryLogWriter,
+  ensureDeliveryLog,
+  readDeliveries,
+  type DeliveryAttempt,
+} from '../../src/delivery/webhooks/delivery-log.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/delivery/webhooks/webhook-dlq.js';
 import { loadWebhookState, resumeWebhook } from '../../src/delivery/webhooks/webhook-state.js';
 import type { Logger } from '../../src/core/source-adapter.js';
@@ -367,4 +372,59 @@ test('filter, resources and types select what is sent; deletes are matched on be
     'employees.updated 2',
     'employees.updated 4',
   ]);
+});
+
+test('sluice deliveries --limit N reads about the last N attempts of the log, not all of it', async () => {
+  const cfg = parseConfig({
+    nats: { servers: nats.url, stream: 'WHLOG', subjectPrefix: 'whlog', kvBucket: 'whlog_kv' },
+    api: { resources: { employees } },
+    webhooks: [
+      { name: 'a', url: 'http://127.0.0.1:9/a', secret: newSecret() },
+      { name: 'b', url: 'http://127.0.0.1:9/b', secret: newSecret() },
+    ],
+  });
+  const { jsm } = await provision(nc, cfg.nats);
+  await ensureDeliveryLog(jsm, cfg);
+  const writer = deliveryLogWriter(jetstream(nc), 'whlog', (err) => {
+    throw err;
+  });
+  // 3000 attempts: two thirds for `b`, one third for `a`, every 40th of `a` a failure.
+  const written: DeliveryAttempt[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const webhook = i % 3 === 0 ? 'a' : 'b';
+    const failed = webhook === 'a' && (i / 3) % 40 === 0;
+    const a: DeliveryAttempt = {
+      webhook,
+      eventId: `e${i}`,
+      resource: 'employees',
+      type: 'updated',
+      key: { id: i },
+      attempt: 1,
+      status: failed ? 500 : 200,
+      statusClass: failed ? '5xx' : '2xx',
+      latencyMs: 1,
+      error: null,
+      outcome: failed ? 'failed' : 'delivered',
+      at: new Date().toISOString(),
+    };
+    written.push(a);
+  }
+  for (let i = 0; i < written.length; i += 200)
+    await Promise.all(written.slice(i, i + 200).map((a) => writer.record(a)));
+  const ofA = written.filter((a) => a.webhook === 'a');
+  // Written 200 at a time in parallel, so the stored order (the reference below) is the log's own.
+  const stored = await readDeliveries(nc, cfg, 'a', { limit: 100_000 });
+  expect(stored.map((a) => a.eventId).sort()).toEqual(ofA.map((a) => a.eventId).sort());
+
+  const stats = { scanned: 0 };
+  const last = await readDeliveries(nc, cfg, 'a', { limit: 10, stats });
+  expect(last).toEqual(stored.slice(-10));
+  expect(stats.scanned).toBeLessThan(100);
+
+  const failedStats = { scanned: 0 };
+  const failed = await readDeliveries(nc, cfg, 'a', { limit: 5, failed: true, stats: failedStats });
+  expect(failed).toEqual(stored.filter((a) => a.outcome === 'failed').slice(-5));
+  expect(failedStats.scanned).toBeLessThan(ofA.length);
+
+  expect(await readDeliveries(nc, cfg, 'nobody', { limit: 5 })).toEqual([]);
 });
