@@ -37,19 +37,25 @@ export function resourceEvent(input: TestEventInput): ResourceEvent {
   };
 }
 
-/** Publishes events in order, each with Nats-Msg-Id, Content-Type and Sluice-Key, awaiting every PubAck. */
+/**
+ * Publishes events in order, each with Nats-Msg-Id, Content-Type and Sluice-Key, awaiting every
+ * PubAck; `inFlight` > 1 keeps that many publishes outstanding (one connection keeps their order).
+ */
 export async function publishResourceEvents(
   nc: NatsConnection,
   prefix: string,
   events: readonly ResourceEvent[],
+  inFlight = 1,
 ): Promise<void> {
   const js = jetstream(nc);
-  for (const e of events) {
+  const publish = (e: ResourceEvent) => {
     const [resource, type] = e.type.split('.') as [string, ResourceEventType];
     const h = natsHeaders();
     h.set('Nats-Msg-Id', e.id);
     h.set('Content-Type', 'application/cloudevents+json');
     h.set('Sluice-Key', JSON.stringify(e.data.key));
-    await js.publish(resourceSubject(prefix, resource, type), JSON.stringify(e), { headers: h });
-  }
+    return js.publish(resourceSubject(prefix, resource, type), JSON.stringify(e), { headers: h });
+  };
+  for (let i = 0; i < events.length; i += inFlight)
+    await Promise.all(events.slice(i, i + inFlight).map(publish));
 }
