@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick] [-- --only pg,rest]`: every figure beside a baseline measured in the
-// same run; prints a table and writes bench-results.json at the repository root.
+// `npm run bench [-- --quick] [-- --only pg,rest,polling,delivery.webhook]`: every figure beside a
+// baseline measured in the same run; prints a table and writes bench-results.json at the
+// repository root.
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -21,7 +22,8 @@ const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
-  ['feed', async () => (await import('./feed.js')).runFeedBench(opts)],
+  ['delivery.feed', async () => (await import('./feed.js')).runFeedBench(opts)],
+  ['delivery.webhook', async () => (await import('./webhook.js')).runWebhookBench(opts)],
 ];
 
 const started = Date.now();

@@ -1,4 +1,5 @@
-// A lease in the KV bucket decides which of several instances streams a source; the others wait.
+// A lease in the KV bucket decides which of several instances streams a source (or runs a webhook
+// endpoint's consumer); the others wait.
 // The holder renews it every ttl/3. Offset commits and source acknowledgements are fenced by it
 // (LeaseFence): a holder that lost the lease, or let it expire while NATS was out of reach, stops
 // streaming and goes back to waiting. The offset's compare-and-set stays the last line of defence.
@@ -9,7 +10,7 @@ import type { Lease } from '../core/lease.js';
 import type { Logger } from '../core/source-adapter.js';
 import { sleep } from '../util/sleep.js';
 import { describeNatsError } from './jetstream-errors.js';
-import { kvKey } from './subjects.js';
+import { kvKey, type KvEntryKind } from './subjects.js';
 
 interface LeaseBody {
   owner: string;
@@ -29,9 +30,10 @@ export class SourceLease implements Lease {
   #timer: NodeJS.Timeout | null = null;
   #log: Logger | null = null;
 
-  constructor(kv: KV, source: string, ttlMs: number) {
+  /** `kind` 'webhook-lease' with a webhook's name leases that endpoint's consumer. */
+  constructor(kv: KV, source: string, ttlMs: number, kind: Extract<KvEntryKind, 'lease' | 'webhook-lease'> = 'lease') {
     this.#kv = kv;
-    this.#key = kvKey('lease', source);
+    this.#key = kvKey(kind, source);
     this.#ttlMs = ttlMs;
   }
 
@@ -62,7 +64,7 @@ export class SourceLease implements Lease {
         this.#timer.unref();
         return true;
       }
-      if (!told) log.info({ lease: this.#key }, 'another instance holds this source; waiting to take over');
+      if (!told) log.info({ lease: this.#key }, 'another instance holds this lease; waiting to take over');
       told = true;
       await sleep(Math.max(100, this.#ttlMs / 3), signal); // a stopping standby stops at once
     }

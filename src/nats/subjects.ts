@@ -44,11 +44,14 @@ export function legacyDeadLetterSubject(prefix: string, source: string): string 
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 
-/** The entries Sluice keeps per source in its KV bucket. */
-export type KvEntryKind = 'offset' | 'lease' | 'status';
+/**
+ * The entries Sluice keeps in its KV bucket: per source its offset, lease and status; per webhook
+ * endpoint the lease on its consumer (a kind of its own, so no source name can collide with it).
+ */
+export type KvEntryKind = 'offset' | 'lease' | 'status' | 'webhook-lease';
 
 /**
- * The KV key of one source's entry: `<kind>.<source as one token>`. KV keys take no `%`, so the
+ * The KV key of one source's (or webhook's) entry: `<kind>.<source as one token>`. KV keys take no `%`, so the
  * escapes are written with `_` (source names are config tokens, which need no escaping).
  */
 export function kvKey(kind: KvEntryKind, source: string): string {

@@ -3,15 +3,22 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { SluiceConfig } from '../../src/config/schema.js';
 import { startWebhooks, type WebhookRuntime } from '../../src/delivery/webhooks/index.js';
-import { readDeliveries } from '../../src/delivery/webhooks/delivery-log.js';
+import {
+  deliveryLogWriter,
+  ensureDeliveryLog,
+  readDeliveries,
+  type DeliveryAttempt,
+} from '../../src/delivery/webhooks/delivery-log.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/delivery/webhooks/webhook-dlq.js';
 import { loadWebhookState, resumeWebhook } from '../../src/delivery/webhooks/webhook-state.js';
+import type { Logger } from '../../src/core/source-adapter.js';
 import { provision } from '../../src/nats/provision.js';
+import { kvKey } from '../../src/nats/subjects.js';
 import { registry } from '../../src/util/metrics.js';
 import { TestNatsServer } from '../support/nats-server.js';
 import { waitFor } from '../support/ports.js';
@@ -62,17 +69,25 @@ interface Setup {
 /** A fresh stream, prefix and KV bucket per test, and the webhooks started on them. */
 async function setup(
   webhooks: Record<string, unknown>[],
-  opts: { resumePollMs?: number } = {},
+  opts: { resumePollMs?: number; leaseTtl?: string; log?: Logger } = {},
 ): Promise<Setup> {
   const id = ++n;
   const prefix = `wh${id}`;
   const cfg = parseConfig({
-    nats: { servers: nats.url, stream: `WH${id}`, subjectPrefix: prefix, kvBucket: `wh_kv_${id}` },
+    nats: {
+      servers: nats.url,
+      stream: `WH${id}`,
+      subjectPrefix: prefix,
+      kvBucket: `wh_kv_${id}`,
+      ...(opts.leaseTtl ? { leaseTtl: opts.leaseTtl } : {}),
+    },
     api: { resources: { employees, departments: { ...employees, table: 'dept', key: ['department'] } } },
     webhooks,
   });
   const { jsm, kv } = await provision(nc, cfg.nats);
-  const rt = await startWebhooks(nc, jsm, kv, cfg, silent, { resumePollMs: opts.resumePollMs ?? 100 });
+  const rt = await startWebhooks(nc, jsm, kv, cfg, opts.log ?? silent, {
+    resumePollMs: opts.resumePollMs ?? 100,
+  });
   cleanups.push(() => rt.stop());
   return { cfg, rt, kv, jsm, prefix };
 }
@@ -240,6 +255,41 @@ test('410 Gone pauses the endpoint (state in KV) until resumed; then everything 
   for (const [, versions] of versionsByKey(receiver.accepted)) expect(versions).toEqual([0, 1, 2]);
 });
 
+test('an instance whose endpoint lease is taken stops sending and waits, never exits; it takes the lease back once free', async () => {
+  const secret = newSecret();
+  const receiver = await WebhookReceiver.start(secret);
+  cleanups.push(() => receiver.close());
+  const said: string[] = [];
+  const log = { ...silent, warn: (_o: object, msg: string) => void said.push(msg) };
+  const { kv, prefix, rt } = await setup([{ name: 'leased', url: receiver.url, secret, concurrency: 4 }], {
+    leaseTtl: '600ms',
+    log,
+  });
+  const first = updates(5, 2);
+  await publishResourceEvents(nc, prefix, first);
+  await waitFor(async () => receiver.accepted.length === first.length, 'the first events');
+
+  // Another instance takes the lease (as one would after this one froze past its expiry).
+  const key = kvKey('webhook-lease', 'leased');
+  await kv.put(key, JSON.stringify({ owner: 'other:1:x', expiresAt: Date.now() + 60_000 }));
+  await waitFor(async () => said.some((m) => m.startsWith('no longer the holder')), 'the loss noticed');
+  const second = updates(5, 2);
+  await publishResourceEvents(nc, prefix, second);
+  const attemptsBefore = receiver.attempts.length;
+  await new Promise((r) => setTimeout(r, 500));
+  expect(receiver.attempts.length).toBe(attemptsBefore);
+  expect(rt.endpoints[0]!.name).toBe('leased');
+
+  // The other instance lets go: this one takes the lease back and delivers the rest.
+  await kv.delete(key);
+  await waitFor(
+    async () => receiver.accepted.length === first.length + second.length,
+    'the events published while another instance held the lease',
+  );
+  const e = await kv.get(key);
+  expect(e?.json<{ owner: string }>().owner).toMatch(new RegExp(`:${process.pid}:`));
+});
+
 test('redirects are not followed: only the configured URL is contacted', async () => {
   const secret = newSecret();
   const elsewhere = await WebhookReceiver.start(secret);
@@ -322,4 +372,59 @@ test('filter, resources and types select what is sent; deletes are matched on be
     'employees.updated 2',
     'employees.updated 4',
   ]);
+});
+
+test('sluice deliveries --limit N reads about the last N attempts of the log, not all of it', async () => {
+  const cfg = parseConfig({
+    nats: { servers: nats.url, stream: 'WHLOG', subjectPrefix: 'whlog', kvBucket: 'whlog_kv' },
+    api: { resources: { employees } },
+    webhooks: [
+      { name: 'a', url: 'http://127.0.0.1:9/a', secret: newSecret() },
+      { name: 'b', url: 'http://127.0.0.1:9/b', secret: newSecret() },
+    ],
+  });
+  const { jsm } = await provision(nc, cfg.nats);
+  await ensureDeliveryLog(jsm, cfg);
+  const writer = deliveryLogWriter(jetstream(nc), 'whlog', (err) => {
+    throw err;
+  });
+  // 3000 attempts: two thirds for `b`, one third for `a`, every 40th of `a` a failure.
+  const written: DeliveryAttempt[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const webhook = i % 3 === 0 ? 'a' : 'b';
+    const failed = webhook === 'a' && (i / 3) % 40 === 0;
+    const a: DeliveryAttempt = {
+      webhook,
+      eventId: `e${i}`,
+      resource: 'employees',
+      type: 'updated',
+      key: { id: i },
+      attempt: 1,
+      status: failed ? 500 : 200,
+      statusClass: failed ? '5xx' : '2xx',
+      latencyMs: 1,
+      error: null,
+      outcome: failed ? 'failed' : 'delivered',
+      at: new Date().toISOString(),
+    };
+    written.push(a);
+  }
+  for (let i = 0; i < written.length; i += 200)
+    await Promise.all(written.slice(i, i + 200).map((a) => writer.record(a)));
+  const ofA = written.filter((a) => a.webhook === 'a');
+  // Written 200 at a time in parallel, so the stored order (the reference below) is the log's own.
+  const stored = await readDeliveries(nc, cfg, 'a', { limit: 100_000 });
+  expect(stored.map((a) => a.eventId).sort()).toEqual(ofA.map((a) => a.eventId).sort());
+
+  const stats = { scanned: 0 };
+  const last = await readDeliveries(nc, cfg, 'a', { limit: 10, stats });
+  expect(last).toEqual(stored.slice(-10));
+  expect(stats.scanned).toBeLessThan(100);
+
+  const failedStats = { scanned: 0 };
+  const failed = await readDeliveries(nc, cfg, 'a', { limit: 5, failed: true, stats: failedStats });
+  expect(failed).toEqual(stored.filter((a) => a.outcome === 'failed').slice(-5));
+  expect(failedStats.scanned).toBeLessThan(ofA.length);
+
+  expect(await readDeliveries(nc, cfg, 'nobody', { limit: 5 })).toEqual([]);
 });

@@ -30,6 +30,7 @@ describe('subjects', () => {
   test('KV keys are <kind>.<source>, one token, with no % (which KV keys do not take)', () => {
     expect(kvKey('offset', 'erp')).toBe('offset.erp');
     expect(kvKey('lease', 'erp')).toBe('lease.erp');
+    expect(kvKey('webhook-lease', 'payroll')).toBe('webhook-lease.payroll');
     expect(kvKey('status', 'a.b c')).toBe('status.a_2Eb_20c');
     expect(kvKey('lease', 'Zoë')).toMatch(/^lease\.[\w-]+$/);
   });

@@ -93,35 +93,78 @@ export function deliveryLogWriter(
   };
 }
 
-/** The last `limit` attempts of one webhook (only failed ones with `failed`), oldest first. */
+/**
+ * The last `limit` attempts of one webhook (only failed ones with `failed`), oldest first. Reads
+ * the log backwards in windows of stream sequences, each read forward by an ordered consumer from
+ * its first sequence, so only about the last `limit` attempts are read, not the whole log: the
+ * first window is sized from this webhook's share of the stream, and each next one (further back)
+ * is twice as long, for when failures are rare or the share was uneven. `stats.scanned` counts the
+ * messages read.
+ */
 export async function readDeliveries(
   nc: NatsConnection,
   cfg: Pick<SluiceConfig, 'nats'>,
   webhook: string,
-  opts: { failed?: boolean; limit: number },
+  opts: { failed?: boolean; limit: number; stats?: { scanned: number } },
 ): Promise<DeliveryAttempt[]> {
   const js = jetstream(nc);
   const jsm = await js.jetstreamManager();
+  const stream = deliveryLogStream(cfg);
   const subject = deliveryLogSubject(cfg.nats.subjectPrefix, webhook);
-  const info = await jsm.streams.info(deliveryLogStream(cfg), { subjects_filter: subject }).catch(() => null);
-  const total = info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
-  if (total === 0) return [];
-  const consumer = await js.consumers.get(deliveryLogStream(cfg), {
+  const info = await jsm.streams.info(stream, { subjects_filter: subject }).catch(() => null);
+  const count = info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
+  if (!info || count === 0 || opts.limit <= 0) return [];
+  const lastOfSubject = await jsm.streams
+    .getMessage(stream, { last_by_subj: subject })
+    .then((m) => m?.seq ?? null)
+    .catch(() => null);
+  if (lastOfSubject === null) return [];
+  const first = info.state.first_seq;
+  let span = Math.max(64, Math.ceil(((opts.limit * info.state.messages) / count) * 1.25));
+  const found: DeliveryAttempt[] = [];
+  // Every window ends at or before this subject's last message, so reading it forward always
+  // reaches a message at or past the window's end.
+  for (let end = lastOfSubject; end >= first && found.length < opts.limit; span *= 2) {
+    const start = Math.max(first, end - span + 1);
+    found.unshift(...(await readWindow(js, stream, subject, start, end, opts)));
+    end = start - 1;
+  }
+  return found.slice(-opts.limit);
+}
+
+/** The attempts (of `subject`, failed ones only with `failed`) stored at sequences start..end. */
+async function readWindow(
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  start: number,
+  end: number,
+  opts: { failed?: boolean; stats?: { scanned: number } },
+): Promise<DeliveryAttempt[]> {
+  const consumer = await js.consumers.get(stream, {
     filter_subjects: subject,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: start,
   });
   const out: DeliveryAttempt[] = [];
-  const messages = await consumer.consume({ max_messages: 4096 });
-  for await (const m of messages) {
-    const a = deliveryAttemptSchema.safeParse(m.json());
-    if (a.success && (!opts.failed || a.data.outcome !== 'delivered')) {
-      out.push(a.data);
-      if (out.length > opts.limit) out.shift();
+  try {
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: Math.min(1024, end - start + 1), expires: 2000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        if (m.seq > end) return out;
+        if (opts.stats) opts.stats.scanned++;
+        const a = deliveryAttemptSchema.safeParse(m.json());
+        if (a.success && (!opts.failed || a.data.outcome !== 'delivered')) out.push(a.data);
+        if (m.seq === end || m.info.pending === 0) return out;
+      }
+      // Nothing more arrived (the log's tail aged out meanwhile): this window is done.
+      if (got === 0) return out;
     }
-    if (m.info.pending === 0) break;
+  } finally {
+    await consumer.delete().catch(() => {});
   }
-  await messages.close();
-  return out;
 }
 
 /** One attempt as one readable line. */

@@ -7,6 +7,7 @@ import { webhookResources } from '../../config/webhooks.js';
 import { ResourceMapping } from '../../core/mapping.js';
 import type { Logger } from '../../core/source-adapter.js';
 import { describeNatsError } from '../../nats/jetstream-errors.js';
+import { SourceLease } from '../../nats/lease.js';
 import { deliveryLogWriter, ensureDeliveryLog } from './delivery-log.js';
 import { WebhookEndpoint, type EndpointDeps } from './webhook-endpoint.js';
 
@@ -57,6 +58,7 @@ export async function startWebhooks(
         resources: new Map(webhookResources(w, cfg.api).map((r) => [r, mapping(r)])),
         deliveryLog,
         log,
+        lease: new SourceLease(kv, w.name, cfg.nats.leaseTtl, 'webhook-lease'),
         ...opts,
       }),
   );

@@ -1,8 +1,11 @@
 // One webhook endpoint at run time: a durable JetStream pull consumer (`sluice_webhook_<name>`) on
 // the resource events, strict order per key with `concurrency` keys in parallel, an ack only after
-// the endpoint accepted the event or it was dead-lettered, and a pause on 410 Gone.
+// the endpoint accepted the event or it was dead-lettered, and a pause on 410 Gone. Of several
+// `sluice run` processes with one config, only the holder of the endpoint's lease
+// (`webhook-lease.<name>` in the KV bucket) runs its consumer; the others wait to take over, and a
+// holder that loses the lease stops sending and goes back to waiting.
 //
-//   start ──► paused? ──yes──► wait for `sluice webhook resume` (or a new URL) ──┐
+//   lease ──► paused? ──yes──► wait for `sluice webhook resume` (or a new URL) ──┐
 //     ▲          │ no                                                            │
 //     │          ▼                                                               │
 //     │   prepare consumer (recreated from the ack floor when a run left events  │
@@ -19,6 +22,8 @@ import {
 } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { WebhookConfig } from '../../config/webhooks.js';
+import { errorMessage, LeaseLostError } from '../../core/errors.js';
+import type { Lease } from '../../core/lease.js';
 import type { ResourceMapping } from '../../core/mapping.js';
 import type { Logger } from '../../core/source-adapter.js';
 import { describeNatsError, isConsumerNotFound } from '../../nats/jetstream-errors.js';
@@ -51,6 +56,8 @@ export interface EndpointDeps {
   readonly resources: ReadonlyMap<string, ResourceMapping>;
   readonly deliveryLog: DeliveryLogWriter;
   readonly log: Logger;
+  /** Who runs this endpoint's consumer among the instances sharing a config. */
+  readonly lease: Lease;
   /** The consumer's ack_wait; held events are kept alive with progress acks at a third of it. */
   readonly ackWaitMs?: number;
   /** How often a paused endpoint looks whether it was resumed. */
@@ -99,6 +106,8 @@ export class WebhookEndpoint {
   readonly #maxPending: number;
   #scheduler: KeyedScheduler<number> | null = null;
   #paused = false;
+  /** Ends the current holding (the lease was lost); set while this instance holds the lease. */
+  #lost: (err: Error) => void = () => {};
 
   constructor(private readonly deps: EndpointDeps) {
     const { cfg } = deps;
@@ -120,9 +129,12 @@ export class WebhookEndpoint {
     return this.deps.cfg.name;
   }
 
-  /** Runs until `signal` aborts; failures of NATS or the consumer are retried, never thrown. */
+  /**
+   * Runs until `signal` aborts: waits for the endpoint's lease, runs the consumer while holding it,
+   * and waits again when it is lost. Failures of NATS or the consumer are retried, never thrown.
+   */
   async run(signal: AbortSignal): Promise<void> {
-    const { log, kv, cfg } = this.deps;
+    const { log, cfg, lease } = this.deps;
     const unwatch = watchEndpoint({
       name: cfg.name,
       inFlightKeys: () => this.#scheduler?.activeKeys ?? 0,
@@ -131,38 +143,89 @@ export class WebhookEndpoint {
     });
     try {
       while (!signal.aborted) {
+        const held = new AbortController();
+        const stopHeld = () => held.abort();
+        signal.addEventListener('abort', stopHeld, { once: true });
+        const lost: { err: Error | null } = { err: null };
+        this.#lost = (err) => {
+          lost.err ??= err;
+          held.abort();
+        };
         try {
-          const state = await loadWebhookState(kv, cfg.name);
-          if (state.paused && state.paused.url === cfg.url) {
-            this.#paused = true;
-            log.warn(
-              { webhook: cfg.name, since: state.paused.at },
-              'webhook paused (410 Gone); `sluice webhook resume` resumes it',
-            );
-            await this.#waitResumed(signal);
-            continue;
-          }
-          if (state.paused) {
-            log.info({ webhook: cfg.name }, 'webhook URL changed since it was paused: resuming');
-            await saveWebhookState(kv, cfg.name, { ...state, paused: null });
-          }
-          this.#paused = false;
-          await this.#prepareConsumer(state);
-          log.info({ webhook: cfg.name, endpoint: this.#sender.origin }, 'webhook delivering');
-          await this.#consume(signal);
-        } catch (err) {
-          if (signal.aborted) break;
-          log.warn(
-            { webhook: cfg.name, err: describeNatsError(err) },
-            'webhook consumer failed; starting again',
-          );
-          await sleep(1000, signal);
+          if (!(await lease.acquire(signal, log, (err) => this.#lost(err)))) break;
+          log.info({ webhook: cfg.name, owner: lease.owner }, 'took the webhook lease');
+          await this.#runHeld(held.signal);
+        } finally {
+          signal.removeEventListener('abort', stopHeld);
+          held.abort();
+          this.#lost = () => {};
         }
+        if (signal.aborted) break;
+        log.warn(
+          { webhook: cfg.name, err: errorMessage(lost.err ?? 'stopped without a reason') },
+          'no longer the holder of this webhook endpoint; waiting for its lease again',
+        );
+        await lease.drop(); // only deletes a lease this instance still holds
       }
     } finally {
       unwatch();
+      await lease.drop();
     }
   }
+
+  /** Runs the consumer while this instance holds the lease; returns once `held` aborts. */
+  async #runHeld(held: AbortSignal): Promise<void> {
+    const { log, kv, cfg } = this.deps;
+    let taken = true;
+    while (!held.aborted) {
+      try {
+        const state = await loadWebhookState(kv, cfg.name);
+        if (state.paused && state.paused.url === cfg.url) {
+          this.#paused = true;
+          log.warn(
+            { webhook: cfg.name, since: state.paused.at },
+            'webhook paused (410 Gone); `sluice webhook resume` resumes it',
+          );
+          await this.#waitResumed(held);
+          continue;
+        }
+        if (state.paused) {
+          log.info({ webhook: cfg.name }, 'webhook URL changed since it was paused: resuming');
+          await saveWebhookState(kv, cfg.name, { ...state, paused: null });
+        }
+        this.#paused = false;
+        await this.#prepareConsumer(state, taken);
+        taken = false;
+        log.info({ webhook: cfg.name, endpoint: this.#sender.origin }, 'webhook delivering');
+        await this.#consume(held);
+      } catch (err) {
+        if (held.aborted) break;
+        if (err instanceof LeaseLostError) {
+          this.#lost(err);
+          break;
+        }
+        log.warn(
+          { webhook: cfg.name, err: describeNatsError(err) },
+          'webhook consumer failed; starting again',
+        );
+        await sleep(1000, held);
+      }
+    }
+  }
+
+  /**
+   * Before each attempt: true while the lease is this instance's by its own clock (renewed by
+   * compare-and-set when about to expire; no I/O otherwise). A lost lease ends the holding.
+   */
+  readonly #mayAttempt = async (): Promise<boolean> => {
+    try {
+      await this.deps.lease.assertHeld();
+      return true;
+    } catch (err) {
+      this.#lost(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+  };
 
   async #waitResumed(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -177,8 +240,10 @@ export class WebhookEndpoint {
    * unacknowledged: the server would redeliver those only after ack_wait, behind newer events
    * of the same key. Everything above the floor is sent again (at-least-once; receivers dedup on
    * webhook-id). The restart point is saved first, so a crash between delete and add loses nothing.
+   * Just after taking the lease (`taken`) it is always recreated: a previous holder that froze
+   * rather than died may still have pull requests open on it, which would take events out of order.
    */
-  async #prepareConsumer(state: WebhookState): Promise<void> {
+  async #prepareConsumer(state: WebhookState, taken: boolean): Promise<void> {
     const { jsm, stream, prefix, cfg, resources } = this.deps;
     const durable = webhookConsumerName(cfg.name);
     const only = resources.size === 1 ? [...resources.keys()][0] : undefined;
@@ -201,7 +266,10 @@ export class WebhookEndpoint {
         info.config.filter_subject === filter &&
         info.config.max_ack_pending === settings.max_ack_pending &&
         info.config.ack_wait === settings.ack_wait;
-      if (same && info.num_ack_pending === 0) return;
+      if (same && info.num_ack_pending === 0 && !taken) return;
+      // Deleting the consumer stops whoever consumes it: only the confirmed holder may.
+      if (!(await this.deps.lease.confirmHeld()))
+        throw new Error('cannot confirm the webhook lease now; not restarting the consumer');
       from = info.ack_floor.stream_seq + 1;
       await saveWebhookState(this.deps.kv, cfg.name, { ...state, resumeFrom: from });
       await jsm.consumers.delete(stream, durable);
@@ -343,6 +411,7 @@ export class WebhookEndpoint {
 
   async #deliver(h: Held, signal: AbortSignal): Promise<SendOutcome | null> {
     if (h.poison) {
+      if (!(await this.#mayAttempt())) return null;
       await this.#deadLetter(
         h,
         { attempts: 0, firstAttemptAt: null, lastStatus: null, lastError: h.poison, bodyExcerpt: null },
@@ -350,7 +419,7 @@ export class WebhookEndpoint {
       );
       return null;
     }
-    const outcome = await this.#sender.send(h, signal);
+    const outcome = await this.#sender.send(h, signal, this.#mayAttempt);
     switch (outcome.kind) {
       case 'delivered':
         this.#finish(h);

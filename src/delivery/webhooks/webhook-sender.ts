@@ -56,11 +56,20 @@ export class WebhookSender {
     return new URL(this.cfg.url).origin;
   }
 
-  async send(ev: Outgoing, signal: AbortSignal): Promise<SendOutcome> {
+  /**
+   * `mayAttempt` runs before every attempt (the running endpoint checks its lease there): false
+   * stops the send as aborted, so an instance that lost its endpoint sends nothing more.
+   */
+  async send(
+    ev: Outgoing,
+    signal: AbortSignal,
+    mayAttempt?: () => Promise<boolean>,
+  ): Promise<SendOutcome> {
     const { retry } = this.cfg;
     let firstAttemptAt: Date | null = null;
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return { kind: 'aborted' };
+      if (mayAttempt && !(await mayAttempt())) return { kind: 'aborted' };
       const at = new Date();
       firstAttemptAt ??= at;
       const result = await postOnce({
