@@ -141,7 +141,8 @@ export class ResourceEventMapper {
       // Unchanged TOAST: the value did not change, so the before image (when it has it) has it.
       let filled: Record<string, unknown> | null = null;
       for (const col of unavailable)
-        if (!Object.hasOwn(after, col) && Object.hasOwn(before, col)) (filled ??= { ...after })[col] = before[col];
+        if (!Object.hasOwn(after, col) && Object.hasOwn(before, col))
+          (filled ??= { ...after })[col] = before[col];
       if (filled) after = filled;
     }
     if (before) {
@@ -158,7 +159,9 @@ export class ResourceEventMapper {
   /** True when `before` carries every key column and some key value differs in API form. */
   #keyChanged(before: Row, after: Row): boolean {
     for (const f of this.mapping.key) if (!Object.hasOwn(before, f.column)) return false;
-    return this.mapping.key.some((f) => !same(f.codec.decode(before[f.column]), f.codec.decode(after[f.column])));
+    return this.mapping.key.some(
+      (f) => !same(f.codec.decode(before[f.column]), f.codec.decode(after[f.column])),
+    );
   }
 
   /**
@@ -306,6 +309,8 @@ export class SourceRoutes {
 }
 
 /** The names of the sources some resource maps. */
-export function routedSources(resources: Readonly<Record<string, { source?: string | undefined }>>): string[] {
+export function routedSources(
+  resources: Readonly<Record<string, { source?: string | undefined }>>,
+): string[] {
   return [...new Set(Object.values(resources).flatMap((r) => (r.source === undefined ? [] : [r.source])))];
 }

@@ -38,7 +38,12 @@ const customers: ResourceEntry = {
 
 const TS = Date.UTC(2026, 0, 5, 10, 30, 0, 123);
 
-function raw(op: ChangeEvent['op'], before: object | null, after: object | null, extra: object = {}): ChangeEvent {
+function raw(
+  op: ChangeEvent['op'],
+  before: object | null,
+  after: object | null,
+  extra: object = {},
+): ChangeEvent {
   return {
     op,
     before: before as ChangeEvent['before'],
@@ -53,7 +58,7 @@ function raw(op: ChangeEvent['op'], before: object | null, after: object | null,
       schema: 'public',
       table: 'custmast',
       ...extra,
-    } as ChangeEvent['source'],
+    },
     ts_ms: TS + 5,
   };
 }
@@ -115,7 +120,9 @@ describe('one raw event → resource events', () => {
   });
 
   test('an update that changes only a field hidden from everyone yields nothing', () => {
-    expect(mapper.map(raw('u', row('C1', 'A', 'Y', 1, '111'), row('C1', 'A', 'Y', 1, '222')), ID)).toEqual([]);
+    expect(mapper.map(raw('u', row('C1', 'A', 'Y', 1, '111'), row('C1', 'A', 'Y', 1, '222')), ID)).toEqual(
+      [],
+    );
   });
 
   test('an update without a before image is delivered (nobody can tell it changed nothing)', () => {
@@ -162,7 +169,10 @@ describe('one raw event → resource events', () => {
     // Without access rules nothing is hidden; a role that cannot read does not count.
     expect(hiddenFromEveryone({ hiddenFields: { x: ['secret'] } }).size).toBe(0);
     expect([
-      ...hiddenFromEveryone({ access: { w: ['create'], r: ['read'] }, hiddenFields: { r: ['a', 'b'], w: [] } }),
+      ...hiddenFromEveryone({
+        access: { w: ['create'], r: ['read'] },
+        hiddenFields: { r: ['a', 'b'], w: [] },
+      }),
     ]).toEqual(['a', 'b']);
   });
 
@@ -215,7 +225,13 @@ describe('SourceRoutes', () => {
       'erp',
       {
         customers,
-        names: { source: 'erp', table: 'custmast', key: ['no'], fields: { no: field('cust_no', 'trim') }, hiddenFields: {} },
+        names: {
+          source: 'erp',
+          table: 'custmast',
+          key: ['no'],
+          fields: { no: field('cust_no', 'trim') },
+          hiddenFields: {},
+        },
         elsewhere: { ...customers, source: 'crm' },
       },
       'sluice',
