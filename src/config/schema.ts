@@ -5,6 +5,7 @@ import { postgresSourceSchema } from '../../adapters/postgres/config.js';
 import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
+import { reservedSubjectTokens } from '../delivery/resource-event.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
@@ -86,6 +87,12 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.sources.forEach((s, i) => {
+      if ((reservedSubjectTokens as readonly string[]).includes(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `"${s.name}" is reserved (its subjects would collide with ${cfg.nats.subjectPrefix}.${s.name}.>); reserved: ${reservedSubjectTokens.join(', ')}`,
+        });
       const first = seen.get(s.name);
       if (first !== undefined)
         ctx.addIssue({

@@ -7,6 +7,7 @@ import { errorMessage } from '../core/errors.js';
 
 /** The API error codes Sluice acts on (nats-server's server/errors.json). */
 export const JsApiCode = {
+  ConsumerNotFound: 10014,
   NoMessageFound: 10037,
   MessageTooLarge: 10054,
   StreamNotFound: 10059,
@@ -40,6 +41,10 @@ export function isWrongLastSequence(err: unknown): boolean {
 
 export function isStreamNotFound(err: unknown): boolean {
   return jsApiCode(err) === JsApiCode.StreamNotFound;
+}
+
+export function isConsumerNotFound(err: unknown): boolean {
+  return jsApiCode(err) === JsApiCode.ConsumerNotFound;
 }
 
 export function isNoMessageFound(err: unknown): boolean {

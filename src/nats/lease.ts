@@ -9,7 +9,7 @@ import type { Lease } from '../core/lease.js';
 import type { Logger } from '../core/source-adapter.js';
 import { sleep } from '../util/sleep.js';
 import { describeNatsError } from './jetstream-errors.js';
-import { kvKey } from './subjects.js';
+import { kvKey, type KvEntryKind } from './subjects.js';
 
 interface LeaseBody {
   owner: string;
@@ -29,9 +29,15 @@ export class SourceLease implements Lease {
   #timer: NodeJS.Timeout | null = null;
   #log: Logger | null = null;
 
-  constructor(kv: KV, source: string, ttlMs: number) {
+  /** `kind`: which lease of the source (its capture's, or its resource router's). */
+  constructor(
+    kv: KV,
+    source: string,
+    ttlMs: number,
+    kind: Extract<KvEntryKind, 'lease' | 'router'> = 'lease',
+  ) {
     this.#kv = kv;
-    this.#key = kvKey('lease', source);
+    this.#key = kvKey(kind, source);
     this.#ttlMs = ttlMs;
   }
 

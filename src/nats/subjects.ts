@@ -35,8 +35,11 @@ export function deadLetterSubject(prefix: string, source: string): string {
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 
-/** The entries Sluice keeps per source in its KV bucket. */
-export type KvEntryKind = 'offset' | 'lease' | 'status';
+/**
+ * The entries Sluice keeps per source in its KV bucket (`router`: the lease of the source's
+ * resource event router, apart from the source's own lease so each can run in another process).
+ */
+export type KvEntryKind = 'offset' | 'lease' | 'status' | 'router';
 
 /**
  * The KV key of one source's entry: `<kind>.<source as one token>`. KV keys take no `%`, so the
