@@ -3,10 +3,9 @@
 //
 // Strict stream order over a durable pull consumer needs care, because JetStream redelivers an
 // unacknowledged message only when its ack_wait expires, after newer ones:
-// - at the start, the consumer's info says what the previous holder left unacknowledged: the
-//   `num_ack_pending` messages between the ack floor and the last delivered sequence (acks are
-//   sent in order, so they are exactly the ones above the floor). The session collects those
-//   redeliveries, holding newer messages aside, and routes them first, in sequence order;
+// - at the start, the consumer's info says how many messages the previous holder left
+//   unacknowledged (`num_ack_pending`). The session collects that many redeliveries, holding
+//   first deliveries (newer messages) aside, and then routes them all in stream sequence order;
 // - every delivery bumps the consumer's delivery sequence by one: a jump means a message was lost
 //   on its way (a reconnect), so the session stops before routing anything after the hole and a
 //   new session starts from the consumer's state;
@@ -63,14 +62,19 @@ export class RouterSession {
   async run(): Promise<SessionEnd> {
     const d = this.#d;
     const floor = d.info.ack_floor.stream_seq;
-    const delivered = d.info.delivered.stream_seq;
     let expectDseq = d.info.delivered.consumer_seq + 1;
     let pendingLeft = d.info.num_ack_pending;
     const held = new Map<number, JsMsg>(); // redeliveries and newer messages while catching up
     let high = floor; // highest stream sequence taken
     let end: SessionEnd = 'stopped';
 
-    const messages = await d.consumer.consume({ max_messages: d.batch });
+    // Pull requests that expire about when unacknowledged messages are redelivered: the server
+    // keeps delivering to a crashed holder's open requests until they expire, and the takeover
+    // waits on those deliveries.
+    const messages = await d.consumer.consume({
+      max_messages: d.batch,
+      expires: Math.min(30_000, Math.max(1000, d.ackWaitMs)),
+    });
     this.#stop = () => void messages.close();
     const onAbort = () => this.#stop?.();
     d.signal.addEventListener('abort', onAbort, { once: true });
@@ -108,7 +112,9 @@ export class RouterSession {
         if (pendingLeft > 0) {
           if (!held.has(seq)) {
             held.set(seq, m);
-            if (seq <= delivered) pendingLeft--;
+            // What the previous holder left comes back redelivered; newer messages come for the
+            // first time. (Not "seq <= delivered.stream_seq": that figure can lag the pending set.)
+            if (m.info.deliveryCount > 1) pendingLeft--;
           }
           if (pendingLeft > 0) continue;
           if (timer) clearTimeout(timer);

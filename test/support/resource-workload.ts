@@ -238,6 +238,13 @@ export async function checkResourceEvents(
         ];
       }),
     );
+    for (const k of new Set([...model.keys(), ...rows.keys()]))
+      if (JSON.stringify(model.get(k)) !== JSON.stringify(rows.get(k))) {
+        console.log('DIFF', m.resource, k, JSON.stringify(model.get(k)), JSON.stringify(rows.get(k)));
+        for (const a of actual) if (JSON.stringify(a.event).includes(k)) console.log('  RES', a.subject, a.id, JSON.stringify((a.event as { data: unknown }).data));
+        for (const r of raw) if (JSON.stringify(r.event).includes(k)) console.log('  RAW', r.seq, r.subject, r.msgId, JSON.stringify({ b: r.event.before, a: r.event.after }));
+        break;
+      }
     expect(model).toEqual(rows);
   }
   return { raw: raw.length, resource: actual.length };
