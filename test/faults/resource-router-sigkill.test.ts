@@ -7,7 +7,7 @@ import { resourceWildcard } from '../../src/delivery/resource-event.js';
 import { routerConsumerName } from '../../src/delivery/router.js';
 import { readAll } from '../../src/nats/stream-reader.js';
 import { Harness } from '../support/harness.js';
-import { waitFor } from '../support/ports.js';
+import { freePort, waitFor } from '../support/ports.js';
 import {
   checkResourceEvents,
   LEGACY_DDL,
@@ -51,7 +51,8 @@ test(
   async () => {
     const file = await h.writeConfig({
       ...h.rawConfig({ name: 'erp', tables: LEGACY_TABLES }, { leaseTtl: '1s', commitInterval: '50ms' }),
-      api: legacyApi('erp'),
+      // `sluice run` serves the REST API too when `api` is set: on a free port.
+      api: { ...legacyApi('erp'), listen: `127.0.0.1:${await freePort()}` },
     });
     const work = new LegacyWorkload(h.pg.url());
     child = h.spawnSluice(file);
@@ -72,8 +73,8 @@ test(
         120_000,
         100,
       );
-      child!.kill('SIGKILL');
-      await exited(child!);
+      child.kill('SIGKILL');
+      await exited(child);
       kills++;
       child = h.spawnSluice(file);
     }

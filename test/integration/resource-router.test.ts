@@ -7,6 +7,7 @@ import { resourceWildcard } from '../../src/delivery/resource-event.js';
 import { routerConsumerName } from '../../src/delivery/router.js';
 import { readAll } from '../../src/nats/stream-reader.js';
 import type { Runtime } from '../../src/pipeline/runtime.js';
+import { sluice } from '../support/cli.js';
 import { Harness } from '../support/harness.js';
 import { waitFor } from '../support/ports.js';
 import {
@@ -113,4 +114,23 @@ test('a raw event that cannot be mapped goes to the dead-letter subject; routing
     rawMsgId: 'erp:poison:0',
   });
   expect(String(dead[0]!.event.reason)).toMatch(/unreadable raw event/);
+});
+
+test('sluice status shows the router and its lag; sluice tail shows resource events readably', async () => {
+  const file = await h.writeConfig({
+    ...h.rawConfig({ name: 'erp', tables: LEGACY_TABLES }, { leaseTtl: '1s' }),
+    api: legacyApi('erp'),
+  });
+  const status = await sluice(['status', '-c', file, '--json']);
+  expect(status.code).toBe(0);
+  const [row] = JSON.parse(status.stdout) as Record<string, unknown>[];
+  expect(row).toMatchObject({ source: 'erp', routerLag: 0 });
+  expect(String(row!.router)).toMatch(/^running \(/);
+  expect(row!.routerAckFloor).toEqual(expect.any(Number));
+
+  const tail = await sluice(['tail', 'sluice.resources.customers.>', '-c', file, '--from-start', '-n', '3']);
+  expect(tail.code).toBe(0);
+  const lines = tail.stdout.split('\n');
+  expect(lines[0]).toMatch(/^#\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} customers\.snapshot C0001$/);
+  expect(lines[1]).toMatch(/^ {4}id="C0001" {2}name="Seed 1" {2}active=true/);
 });

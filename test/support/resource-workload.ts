@@ -238,14 +238,30 @@ export async function checkResourceEvents(
         ];
       }),
     );
-    for (const k of new Set([...model.keys(), ...rows.keys()]))
-      if (JSON.stringify(model.get(k)) !== JSON.stringify(rows.get(k))) {
-        console.log('DIFF', m.resource, k, JSON.stringify(model.get(k)), JSON.stringify(rows.get(k)));
-        for (const a of actual) if (JSON.stringify(a.event).includes(k)) console.log('  RES', a.subject, a.id, JSON.stringify((a.event as { data: unknown }).data));
-        for (const r of raw) if (JSON.stringify(r.event).includes(k)) console.log('  RAW', r.seq, r.subject, r.msgId, JSON.stringify({ b: r.event.before, a: r.event.after }));
-        break;
-      }
+    const differs = [...new Set([...model.keys(), ...rows.keys()])].find(
+      (k) => JSON.stringify(model.get(k)) !== JSON.stringify(rows.get(k)),
+    );
+    // On a difference, the history of that key (resource and raw events) says which side is off.
+    if (differs !== undefined) console.log(history(m.resource, differs, actual, raw));
     expect(model).toEqual(rows);
   }
   return { raw: raw.length, resource: actual.length };
+}
+
+function history(
+  resource: string,
+  key: string,
+  actual: readonly Expected[],
+  raw: readonly StoredEvent[],
+): string {
+  const lines = [`${resource} ${key} differs from the table; its events:`];
+  for (const a of actual)
+    if (JSON.stringify(a.event).includes(key))
+      lines.push(`  resource ${a.subject} ${JSON.stringify(a.event)}`);
+  for (const r of raw)
+    if (JSON.stringify(r.event).includes(key.trim()))
+      lines.push(
+        `  raw #${r.seq} ${r.subject} ${JSON.stringify({ before: r.event.before, after: r.event.after })}`,
+      );
+  return lines.join('\n');
 }

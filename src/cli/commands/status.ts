@@ -1,16 +1,19 @@
 import type { Command } from 'commander';
-import { Kvm } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
 import { kvKey } from '../../nats/subjects.js';
+import { routedSources } from '../../delivery/resource-events.js';
+import { routerConsumerName, routerLag } from '../../delivery/router.js';
 import { createSourceAdapter } from '../../pipeline/adapters.js';
 import { createLogger } from '../../util/logger.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('per source: state, committed offset, lag, slot and retained WAL')
+    .description('per source: state, committed offset, lag, slot and retained WAL, resource router lag')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
@@ -21,6 +24,8 @@ export function registerStatus(program: Command): void {
       try {
         const kv = await new Kvm(nc).open(cfg.nats.kvBucket).catch(() => null);
         const store = kv ? new KvOffsetStore(kv) : null;
+        const jsm = await jetstreamManager(nc);
+        const routed = new Set(routedSources(cfg.api?.resources ?? {}));
         for (const s of cfg.sources) {
           const row: Record<string, unknown> = { source: s.name, kind: s.kind };
           const stored = await store?.load(s.name).catch(() => null);
@@ -35,10 +40,8 @@ export function registerStatus(program: Command): void {
                 ? st.json<{ state: string; owner?: string; detail: string; pid: number; at: string }>()
                 : null;
             // The state is what the running process last wrote; without a live lease nobody runs it.
-            const lease = await kv?.get(kvKey('lease', s.name)).catch(() => null);
-            const leaseBody =
-              lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
-            const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
+            const leaseBody = await liveLease(kv, kvKey('lease', s.name));
+            const live = leaseBody !== null;
             // Only the lease holder writes the state; one written by an earlier holder says nothing
             // about the instance that holds the lease now (until it writes its own).
             const fromHolder = live && (body?.owner === undefined || body.owner === leaseBody.owner);
@@ -59,6 +62,18 @@ export function registerStatus(program: Command): void {
             );
           } finally {
             await adapter.close();
+          }
+          if (routed.has(s.name)) {
+            // The resource event router: who runs it, and how many raw events it has yet to route.
+            const info = await jsm.consumers
+              .info(cfg.nats.stream, routerConsumerName(cfg.nats.subjectPrefix, s.name))
+              .catch(() => null);
+            const holder = await liveLease(kv, kvKey('router', s.name));
+            row.router = holder ? `running (${holder.owner})` : info ? 'not running' : 'never run';
+            if (info) {
+              row.routerLag = routerLag(info);
+              row.routerAckFloor = info.ack_floor.stream_seq;
+            }
           }
           out.push(row);
         }
@@ -83,6 +98,13 @@ export function registerStatus(program: Command): void {
         }
       }
     });
+}
+
+/** The lease at `key` while unexpired, else null. */
+async function liveLease(kv: KV | null, key: string): Promise<{ owner: string; expiresAt: number } | null> {
+  const e = await kv?.get(key).catch(() => null);
+  const body = e && e.value.length > 0 ? e.json<{ owner: string; expiresAt: number }>() : null;
+  return body !== null && body.expiresAt > Date.now() ? body : null;
 }
 
 function formatBytes(n: number): string {
