@@ -134,3 +134,91 @@ test('sluice status shows the router and its lag; sluice tail shows resource eve
   expect(lines[0]).toMatch(/^#\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} customers\.snapshot C0001$/);
   expect(lines[1]).toMatch(/^ {4}id="C0001" {2}name="Seed 1" {2}active=true/);
 });
+
+test('two instances: one routes, the other stands by and takes over when it stops; nothing lost or doubled', async () => {
+  const cfg = parseConfig({
+    ...h.rawConfig(
+      { name: 'ha', tables: LEGACY_TABLES },
+      { stream: 'HA', subjectPrefix: 'ha', leaseTtl: '1s' },
+    ),
+    api: legacyApi('ha'),
+  });
+  const a = await h.runInProcess(cfg);
+  const b = await h.runInProcess(cfg);
+  const nc = await h.natsConnection();
+  const resourceEvents = () => readAll(nc, 'HA', resourceWildcard('ha'));
+  try {
+    const routing = await waitFor(
+      async () => {
+        const states = [a.routers[0]!.state, b.routers[0]!.state].sort();
+        return states[0] === 'routing' && states[1] === 'standby'
+          ? a.routers[0]!.state === 'routing'
+            ? a
+            : b
+          : null;
+      },
+      'one router routing, the other standing by',
+      60_000,
+      100,
+    );
+    const standby = routing === a ? b : a;
+    // Capture past its snapshot first (see test/faults/resource-router-sigkill.test.ts).
+    await waitFor(
+      async () => [a, b].some((rt) => rt.coordinators[0]!.state === 'streaming'),
+      'capture streaming',
+      60_000,
+      100,
+    );
+    const work = new LegacyWorkload(h.pg.url(), 1_000_000);
+    work.start();
+    await waitFor(async () => (await resourceEvents()).length > 300, 'resource events', 60_000, 200);
+    await routing.stop();
+    await waitFor(
+      async () => standby.routers[0]!.state === 'routing',
+      'the standby to take over',
+      60_000,
+      100,
+    );
+    const before = (await resourceEvents()).length;
+    await waitFor(
+      async () => (await resourceEvents()).length > before + 300,
+      'routing after the takeover',
+      60_000,
+      200,
+    );
+    await work.stop();
+    await h.pg.query('INSERT INTO marker VALUES (2)');
+    const raw = await waitFor(
+      async () => {
+        const all = await h.events('ha', 'HA', 'ha');
+        return all.some((e) => e.subject.endsWith('.marker.c')) ? all : null;
+      },
+      'the marker',
+      60_000,
+      200,
+    );
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info('HA', routerConsumerName('ha', 'ha'));
+        return (
+          info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= raw.at(-1)!.seq
+        );
+      },
+      'the router to catch up',
+      60_000,
+      200,
+    );
+    const counts = await checkResourceEvents(
+      raw,
+      await resourceEvents(),
+      legacyRoutes('ha', 'ha'),
+      h.pg.url(),
+      'ha',
+    );
+    expect(counts.resource).toBeGreaterThan(600);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});

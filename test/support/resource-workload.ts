@@ -70,10 +70,16 @@ export class LegacyWorkload {
   #stop = false;
   #done: Promise<void> | null = null;
   committed = 0;
-  #next = 100;
+  #next: number;
   readonly #keys: string[] = Array.from({ length: 20 }, (_, i) => `C${String(i + 1).padStart(4, '0')}`);
 
-  constructor(readonly url: string) {}
+  /** `firstId`: where new keys start (another workload on the same tables needs another range). */
+  constructor(
+    readonly url: string,
+    firstId = 100,
+  ) {
+    this.#next = firstId;
+  }
 
   start(): void {
     this.#done = this.#loop();
@@ -154,9 +160,9 @@ export class LegacyWorkload {
 }
 
 /** The routes of `source` as `sluice run` builds them from this config. */
-export function legacyRoutes(source: string): SourceRoutes {
+export function legacyRoutes(source: string, prefix = 'sluice'): SourceRoutes {
   const cfg = parseConfig({
-    nats: {},
+    nats: { subjectPrefix: prefix },
     sources: [{ name: source, kind: 'postgres', url: 'postgres://x/y', tables: LEGACY_TABLES }],
     api: legacyApi(source),
   });
@@ -196,8 +202,9 @@ export async function checkResourceEvents(
   stored: readonly StoredEvent[],
   routes: SourceRoutes,
   pgUrl: string,
+  prefix = 'sluice',
 ): Promise<{ raw: number; resource: number }> {
-  const expected = mapRawStream(raw, routes);
+  const expected = mapRawStream(raw, routes, prefix);
   const actual = stored.map((s) => ({ subject: s.subject, id: s.msgId, key: s.key, event: s.event }));
   const ids = new Set(actual.map((a) => a.id));
   expect(ids.size).toBe(actual.length); // nothing doubled
