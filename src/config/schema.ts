@@ -6,6 +6,7 @@ import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
 import { checkWebhookReferences, deliveryLogSchema, webhookSchema } from './webhooks.js';
+import { reservedSubjectTokens } from '../delivery/resource-event.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
@@ -75,7 +76,10 @@ export const configSchema = z
     nats: natsSchema,
     sources: z.array(sourceSchema).default([]),
     api: apiSchema.optional(),
-    webhooks: z.array(webhookSchema).default([]).describe('Endpoints that receive resource events (docs/webhooks.md)'),
+    webhooks: z
+      .array(webhookSchema)
+      .default([])
+      .describe('Endpoints that receive resource events (docs/webhooks.md)'),
     deliveryLog: deliveryLogSchema,
     log: z
       .strictObject({
@@ -89,6 +93,12 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.sources.forEach((s, i) => {
+      if ((reservedSubjectTokens as readonly string[]).includes(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `"${s.name}" is reserved (its subjects would collide with ${cfg.nats.subjectPrefix}.${s.name}.>); reserved: ${reservedSubjectTokens.join(', ')}`,
+        });
       const first = seen.get(s.name);
       if (first !== undefined)
         ctx.addIssue({

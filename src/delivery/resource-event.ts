@@ -17,6 +17,12 @@ export const resourceEventDataSchema = z.object({
   after: apiRow.nullable(),
   /** The row before the change where the source sent one (updates and deletes); else null. */
   before: apiRow.nullable(),
+  /**
+   * Fields left out of `after` because the source did not send their (unchanged) value and the
+   * event has no before image to take it from (PostgreSQL's unchanged TOAST without REPLICA
+   * IDENTITY FULL). Absent when every field is there.
+   */
+  unavailable: z.array(z.string()).optional(),
 });
 export type ResourceEventData = z.infer<typeof resourceEventDataSchema>;
 
@@ -76,4 +82,12 @@ export function keySubject(values: readonly unknown[]): string {
 }
 
 /** Names that may not be source names: their subjects would collide with Sluice's own. */
+/** The resource events' Content-Type header (the body is a structured CloudEvent). */
+export const resourceEventContentType = 'application/cloudevents+json';
+
+/** Where a raw event that cannot be mapped to `resource` goes, with the reason. */
+export function resourceDeadLetterSubject(prefix: string, resource: string): string {
+  return `${prefix}.dlq.resources.${escapeToken(resource)}`;
+}
+
 export const reservedSubjectTokens = ['resources', 'dlq', 'conflicts'] as const;

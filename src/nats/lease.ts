@@ -30,8 +30,13 @@ export class SourceLease implements Lease {
   #timer: NodeJS.Timeout | null = null;
   #log: Logger | null = null;
 
-  /** `kind` 'webhook-lease' with a webhook's name leases that endpoint's consumer. */
-  constructor(kv: KV, source: string, ttlMs: number, kind: Extract<KvEntryKind, 'lease' | 'webhook-lease'> = 'lease') {
+  /** `kind`: which lease: a source's capture ('lease'), its resource router's, or a webhook endpoint's. */
+  constructor(
+    kv: KV,
+    source: string,
+    ttlMs: number,
+    kind: Extract<KvEntryKind, 'lease' | 'router' | 'webhook-lease'> = 'lease',
+  ) {
     this.#kv = kv;
     this.#key = kvKey(kind, source);
     this.#ttlMs = ttlMs;

@@ -45,10 +45,12 @@ export function legacyDeadLetterSubject(prefix: string, source: string): string 
 }
 
 /**
- * The entries Sluice keeps in its KV bucket: per source its offset, lease and status; per webhook
- * endpoint the lease on its consumer (a kind of its own, so no source name can collide with it).
+ * The entries Sluice keeps in its KV bucket: per source its offset, lease and status, and the lease
+ * of its resource event router (`router`, apart from the source's own lease so each can run in
+ * another process); per webhook endpoint the lease on its consumer (a kind of its own, so no
+ * source name can collide with it).
  */
-export type KvEntryKind = 'offset' | 'lease' | 'status' | 'webhook-lease';
+export type KvEntryKind = 'offset' | 'lease' | 'status' | 'router' | 'webhook-lease';
 
 /**
  * The KV key of one source's (or webhook's) entry: `<kind>.<source as one token>`. KV keys take no `%`, so the

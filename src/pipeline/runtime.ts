@@ -2,6 +2,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SluiceConfig } from '../config/schema.js';
 import type { Logger } from '../core/source-adapter.js';
+import { SourceRoutes, routedSources } from '../delivery/resource-events.js';
+import { ResourceRouter } from '../delivery/router.js';
 import { NatsBus } from '../nats/bus.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
@@ -14,6 +16,8 @@ export interface Runtime {
   readonly coordinators: readonly SourceCoordinator[];
   /** The webhook endpoints (`webhooks:`); they run until stop(). */
   readonly webhooks: WebhookRuntime;
+  /** One resource event router per source that some resource maps (README "Resource events"). */
+  readonly routers: readonly ResourceRouter[];
   /** Settles when every source has stopped; rejects with the first source failure. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -49,12 +53,32 @@ export async function startRuntime(
     );
   }
   const webhooks = await startWebhooks(nc, jsm, kv, cfg, log);
-  const runs = coordinators.map((c) => c.run());
+  const routers: ResourceRouter[] = [];
+  const resources = cfg.api?.resources ?? {};
+  for (const source of routedSources(resources)) {
+    if (!cfg.sources.some((s) => s.name === source)) continue;
+    routers.push(
+      new ResourceRouter({
+        nc,
+        jsm,
+        kv,
+        stream: cfg.nats.stream,
+        prefix: cfg.nats.subjectPrefix,
+        routes: new SourceRoutes(source, resources, cfg.nats.subjectPrefix),
+        publishWindow: cfg.nats.publish.window,
+        publishTimeoutMs: cfg.nats.publish.timeout,
+        leaseTtlMs: cfg.nats.leaseTtl,
+        log: log.child ? log.child({ source, router: true }) : log,
+      }),
+    );
+  }
+  const runs = [...coordinators.map((c) => c.run()), ...routers.map((r) => r.run())];
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const c of coordinators) c.stop();
+    for (const r of routers) r.stop();
     await Promise.allSettled([...runs, webhooks.stop()]);
     await nc.drain().catch(() => {});
   };
@@ -66,5 +90,5 @@ export async function startRuntime(
       throw err;
     }
   })();
-  return { nc, coordinators, webhooks, done, stop };
+  return { nc, coordinators, routers, webhooks, done, stop };
 }

@@ -54,4 +54,28 @@ export const metrics = {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   }),
+  resourceEvents: new Counter({
+    name: 'sluice_resource_events_total',
+    help: 'Resource events stored by the router (not counting duplicates absorbed after a restart)',
+    labelNames: ['resource', 'type'],
+    registers: [registry],
+  }),
+  resourceDeadLettered: new Counter({
+    name: 'sluice_resource_events_dead_lettered_total',
+    help: 'Raw events the router could not map, sent to <prefix>.dlq.resources.<resource>',
+    labelNames: ['resource'],
+    registers: [registry],
+  }),
+  routerLag: new Gauge({
+    name: 'sluice_router_lag_events',
+    help: "Raw events of a source not yet routed to resource events (the router consumer's pending and unacknowledged)",
+    labelNames: ['source'],
+    registers: [registry],
+  }),
+  routerSessions: new Counter({
+    name: 'sluice_router_sessions_total',
+    help: 'Consumer sessions the router started (after a start, a failure, or a delivery gap)',
+    labelNames: ['source', 'reason'],
+    registers: [registry],
+  }),
 };

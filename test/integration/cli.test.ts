@@ -1,34 +1,11 @@
 // The `sluice` command as a user runs it: exit codes, messages, status, tail and the demo.
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Runtime } from '../../src/pipeline/runtime.js';
+import { sluice } from '../support/cli.js';
 import { Harness } from '../support/harness.js';
 import { TestPostgres } from '../support/postgres-server.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-function sluice(
-  args: string[],
-  timeoutMs = 60_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'error' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
 
 let h: Harness;
 let rt: Runtime;

@@ -88,6 +88,17 @@ sources:
     );
   });
 
+  test('source names that are reserved subject tokens are refused, by path', () => {
+    const reserved = `${good}\n  - name: resources\n    kind: postgres\n    url: postgres://a/b\n    tables: [public.x]\n  - name: dlq\n    kind: postgres\n    url: postgres://a/b\n    tables: [public.x]\n`;
+    const p = problems(reserved, { ERP_URL: 'postgres://a/b' });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^sources\[1\]\.name: "resources" is reserved/),
+        expect.stringMatching(/^sources\[2\]\.name: "dlq" is reserved/),
+      ]),
+    );
+  });
+
   test('YAML syntax errors are config errors, not stack traces', () => {
     expect(problems('sources: [\n')[0]).toMatch(/^yaml: /);
   });

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { Kvm } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
 import { kvKey } from '../../nats/subjects.js';
+import { routedSources } from '../../delivery/resource-events.js';
+import { routerConsumerName, routerLag } from '../../delivery/router.js';
 import { createSourceAdapter } from '../../pipeline/adapters.js';
 import { webhookStatusRows } from '../../delivery/webhooks/webhook-status.js';
 import { createLogger } from '../../util/logger.js';
@@ -12,7 +15,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description(
-      'per source: state, committed offset, lag, slot and retained WAL; per webhook: backlog and paused state',
+      'per source: state, committed offset, lag, slot and retained WAL, resource router lag; per webhook: backlog and paused state',
     )
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'print JSON')
@@ -24,6 +27,8 @@ export function registerStatus(program: Command): void {
       try {
         const kv = await new Kvm(nc).open(cfg.nats.kvBucket).catch(() => null);
         const store = kv ? new KvOffsetStore(kv) : null;
+        const jsm = await jetstreamManager(nc);
+        const routed = new Set(routedSources(cfg.api?.resources ?? {}));
         for (const s of cfg.sources) {
           const row: Record<string, unknown> = { source: s.name, kind: s.kind };
           const stored = await store?.load(s.name).catch(() => null);
@@ -38,10 +43,8 @@ export function registerStatus(program: Command): void {
                 ? st.json<{ state: string; owner?: string; detail: string; pid: number; at: string }>()
                 : null;
             // The state is what the running process last wrote; without a live lease nobody runs it.
-            const lease = await kv?.get(kvKey('lease', s.name)).catch(() => null);
-            const leaseBody =
-              lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
-            const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
+            const leaseBody = await liveLease(kv, kvKey('lease', s.name));
+            const live = leaseBody !== null;
             // Only the lease holder writes the state; one written by an earlier holder says nothing
             // about the instance that holds the lease now (until it writes its own).
             const fromHolder = live && (body?.owner === undefined || body.owner === leaseBody.owner);
@@ -62,6 +65,18 @@ export function registerStatus(program: Command): void {
             );
           } finally {
             await adapter.close();
+          }
+          if (routed.has(s.name)) {
+            // The resource event router: who runs it, and how many raw events it has yet to route.
+            const info = await jsm.consumers
+              .info(cfg.nats.stream, routerConsumerName(cfg.nats.subjectPrefix, s.name))
+              .catch(() => null);
+            const holder = await liveLease(kv, kvKey('router', s.name));
+            row.router = holder ? `running (${holder.owner})` : info ? 'not running' : 'never run';
+            if (info) {
+              row.routerLag = routerLag(info);
+              row.routerAckFloor = info.ack_floor.stream_seq;
+            }
           }
           out.push(row);
         }
@@ -87,6 +102,13 @@ export function registerStatus(program: Command): void {
         }
       }
     });
+}
+
+/** The lease at `key` while unexpired, else null. */
+async function liveLease(kv: KV | null, key: string): Promise<{ owner: string; expiresAt: number } | null> {
+  const e = await kv?.get(key).catch(() => null);
+  const body = e && e.value.length > 0 ? e.json<{ owner: string; expiresAt: number }>() : null;
+  return body !== null && body.expiresAt > Date.now() ? body : null;
 }
 
 function formatBytes(n: number): string {

@@ -4,11 +4,12 @@ import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { connectNats } from '../../nats/connection.js';
 import { toStoredEvent, type StoredEvent } from '../../nats/stream-reader.js';
+import { resourceEventSchema } from '../../delivery/resource-event.js';
 
 export function registerTail(program: Command): void {
   program
     .command('tail')
-    .argument('[subject]', 'subject filter, e.g. sluice.erp.> (default: every event)')
+    .argument('[subject]', "subject filter, e.g. sluice.erp.> or 'sluice.resources.>' (default: every event)")
     .description('print events from the stream, readable')
     .option('-c, --config <file>', 'config file (for the NATS servers and stream)', 'sluice.yaml')
     .option('-s, --server <url>', 'NATS server (overrides the config)')
@@ -70,8 +71,44 @@ export function registerTail(program: Command): void {
 
 const OPS: Record<string, string> = { r: 'READ  ', c: 'INSERT', u: 'UPDATE', d: 'DELETE', t: 'TRUNC ' };
 
+const fields = (row: Record<string, unknown>) =>
+  Object.entries(row)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join('  ');
+
+/** Changed values, `name: old → new`, one per line. */
+function changes(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(after))
+    if (JSON.stringify(before[k]) !== JSON.stringify(v))
+      out.push(`    ${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(v)}`);
+  return out;
+}
+
+/**
+ * A resource event (a CloudEvent in API shape) as a few lines: type, key and commit time, then
+ * the fields (created, snapshot), what changed (updated) or what was there (deleted).
+ */
+export function formatResourceEvent(e: StoredEvent): string | null {
+  const parsed = resourceEventSchema.safeParse(e.event);
+  if (!parsed.success) return null;
+  const ev = parsed.data;
+  const when = ev.time.replace('T', ' ').replace('Z', '');
+  const lines = [`#${e.seq} ${when} ${ev.type} ${ev.subject ?? '(every row)'}`];
+  const { after, before } = ev.data;
+  if (after && before) lines.push(...changes(before, after));
+  else if (after) lines.push(`    ${fields(after)}`);
+  else if (before) lines.push(`    was ${fields(before)}`);
+  if (ev.data.unavailable) lines.push(`    not sent by the source: ${ev.data.unavailable.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** One event as a few readable lines: what happened, to which row, and which columns changed. */
 export function formatEvent(e: StoredEvent): string {
+  if ((e.event as { specversion?: unknown }).specversion !== undefined) {
+    const resource = formatResourceEvent(e);
+    if (resource !== null) return resource;
+  }
   const ev = e.event as {
     op: string;
     before: Record<string, unknown> | null;
@@ -81,22 +118,8 @@ export function formatEvent(e: StoredEvent): string {
   const when = new Date(ev.source.ts_ms).toISOString().replace('T', ' ').slice(0, 23);
   const head = `#${e.seq} ${when} ${OPS[ev.op] ?? ev.op} ${ev.source.schema}.${ev.source.table} key=${JSON.stringify(e.key)}`;
   const lines = [head];
-  if (ev.op === 'u' && ev.before && ev.after) {
-    for (const [k, v] of Object.entries(ev.after))
-      if (JSON.stringify(ev.before[k]) !== JSON.stringify(v))
-        lines.push(`    ${k}: ${JSON.stringify(ev.before[k])} → ${JSON.stringify(v)}`);
-  } else if (ev.after) {
-    lines.push(
-      `    ${Object.entries(ev.after)
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-        .join('  ')}`,
-    );
-  } else if (ev.before) {
-    lines.push(
-      `    was ${Object.entries(ev.before)
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-        .join('  ')}`,
-    );
-  }
+  if (ev.op === 'u' && ev.before && ev.after) lines.push(...changes(ev.before, ev.after));
+  else if (ev.after) lines.push(`    ${fields(ev.after)}`);
+  else if (ev.before) lines.push(`    was ${fields(ev.before)}`);
   return `${lines.join('\n')}\n`;
 }
