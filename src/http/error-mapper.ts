@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { QuerySyntaxError } from '../resources/filter-grammar.js';
 import { DataRejectedError } from '../resources/resource-store.js';
-import { CodecError } from '../core/codecs.js';
+import { CodecError, StoredValueError } from '../core/codecs.js';
 import {
   BadRequestProblem,
   ConflictProblem,
@@ -12,6 +12,7 @@ import {
   PayloadTooLargeProblem,
   problemResponse,
   ServiceUnavailableProblem,
+  StoredValueProblem,
   UnprocessableProblem,
 } from './problem.js';
 
@@ -42,6 +43,7 @@ export function toProblem(err: unknown, method: string): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof QuerySyntaxError)
     return new BadRequestProblem(err.message, [{ path: err.parameter, message: err.message }]);
+  if (err instanceof StoredValueError) return new StoredValueProblem(err.message, [], { cause: err });
   if (err instanceof CodecError) return new BadRequestProblem(err.message);
   if (err instanceof DataRejectedError) {
     const msg = dataMessages[err.kind];
