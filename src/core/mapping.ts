@@ -62,8 +62,11 @@ const exactDecimal = /^(decimal|numeric|number|dec)$/;
 function columnSchema(codec: Codec, codecName: string, col: ColumnFacts | undefined): z.ZodType {
   const base = codec.schema;
   if (!col) return base;
-  if (codec.textual && col.length !== undefined && col.length > 0 && base instanceof z.ZodString)
-    return base.max(col.length);
+  if (codec.textual && col.length !== undefined && col.length > 0 && base instanceof z.ZodString) {
+    // string and trim schemas are a bare string with an optional max: keep the smaller limit.
+    const max = base.maxLength;
+    return max !== null && max <= col.length ? base : z.string().max(col.length);
+  }
   if (codecName === 'decimal' && exactDecimal.test(col.type) && col.precision !== undefined) {
     const scale = col.scale ?? 0;
     const whole = Math.max(1, col.precision - scale);

@@ -10,7 +10,7 @@ import { docsRoutes } from './docs.js';
 import type { AppEnv } from './env.js';
 import { errorMapper, type ErrorLog } from './error-mapper.js';
 import { httpMetrics, observabilityRoutes } from './observability.js';
-import { buildOpenApi } from './openapi.js';
+import { buildOpenApi, withServers, type ResourcePathBuilder } from './openapi.js';
 import {
   MethodNotAllowedProblem,
   NotFoundProblem,
@@ -32,6 +32,8 @@ export interface AppDeps {
   readonly log?: ErrorLog;
   /** Clock for rate limiting (tests). */
   readonly now?: () => number;
+  /** Extra per-resource paths for the OpenAPI document (routes added beside the resource routes). */
+  readonly openApiPaths?: readonly ResourcePathBuilder[];
 }
 
 const silent: ErrorLog = { error: () => {} };
@@ -49,8 +51,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', httpMetrics(registry));
   observabilityRoutes(app, deps.databases, registry);
 
-  const openapi = buildOpenApi(api, deps.resources);
-  app.get(`${base}/openapi.json`, (c) => c.json(openapi));
+  const openapi = buildOpenApi(api, deps.resources, { pathBuilders: deps.openApiPaths ?? [] });
+  app.get(`${base}/openapi.json`, (c) => c.json(withServers(openapi, api, c.req.url)));
   if (api.docs) docsRoutes(app, base);
 
   const guarded = `${base}/*`;
