@@ -56,6 +56,9 @@ export interface MappedField {
   readonly schema: z.ZodType;
 }
 
+/** `t` or null; z.unknown() (json) already includes null. */
+const orNull = (t: z.ZodType): z.ZodType => (t instanceof z.ZodUnknown ? t : t.nullable());
+
 const exactDecimal = /^(decimal|numeric|number|dec)$/;
 
 /** The codec's value schema, narrowed by what the column can hold. */
@@ -211,11 +214,11 @@ export class ResourceMapping {
       if (hidden.has(f.name)) continue;
       const described = (t: z.ZodType) => (f.spec.description ? t.describe(f.spec.description) : t);
       const readBase = described(f.codec.readSchema ?? f.schema);
-      const readValue = f.readNullable ? readBase.nullable() : readBase;
+      const readValue = f.readNullable ? orNull(readBase) : readBase;
       read[f.name] = f.spec.readOnly ? readValue.meta({ readOnly: true }) : readValue;
       if (f.spec.readOnly) continue;
       const writeBase = described(f.schema);
-      const value = f.writeNullable ? writeBase.nullable() : writeBase;
+      const value = f.writeNullable ? orNull(writeBase) : writeBase;
       create[f.name] = f.optionalOnCreate ? value.optional() : value;
       // PUT sets the fields it leaves out to null: only nullable ones may be left out.
       replace[f.name] = f.writeNullable || this.key.includes(f) ? value.optional() : value;

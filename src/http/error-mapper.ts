@@ -68,7 +68,10 @@ export function toProblem(err: unknown, method: string): HttpProblem {
 export function errorMapper(log: ErrorLog) {
   return (err: Error, c: Context): Response => {
     const p = toProblem(err, c.req.method);
-    if (p.status >= 500) log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    // An unreachable database is logged once per state change (src/sql/database.ts), not per request.
+    const unreachable = err instanceof SourceUnavailableError || isConnectionError(err);
+    if (p.status >= 500 && !unreachable)
+      log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return problemResponse(p, new URL(c.req.url).pathname);
   };
 }

@@ -34,8 +34,11 @@ export interface OpenApiContext {
   readonly basePath: string;
   /** The operation's `security`, given the action (empty when the API has no auth). */
   security(r: ResourceRuntime, action: 'read' | 'create' | 'update' | 'delete'): Json;
-  /** Headers (`components.headers` names) to declare on a response, plus RateLimit-* when limits are on. */
-  headers(required: readonly string[], optional?: readonly string[]): Json;
+  /**
+   * Headers (`components.headers` names) to declare on a response, plus RateLimit-* when limits
+   * are on. ETag and Location are declared required (sent on every response that declares them).
+   */
+  headers(always: readonly string[], sometimes?: readonly string[]): Json;
   /** Problem responses (`components.responses`) for these statuses. */
   problems(...statuses: number[]): Json;
   /** Adds a schema to `components.schemas` (or replaces one of the same name). */
@@ -362,8 +365,8 @@ const integerHeader = (description: string): Json => ({
 
 /** Every response header the API sends, by component name. */
 const headerComponents: Json = {
-  ETag: stringHeader('The row version; send it back in If-Match to update safely'),
-  Location: stringHeader('Path of the created row'),
+  ETag: { ...stringHeader('The row version; send it back in If-Match to update safely'), required: true },
+  Location: { ...stringHeader('Path of the created row'), required: true },
   PreferenceApplied: stringHeader('The Prefer preferences honoured (return=..., count=...)'),
   IdempotentReplayed: {
     description: 'true when this is the stored response of an earlier request with the same Idempotency-Key',
@@ -496,25 +499,20 @@ export function buildOpenApi(
     Object.keys(schemes).length > 0 ? Object.keys(schemes).map((k) => ({ [k]: [] })) : undefined;
   const limited = api.rateLimit !== undefined;
   const schemas: Json = { Problem: problemSchema };
-  const headerRefs = (names: readonly string[], required: boolean) =>
-    Object.fromEntries(
-      names.map((n) => [
-        headerNames[n]!,
-        required
-          ? { ...(headerComponents[n] as Json), required: true }
-          : { $ref: `#/components/headers/${n}` },
-      ]),
-    );
+  const headerRefs = (names: readonly string[]) =>
+    Object.fromEntries(names.map((n) => [headerNames[n]!, { $ref: `#/components/headers/${n}` }]));
   const headers = (required: readonly string[], optional: readonly string[] = []) => ({
-    ...headerRefs(required, true),
-    ...headerRefs([...optional, ...(limited ? rateLimitHeaders : [])], false),
+    ...headerRefs(required),
+    ...headerRefs([...optional, ...(limited ? rateLimitHeaders : [])]),
   });
   const ctx: OpenApiContext = {
     api,
     basePath: api.basePath === '/' ? '' : api.basePath,
     security: (r, action) =>
       // `{}` in the list: the operation also works without credentials.
-      security ? { security: r.policy.anonymousActions().has(action) ? [{}, ...security] : security } : {},
+      security
+        ? { security: r.policy.anonymousActions().has(action) ? [{}, ...security] : security }
+        : { security: [] }, // no api.auth: said explicitly
     headers,
     problems: (...statuses) =>
       Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Problem${s}` }])),
@@ -557,7 +555,9 @@ export function buildOpenApi(
     components: {
       schemas,
       parameters: sharedParameters(api),
-      headers: headerComponents,
+      headers: limited
+        ? headerComponents
+        : Object.fromEntries(Object.entries(headerComponents).filter(([k]) => !rateLimitHeaders.includes(k))),
       responses,
       ...(Object.keys(schemes).length > 0 ? { securitySchemes: schemes } : {}),
     },

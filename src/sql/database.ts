@@ -61,11 +61,16 @@ export interface ApiDatabase {
 }
 
 /**
- * knex's own logger: its per-request "Acquire connection error" (a stack trace at warn) is left
- * out, since Availability reports the state change once; other warnings go through `log`.
+ * knex's own logger: its per-request "Acquire connection error" (a stack trace at warn) and
+ * idle-connection errors are left out, since Availability reports the state change once; other
+ * warnings go through `log`.
  */
 function knexLog(log: DatabaseLog | undefined, database: string): Knex.Config['log'] {
-  const quiet = (msg: unknown) => typeof msg === 'string' && msg.startsWith('Acquire connection error');
+  // knex's connection warnings repeat per request and per idle connection while the database is
+  // down; Availability says it once. (knex gives no code for them, only this text.)
+  const quiet = (msg: unknown) =>
+    typeof msg === 'string' &&
+    (msg.startsWith('Acquire connection error') || msg.startsWith('Connection Error'));
   return {
     warn: (msg: unknown) => {
       if (!quiet(msg)) log?.warn({ database }, String(msg));

@@ -16,6 +16,7 @@ import {
   type ApiRuntime,
 } from '../../../src/http/server.js';
 import { checkedRequester, type CheckedRequester } from '../../fixtures/rest/checked-request.js';
+import { compileGeneratedClient, redoclyLint } from '../../support/openapi-tools.js';
 import {
   createLegacySchema,
   custId,
@@ -31,6 +32,7 @@ export interface RestBackend {
 }
 
 const yaml = readFileSync(new URL('../../fixtures/rest/legacy.yaml', import.meta.url), 'utf8');
+const clientUsage = readFileSync(new URL('../../fixtures/rest/client-usage.ts.txt', import.meta.url), 'utf8');
 
 type Body = Record<string, unknown>;
 
@@ -443,6 +445,102 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       }
       expect(await rowCount('custmast')).toBe(before);
       expect((await req('GET', '/api/customers/C0001')).status).toBe(200);
+    });
+
+    it('shows legacy "no value" markers as null, declares them, and filters on what it shows (issue 18, items 3 and 10)', async () => {
+      const all = await req('GET', '/api/receipts?order=receiptNo');
+      expect(all.json.data).toMatchObject([
+        { receiptNo: 1, receivedOn: '2024-01-05', reorder: true, quantity: '10.50', bin: 'A1', memo: null },
+        { receiptNo: 2, receivedOn: null, reorder: null, quantity: '0.00' },
+        { receiptNo: 3, receivedOn: '2024-02-20', reorder: null },
+        { receiptNo: 4, receivedOn: '2024-03-01', reorder: false },
+      ]);
+      const ids = async (q: string) =>
+        ((await req('GET', `/api/receipts?order=receiptNo&${q}`)).json.data as Body[]).map(
+          (d) => d.receiptNo,
+        );
+      expect(await ids('receivedOn=is.null')).toEqual([2]);
+      expect(await ids('receivedOn=not.is.null')).toEqual([1, 3, 4]);
+      expect(await ids('receivedOn=lt.2024-02-01')).toEqual([1]);
+      expect(await ids('receivedOn=not.gte.2024-02-01')).toEqual([1]);
+      expect(await ids('receivedOn=neq.2024-01-05')).toEqual([3, 4]);
+      expect(await ids('receivedOn=not.in.(2024-01-05)')).toEqual([3, 4]);
+      expect(await ids('reorder=is.null')).toEqual([2, 3]);
+      expect(await ids('reorder=not.is.null')).toEqual([1, 4]);
+      expect(await ids('reorder=neq.true')).toEqual([4]);
+      expect(await ids('reorder=in.(true,false)')).toEqual([1, 4]);
+      expect(await ids('or=(reorder.is.null,receivedOn.is.null)')).toEqual([2, 3]);
+      // Row 3's reorder is null: `is.true` is unknown there, and so is its negation (SQL's logic).
+      expect(await ids('not.or=(reorder.is.true,receivedOn.is.null)')).toEqual([4]);
+    });
+
+    it('takes required fields, lengths and precision from the table, the config only narrowing (issue 18, item 8)', async () => {
+      const doc = (await req.check()).document as {
+        components: { schemas: Record<string, { required?: string[]; properties: Record<string, Body> }> };
+      };
+      const create = doc.components.schemas.ReceiptsCreate!;
+      // NOT NULL without a default: required; bin has a default, memo is nullable.
+      expect(create.required).toEqual(expect.arrayContaining(['receivedOn', 'reorder', 'quantity']));
+      expect(create.required).not.toContain('bin');
+      expect(create.required).not.toContain('memo');
+      expect(create.properties.bin).toMatchObject({ maxLength: 20 });
+      expect(create.properties.memo).toMatchObject({ anyOf: [{ maxLength: 40 }, { type: 'null' }] });
+      expect(create.properties.quantity).toMatchObject({ pattern: '^-?\\d{1,5}(\\.\\d{1,2})?$' });
+      expect(doc.components.schemas.Customers!.properties.name).toMatchObject({ maxLength: 30 });
+      expect((await req('POST', '/api/receipts', { body: {} })).status).toBe(422);
+      const tooPrecise = await req('POST', '/api/receipts', {
+        body: { receiptNo: 9, receivedOn: '2024-05-01', reorder: true, quantity: '123456.1' },
+      });
+      expect(tooPrecise.status).toBe(422);
+      expect((tooPrecise.json.errors as Body[]).map((e) => e.path)).toEqual(['quantity']);
+      const made = await req('POST', '/api/receipts', {
+        body: { receiptNo: 9, receivedOn: '2024-05-01', reorder: true, quantity: '12345.10' },
+      });
+      expect(made.status).toBe(201);
+      expect(made.json).toMatchObject({ bin: 'MAIN', memo: null, quantity: '12345.10' });
+      expect((await req('DELETE', '/api/receipts/9')).status).toBe(204);
+    });
+
+    it('answers HEAD and declares it (issue 18, item 7)', async () => {
+      const h = await req('HEAD', '/api/customers/C0001');
+      expect(h.status).toBe(200);
+      expect(h.headers.get('etag')).toMatch(/^"/);
+      expect(h.text).toBe('');
+      expect((await req('HEAD', '/api/customers?limit=2')).status).toBe(200);
+    });
+
+    it('lets yn fields keep or refuse unknown letters, as configured (issue 18, item 3)', async () => {
+      for (const [unknown, expected] of [
+        ['raw', 200],
+        ['error', 500],
+      ] as const) {
+        const raw = parse(yaml) as Body & {
+          api: Body & { resources: Record<string, Body & { fields: Body }> };
+        };
+        raw.api.resources.receipts!.fields.reorder = { column: 'reord', codec: 'yn', options: { unknown } };
+        const api = parseConfig(raw, { DB_URL: seedDb.url }).api!;
+        const rt2 = await createApiRuntime(api, []);
+        try {
+          const app2 = checkedRequester(createAppFromRuntime(api, rt2));
+          const r = await app2('GET', '/api/receipts?order=receiptNo');
+          expect(r.status).toBe(expected);
+          if (unknown === 'raw')
+            expect((r.json.data as Body[]).map((d) => d.reorder)).toEqual([true, '', 'X', false]);
+          else expect(r.json).toMatchObject({ code: 'STORED_VALUE_INVALID', status: 500 });
+          expect((await app2('GET', '/api/receipts/1')).json.reorder).toBe(true);
+        } finally {
+          await rt2.close();
+        }
+      }
+    });
+
+    it('serves an OpenAPI document that Redocly lints without errors (recommended rules)', async () => {
+      const problems = await redoclyLint((await req.check()).document);
+      expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    });
+
+    it('serves an OpenAPI document from which openapi-typescript generates a client that compiles against real usage', async () => {
+      expect(await compileGeneratedClient((await req.check()).document, clientUsage)).toBe('');
     });
 
     it('serves health, readiness and metrics', async () => {
