@@ -192,15 +192,55 @@ function applyOverApiValue(
   }
 }
 
-/** ANDs a bound filter onto `qb`, taking parameter values from `value`. */
+/**
+ * Whether a condition over a codec's stored nulls needs the API-value expression: is.null, and
+ * anything negated. Outside negations, `eq` and `in` compare with encoded API values, never a
+ * stored value that reads as null, so the plain column gives the same rows (and keeps indexes);
+ * ranges add a guard (applyGuarded).
+ */
+function needsApiValue(
+  b: Extract<BoundFilter, { kind: 'null' | 'compare' | 'in' }>,
+  underNot: boolean,
+): boolean {
+  return b.kind === 'null' || underNot || b.negate;
+}
+
+/**
+ * A range comparison outside any negation: on the plain column (indexes still apply), with the
+ * stored values that read as null left out.
+ */
+function applyGuarded(
+  qb: Knex.QueryBuilder,
+  b: Extract<BoundFilter, { kind: 'compare' }>,
+  nulls: StoredNulls,
+  value: SlotValue,
+): void {
+  qb.where(b.column, b.op, value(b.slot));
+  if (nulls.kind === 'in') qb.whereNotIn(b.column, nulls.values as Knex.Value[]);
+  else qb.whereIn(b.column, nulls.values as Knex.Value[]);
+}
+
+/**
+ * ANDs a bound filter onto `qb`, taking parameter values from `value`. `underNot`: an enclosing
+ * group is negated.
+ */
 export function applyBound(
   qb: Knex.QueryBuilder,
   b: BoundFilter,
   dialect: SqlDialect,
   value: SlotValue,
+  underNot = false,
 ): void {
-  if ((b.kind === 'null' || b.kind === 'compare' || b.kind === 'in') && b.nulls) {
+  if (
+    (b.kind === 'null' || b.kind === 'compare' || b.kind === 'in') &&
+    b.nulls &&
+    needsApiValue(b, underNot)
+  ) {
     applyOverApiValue(qb, b, b.nulls, value);
+    return;
+  }
+  if (b.kind === 'compare' && b.nulls && b.op !== '=') {
+    applyGuarded(qb, b, b.nulls, value);
     return;
   }
   switch (b.kind) {
@@ -227,7 +267,8 @@ export function applyBound(
     case 'group': {
       const group = (sub: Knex.QueryBuilder) => {
         for (const item of b.items) {
-          const add = (inner: Knex.QueryBuilder) => applyBound(inner, item, dialect, value);
+          const add = (inner: Knex.QueryBuilder) =>
+            applyBound(inner, item, dialect, value, underNot || b.negate);
           if (b.or) sub.orWhere(add);
           else sub.where(add);
         }
