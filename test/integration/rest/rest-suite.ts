@@ -537,11 +537,11 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     it('serves an OpenAPI document that Redocly lints without errors (recommended rules)', async () => {
       const problems = await redoclyLint((await req.check()).document);
       expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
-    });
+    }, 120_000);
 
     it('serves an OpenAPI document from which openapi-typescript generates a client that compiles against real usage', async () => {
       expect(await compileGeneratedClient((await req.check()).document, clientUsage)).toBe('');
-    });
+    }, 120_000);
 
     it('serves health, readiness and metrics', async () => {
       expect((await req('GET', '/healthz')).status).toBe(200);
