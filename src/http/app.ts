@@ -49,6 +49,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     problemResponse(new NotFoundProblem(`no route ${c.req.method} ${c.req.path}`), c.req.path),
   );
   app.use('*', httpMetrics(registry));
+  // HEAD: GET's headers without Content-Type, as the document declares no content for it (a
+  // proxy that sees application/json with no body may try to parse one).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.req.method === 'HEAD') c.res.headers.delete('content-type');
+  });
   observabilityRoutes(app, deps.databases, registry);
 
   const openapi = buildOpenApi(api, deps.resources, { pathBuilders: deps.openApiPaths ?? [] });

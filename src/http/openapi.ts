@@ -114,12 +114,19 @@ export const resourcePaths: ResourcePathBuilder = (r, ctx) => {
   const base = ctx.basePath;
   const keyDoc = r.mapping.key.map((k) => k.name).join(',');
   const p = (n: string) => ({ $ref: `#/components/parameters/${n}` });
+  const n = r.mapping.key.length;
+  // A composite key is the values joined by commas: OpenAPI's `simple` style for an array.
   const keyParam = {
     name: 'key',
     in: 'path',
     required: true,
-    description: `The key (${keyDoc})${r.mapping.key.length > 1 ? ', values joined by commas in this order' : ''}`,
-    schema: { type: 'string' },
+    style: 'simple',
+    description:
+      n > 1
+        ? `The key values (${keyDoc}) joined by commas in this order; percent-encode a comma inside a value`
+        : `The key (${keyDoc})`,
+    schema:
+      n > 1 ? { type: 'array', items: { type: 'string' }, minItems: n, maxItems: n } : { type: 'string' },
   };
   const listParams = [
     p('limit'),
