@@ -112,22 +112,17 @@ function withoutContent(res: Json): Json {
 export const resourcePaths: ResourcePathBuilder = (r, ctx) => {
   const S = schemaName(r.name);
   const base = ctx.basePath;
-  const keyDoc = r.mapping.key.map((k) => k.name).join(',');
   const p = (n: string) => ({ $ref: `#/components/parameters/${n}` });
-  const n = r.mapping.key.length;
-  // A composite key is the values joined by commas: OpenAPI's `simple` style for an array.
-  const keyParam = {
-    name: 'key',
+  // One path parameter per key field, joined by commas in the path itself
+  // (`/orders/{customerId},{orderNo}`): generated clients fill each one, typed by its codec.
+  const keyParams = r.mapping.key.map((k) => ({
+    name: k.name,
     in: 'path',
     required: true,
-    style: 'simple',
-    description:
-      n > 1
-        ? `The key values (${keyDoc}) joined by commas in this order; percent-encode a comma inside a value`
-        : `The key (${keyDoc})`,
-    schema:
-      n > 1 ? { type: 'array', items: { type: 'string' }, minItems: n, maxItems: n } : { type: 'string' },
-  };
+    description: `Key field ${k.name}${r.mapping.key.length > 1 ? ' (percent-encode a comma inside the value)' : ''}`,
+    schema: jsonSchema(k.schema, 'input'),
+  }));
+  const itemPath = `${base}/${r.name}/${r.mapping.key.map((k) => `{${k.name}}`).join(',')}`;
   const listParams = [
     p('limit'),
     p('cursor'),
@@ -225,8 +220,8 @@ export const resourcePaths: ResourcePathBuilder = (r, ctx) => {
         ...ctx.security(r, 'create'),
       },
     },
-    [`${base}/${r.name}/{key}`]: {
-      parameters: [keyParam],
+    [itemPath]: {
+      parameters: keyParams,
       get: {
         operationId: `get${S}`,
         tags: [r.name],

@@ -42,7 +42,7 @@ describe('OpenAPI 3.1 document and docs page', () => {
     expect(doc.components.schemas.CustomersCreate.additionalProperties).toBe(false);
     expect(doc.components.schemas.EventsCreate.required).toEqual(['message']);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/customers', '/api/customers/{key}', '/api/orders/{key}']),
+      expect.arrayContaining(['/api/customers', '/api/customers/{id}', '/api/orders/{customerId},{orderNo}']),
     );
     expect(doc.paths['/api/customers'].get.security).toEqual([{}, { apiKey: [] }, { bearer: [] }]);
     expect(doc.paths['/api/customers'].post.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
@@ -58,7 +58,7 @@ describe('OpenAPI 3.1 document and docs page', () => {
     expect(doc.servers).toEqual([{ url: 'http://localhost' }]);
     expect(doc.info.license).toEqual({ name: 'Proprietary' });
     const list = doc.paths['/api/customers'];
-    const item = doc.paths['/api/customers/{key}'];
+    const item = doc.paths['/api/customers/{id}'];
     expect(list.head.operationId).toBe('headCustomersList');
     expect(item.head.responses['200'].content).toBeUndefined();
     expect(doc.components.parameters.limit.schema).toMatchObject({ minimum: 1, maximum: 500 });
