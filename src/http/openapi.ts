@@ -529,7 +529,7 @@ export function buildOpenApi(
       headers: headers([], status === '429' || status === '409' ? ['RetryAfter'] : []),
       content: jsonContent(schemaRef('Problem'), 'application/problem+json'),
     };
-  const paths: Json = servicePaths(ctx.basePath);
+  const paths: Json = {};
   for (const r of resources.values()) {
     const S = schemaName(r.name);
     const s = r.mapping.schemas();
@@ -544,6 +544,8 @@ export function buildOpenApi(
     schemas[`${S}Patch`] = jsonSchema(s.patch, 'input');
     for (const build of [resourcePaths, ...(options.pathBuilders ?? [])]) Object.assign(paths, build(r, ctx));
   }
+  // Service paths last: reference pages open the first tag, which should be a resource.
+  Object.assign(paths, servicePaths(ctx.basePath));
   return {
     openapi: '3.1.0',
     info: {

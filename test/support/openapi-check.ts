@@ -33,6 +33,8 @@ export class OpenApiCheck {
   /** Responses checked. */
   checked = 0;
 
+  private readonly ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+
   private constructor(
     private readonly backend: OpenAPIBackend,
     readonly document: Json,
@@ -71,7 +73,7 @@ export class OpenApiCheck {
       ...(req.body !== undefined ? { body: req.body } : {}),
     };
     const op = this.backend.matchOperation(request);
-    if (!op) out.push('no operation in the document');
+    if (!op) out.push(...this.outside(res));
     else {
       const responses = (op.responses ?? {}) as Record<string, Json>;
       const declared =
@@ -87,6 +89,26 @@ export class OpenApiCheck {
     const where = `${req.method} ${req.path} → ${res.status}`;
     for (const v of out) this.violations.push(`${where}: ${v}`);
     return out;
+  }
+
+  /**
+   * A request no operation declares (a composite key with a value missing, an unknown path): the
+   * only truthful answer is a 4xx problem matching the document's Problem schema.
+   */
+  private outside(res: CheckedResponse): string[] {
+    if (res.status < 400 || res.status > 499)
+      return [`no operation in the document, and status ${res.status}`];
+    if (res.headers.get('content-type') !== 'application/problem+json')
+      return ['no operation in the document, and not a problem+json answer'];
+    const schemas = (this.document.components as { schemas: Record<string, Json> }).schemas;
+    const validate = this.ajv.compile({ ...schemas.Problem });
+    let body: unknown;
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      return ['problem body is not JSON'];
+    }
+    return validate(body) ? [] : [`problem body: ${JSON.stringify(validate.errors)}`];
   }
 
   /** The request against the document (its parameters and body). */

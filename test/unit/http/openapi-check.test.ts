@@ -64,6 +64,15 @@ describe('the OpenAPI response checker', () => {
     );
     expect(c.check({ ...item, method: 'DELETE' }, json(204, row)).join()).toMatch(/body sent/);
     expect(c.check(get('/nowhere'), json(200, {})).join()).toMatch(/no operation/);
+    const problem = (status: number, body: unknown) => ({
+      status,
+      headers: new Headers({ 'content-type': 'application/problem+json' }),
+      text: JSON.stringify(body),
+    });
+    expect(c.check(get('/api/orders/C0003'), problem(400, { type: 't', title: 'x', status: 400 }))).toEqual(
+      [],
+    );
+    expect(c.check(get('/api/orders/C0003'), problem(400, { title: 'x' })).join()).toMatch(/problem body/);
   });
 
   it('reports an accepted request that the document refuses (limit over maxLimit, bad filter)', async () => {
