@@ -268,6 +268,29 @@ export const apiSchema = z
       })
       .prefault({})
       .describe('GET <basePath>/<resource>/changes (docs/change-feed.md)'),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional()
+      .describe(
+        "The URL clients reach the API at (scheme, host and any proxy prefix, without basePath): the OpenAPI document's servers entry. Default: the origin each request came to",
+      ),
+    openapi: z
+      .strictObject({
+        title: z.string().min(1).default('Sluice REST API'),
+        version: z.string().min(1).default('0.1.0').describe("The API's version (info.version)"),
+        license: z
+          .strictObject({
+            name: z.string().min(1),
+            identifier: z.string().optional().describe('SPDX identifier'),
+            url: z.url().optional(),
+          })
+          .refine((l) => !(l.identifier && l.url), 'set identifier or url, not both')
+          .default({ name: 'Proprietary' })
+          .describe("The license of the API's data and interface (info.license)"),
+      })
+      .prefault({})
+      .describe('What the OpenAPI document says about the API itself'),
     resources: z
       .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -'), resourceSchema)
       .default({}),

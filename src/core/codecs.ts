@@ -10,8 +10,23 @@ export class CodecError extends BridgeError {
   override readonly code = 'CODEC_INVALID';
 }
 
+/** A stored value cannot be shown in its API form and the field is configured to refuse it (yn `unknown: error`). */
+export class StoredValueError extends BridgeError {
+  override readonly code = 'STORED_VALUE_INVALID';
+}
+
 /** What a database driver hands us or accepts as a bound parameter. */
 export type DbValue = string | number | boolean | null | Buffer;
+
+/**
+ * Stored non-null values that decode to null, so that filters mean what responses show
+ * (`is.null` matches them, comparisons skip them): `in` lists them; `notIn` lists the only stored
+ * values that do not.
+ */
+export interface StoredNulls {
+  readonly kind: 'in' | 'notIn';
+  readonly values: readonly DbValue[];
+}
 
 export interface Codec {
   /** JSON schema source for the API value (non-null); nullability is added by the mapping. */
@@ -27,6 +42,12 @@ export interface Codec {
   parseText(text: string): unknown;
   /** Whether `like`/`ilike` make sense on this field (text-valued codecs). */
   readonly textual: boolean;
+  /** Whether decode can turn a non-null stored value into null (the read schema is then nullable). */
+  readonly decodesNull: boolean;
+  /** The stored values that decode to null, where they can be named (filters use them). */
+  readonly storedNulls?: StoredNulls | undefined;
+  /** The schema of decoded values when it is wider than `schema` (yn keeping unknown letters). */
+  readonly readSchema?: z.ZodType | undefined;
 }
 
 const decimalText = /^-?\d+(\.\d+)?$/;
@@ -60,6 +81,7 @@ function stringCodec(o: z.infer<typeof stringOptions>): Codec {
   return {
     schema,
     textual: true,
+    decodesNull: false,
     decode: asText,
     encode: (v) => v as string,
     parseText: withinLength(o.maxLength, schema),
@@ -79,6 +101,7 @@ function trimCodec(o: z.infer<typeof trimOptions>): Codec {
   return {
     schema,
     textual: true,
+    decodesNull: false,
     decode: (db) => (typeof db === 'string' ? db.trimEnd() : (asText(db)?.trimEnd() ?? null)),
     encode: (v) => (o.length ? (v as string).padEnd(o.length, ' ') : (v as string)),
     parseText: withinLength(o.length, schema),
@@ -94,16 +117,36 @@ function parseBooleanText(t: string): boolean {
 const ynOptions = z.strictObject({
   true: z.string().min(1).default('Y').describe('Stored letter for true'),
   false: z.string().min(1).default('N').describe('Stored letter for false'),
+  unknown: z
+    .enum(['null', 'error', 'raw'])
+    .default('null')
+    .describe(
+      "A stored value that is neither letter (' ', 'X'): null (the field reads as null and is.null matches it), error (the read fails with a 500 naming the column), or raw (the stored text, trimmed: the field is boolean or string)",
+    ),
 });
 function ynCodec(o: z.infer<typeof ynOptions>): Codec {
   const yes = o.true.trim();
   const no = o.false.trim();
+  const unknown =
+    o.unknown === 'null'
+      ? () => null
+      : o.unknown === 'raw'
+        ? (t: string) => t
+        : (t: string) => {
+            throw new StoredValueError(
+              `a yn field holds ${JSON.stringify(t)}, neither ${JSON.stringify(yes)} nor ${JSON.stringify(no)}`,
+            );
+          };
   return {
     schema: z.boolean(),
     textual: false,
+    decodesNull: o.unknown === 'null',
+    storedNulls: o.unknown === 'null' ? { kind: 'notIn', values: [o.true, o.false] } : undefined,
+    readSchema: o.unknown === 'raw' ? z.union([z.boolean(), z.string()]) : undefined,
     decode: (db) => {
-      const t = typeof db === 'string' ? db.trim() : asText(db)?.trim();
-      return t === yes ? true : t === no ? false : null;
+      if (db === null || db === undefined) return null;
+      const t = (typeof db === 'string' ? db : (asText(db) ?? '')).trim();
+      return t === yes ? true : t === no ? false : unknown(t);
     },
     encode: (v) => (v ? o.true : o.false),
     parseText: parseBooleanText,
@@ -117,9 +160,13 @@ const booleanOptions = z.strictObject({
     .describe('boolean column, or 1/0 integer column'),
 });
 function booleanCodec(o: z.infer<typeof booleanOptions>): Codec {
+  const integer = o.storage === 'integer';
   return {
     schema: z.boolean(),
     textual: false,
+    // A boolean column holds only booleans; an integer one may hold 2 or -1, which read as null.
+    decodesNull: integer,
+    storedNulls: integer ? { kind: 'notIn', values: [0, 1] } : undefined,
     decode: (db) => {
       if (db === null || db === undefined) return null;
       if (typeof db === 'boolean') return db;
@@ -137,14 +184,24 @@ function booleanCodec(o: z.infer<typeof booleanOptions>): Codec {
 
 const yyyymmddOptions = z.strictObject({
   storage: z.enum(['integer', 'char']).default('integer').describe('INTEGER 20240131 or CHAR(8) "20240131"'),
+  nullValues: z
+    .array(z.union([z.number().int(), z.string()]))
+    .optional()
+    .describe(
+      'Stored "no date" markers, read as null and matched by is.null (default: 0 for integer storage; "00000000", "" and 8 blanks for char)',
+    ),
 });
 function yyyymmddCodec(o: z.infer<typeof yyyymmddOptions>): Codec {
   const schema = z.iso.date();
+  const nullValues = o.nullValues ?? (o.storage === 'integer' ? [0] : ['00000000', '', '        ']);
   const memoKeys = new Array<number>(512).fill(-1);
   const memoValues = new Array<string | null>(512).fill(null);
   return {
     schema,
     textual: false,
+    // Every stored value that is not a real date (0, blanks, 20240231) reads as null.
+    decodesNull: true,
+    storedNulls: nullValues.length > 0 ? { kind: 'in', values: nullValues } : undefined,
     decode: (db) => {
       if (typeof db === 'number' && Number.isInteger(db) && db >= 10_000_000 && db <= 99_999_999) {
         // INTEGER storage without going through text: same checks, same result. Dates repeat a
@@ -192,6 +249,7 @@ function decimalCodec(o: z.infer<typeof decimalOptions>): Codec {
   return {
     schema,
     textual: false,
+    decodesNull: false,
     decode: (db) => {
       const t = asText(db);
       if (t === null) return null;
@@ -222,6 +280,7 @@ function centsCodec(o: z.infer<typeof centsOptions>): Codec {
   return {
     schema,
     textual: false,
+    decodesNull: false,
     decode: (db) => {
       if (db === null || db === undefined) return null;
       if (typeof db === 'number' && Number.isSafeInteger(Math.trunc(db))) {
@@ -273,6 +332,9 @@ function enumCodec(o: z.infer<typeof enumOptions>): Codec {
   return {
     schema,
     textual: false,
+    // Codes missing from `values` read as null.
+    decodesNull: true,
+    storedNulls: { kind: 'notIn', values: Object.keys(o.values) },
     decode: (db) => byDb.get(asText(db)?.trimEnd() ?? '') ?? null,
     encode: (v) => byApi.get(v as string)!,
     parseText: (t) => checked(schema, t, t),
@@ -298,6 +360,7 @@ function localTimestampCodec(o: z.infer<typeof localTimestampOptions>): Codec {
   return {
     schema,
     textual: false,
+    decodesNull: false,
     decode: (db) => {
       const t = typeof db === 'string' ? db : asText(db);
       return t === null ? null : localToUtcIso(t, o.timeZone);
@@ -318,6 +381,7 @@ function intCodec(o: z.infer<typeof intOptions>): Codec {
   return {
     schema,
     textual: false,
+    decodesNull: false,
     decode: (db) => {
       if (db === null || db === undefined) return null;
       const n = Number(typeof db === 'string' ? db.trim() : db);
@@ -334,6 +398,7 @@ function jsonCodec(): Codec {
     // z.unknown, not z.json: the latter's recursive $defs do not survive being placed in OpenAPI components.
     schema: z.unknown(),
     textual: false,
+    decodesNull: false,
     decode: (db) => {
       if (db === null || db === undefined) return null;
       if (typeof db !== 'string' && !Buffer.isBuffer(db)) return db;

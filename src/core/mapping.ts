@@ -22,11 +22,66 @@ export interface ResourceSpec {
   readonly description?: string | undefined;
 }
 
+/**
+ * What the database declares about a column (introspected once at start, `src/sql/introspector.ts`
+ * gives it): the mapping takes nullability, length, precision and scale from here, and the
+ * config can only narrow them.
+ */
+export interface ColumnFacts {
+  /** Lower-case type name (char, varchar, numeric, int4, ...). */
+  readonly type: string;
+  readonly nullable: boolean;
+  readonly length?: number | undefined;
+  readonly precision?: number | undefined;
+  readonly scale?: number | undefined;
+  readonly generated: boolean;
+  /** The column has a DEFAULT: an insert may leave it out. */
+  readonly hasDefault?: boolean | undefined;
+}
+
 export interface MappedField {
   readonly name: string;
   readonly column: string;
   readonly codec: Codec;
   readonly spec: FieldSpec;
+  /** The column may hold SQL NULL (the database says so, or the config when it was not introspected). */
+  readonly columnNullable: boolean;
+  /** A response may show null: a NULL column, or a codec that reads some stored values as null. */
+  readonly readNullable: boolean;
+  /** A write may send null: the column allows it and the config does not forbid it. */
+  readonly writeNullable: boolean;
+  /** POST may leave it out: nullable, generated, or with a database default. */
+  readonly optionalOnCreate: boolean;
+  /** The codec's schema narrowed by the column (CHAR/VARCHAR length, DECIMAL precision and scale). */
+  readonly schema: z.ZodType;
+}
+
+/** `t` or null; z.unknown() (json) already includes null. */
+const orNull = (t: z.ZodType): z.ZodType => (t instanceof z.ZodUnknown ? t : t.nullable());
+
+const exactDecimal = /^(decimal|numeric|number|dec)$/;
+
+/** The codec's value schema, narrowed by what the column can hold. */
+function columnSchema(codec: Codec, codecName: string, col: ColumnFacts | undefined): z.ZodType {
+  const base = codec.schema;
+  if (!col) return base;
+  if (codec.textual && col.length !== undefined && col.length > 0 && base instanceof z.ZodString) {
+    // string and trim schemas are a bare string with an optional max: keep the smaller limit.
+    const max = base.maxLength;
+    return max !== null && max <= col.length ? base : z.string().max(col.length);
+  }
+  if (codecName === 'decimal' && exactDecimal.test(col.type) && col.precision !== undefined) {
+    const scale = col.scale ?? 0;
+    const whole = Math.max(1, col.precision - scale);
+    const frac = scale > 0 ? `(\\.\\d{1,${scale}})?` : '';
+    return z
+      .string()
+      .regex(
+        new RegExp(`^-?\\d{1,${whole}}${frac}$`),
+        `expected a decimal string with at most ${whole} digits before the point and ${scale} after`,
+      );
+  }
+  return base;
 }
 
 export interface ResourceSchemas {
@@ -54,18 +109,34 @@ export class ResourceMapping {
   /** Every field, in mapping order (one shared list: `converter` knows it without a lookup). */
   readonly allFields: readonly MappedField[];
 
+  /**
+   * `columns`: the table's columns as the database declares them (by column name), when they
+   * could be read; without them the config alone says what is nullable.
+   */
   constructor(
     readonly name: string,
     readonly spec: ResourceSpec,
+    columns?: ReadonlyMap<string, ColumnFacts>,
   ) {
     const fields = new Map<string, MappedField>();
-    for (const [fieldName, f] of Object.entries(spec.fields))
+    for (const [fieldName, f] of Object.entries(spec.fields)) {
+      const codec = createCodec(f.codec, f.options);
+      const col = columns?.get(f.column);
+      const columnNullable = col ? col.nullable : f.nullable;
+      const writeNullable = f.nullable && columnNullable;
       fields.set(fieldName, {
         name: fieldName,
         column: f.column,
-        codec: createCodec(f.codec, f.options),
+        codec,
         spec: f,
+        columnNullable,
+        readNullable: columnNullable || codec.decodesNull,
+        writeNullable,
+        optionalOnCreate:
+          writeNullable || f.generated || (col?.generated ?? false) || (col?.hasDefault ?? false),
+        schema: columnSchema(codec, f.codec, col),
       });
+    }
     this.fields = fields;
     this.allFields = [...fields.values()];
     this.key = spec.key.map((k) => {
@@ -141,14 +212,16 @@ export class ResourceMapping {
     const patch: Record<string, z.ZodType> = {};
     for (const f of this.fields.values()) {
       if (hidden.has(f.name)) continue;
-      let base: z.ZodType = f.codec.schema;
-      if (f.spec.description) base = base.describe(f.spec.description);
-      const value = f.spec.nullable ? base.nullable() : base;
-      read[f.name] = f.spec.readOnly ? value.meta({ readOnly: true }) : value;
+      const described = (t: z.ZodType) => (f.spec.description ? t.describe(f.spec.description) : t);
+      const readBase = described(f.codec.readSchema ?? f.schema);
+      const readValue = f.readNullable ? orNull(readBase) : readBase;
+      read[f.name] = f.spec.readOnly ? readValue.meta({ readOnly: true }) : readValue;
       if (f.spec.readOnly) continue;
-      const optional = f.spec.nullable || f.spec.generated;
-      create[f.name] = optional ? value.optional() : value;
-      replace[f.name] = f.spec.nullable || this.key.includes(f) ? value.optional() : value;
+      const writeBase = described(f.schema);
+      const value = f.writeNullable ? orNull(writeBase) : writeBase;
+      create[f.name] = f.optionalOnCreate ? value.optional() : value;
+      // PUT sets the fields it leaves out to null: only nullable ones may be left out.
+      replace[f.name] = f.writeNullable || this.key.includes(f) ? value.optional() : value;
       patch[f.name] = value.optional();
     }
     return {

@@ -10,7 +10,7 @@ import { docsRoutes } from './docs.js';
 import type { AppEnv } from './env.js';
 import { errorMapper, type ErrorLog } from './error-mapper.js';
 import { httpMetrics, observabilityRoutes } from './observability.js';
-import { buildOpenApi } from './openapi.js';
+import { buildOpenApi, withServers, type ResourcePathBuilder } from './openapi.js';
 import {
   MethodNotAllowedProblem,
   NotFoundProblem,
@@ -35,6 +35,8 @@ export interface AppDeps {
   readonly feed?: ChangeSource;
   /** Clock for rate limiting (tests). */
   readonly now?: () => number;
+  /** Extra per-resource paths for the OpenAPI document (routes added beside the resource routes). */
+  readonly openApiPaths?: readonly ResourcePathBuilder[];
 }
 
 const silent: ErrorLog = { error: () => {} };
@@ -50,10 +52,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     problemResponse(new NotFoundProblem(`no route ${c.req.method} ${c.req.path}`), c.req.path),
   );
   app.use('*', httpMetrics(registry));
+  // HEAD: GET's headers without Content-Type, as the document declares no content for it (a
+  // proxy that sees application/json with no body may try to parse one).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.req.method === 'HEAD') c.res.headers.delete('content-type');
+  });
   observabilityRoutes(app, deps.databases, registry);
 
-  const openapi = buildOpenApi(api, deps.resources);
-  app.get(`${base}/openapi.json`, (c) => c.json(openapi));
+  const openapi = buildOpenApi(api, deps.resources, { pathBuilders: deps.openApiPaths ?? [] });
+  app.get(`${base}/openapi.json`, (c) => c.json(withServers(openapi, api, c.req.url)));
   if (api.docs) docsRoutes(app, base);
 
   const guarded = `${base}/*`;

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { QuerySyntaxError } from '../resources/filter-grammar.js';
 import { DataRejectedError } from '../resources/resource-store.js';
-import { CodecError } from '../core/codecs.js';
+import { CodecError, StoredValueError } from '../core/codecs.js';
 import {
   BadRequestProblem,
   ConflictProblem,
@@ -12,6 +12,7 @@ import {
   PayloadTooLargeProblem,
   problemResponse,
   ServiceUnavailableProblem,
+  StoredValueProblem,
   UnprocessableProblem,
 } from './problem.js';
 
@@ -42,6 +43,7 @@ export function toProblem(err: unknown, method: string): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof QuerySyntaxError)
     return new BadRequestProblem(err.message, [{ path: err.parameter, message: err.message }]);
+  if (err instanceof StoredValueError) return new StoredValueProblem(err.message, [], { cause: err });
   if (err instanceof CodecError) return new BadRequestProblem(err.message);
   if (err instanceof DataRejectedError) {
     const msg = dataMessages[err.kind];
@@ -66,7 +68,10 @@ export function toProblem(err: unknown, method: string): HttpProblem {
 export function errorMapper(log: ErrorLog) {
   return (err: Error, c: Context): Response => {
     const p = toProblem(err, c.req.method);
-    if (p.status >= 500) log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    // An unreachable database is logged once per state change (src/sql/database.ts), not per request.
+    const unreachable = err instanceof SourceUnavailableError || isConnectionError(err);
+    if (p.status >= 500 && !unreachable)
+      log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return problemResponse(p, new URL(c.req.url).pathname);
   };
 }

@@ -90,6 +90,12 @@ export class IdempotencyNotInstalledProblem extends HttpProblem {
   override readonly status = 501;
   override readonly title = 'Not Implemented';
 }
+/** A stored value the configuration refuses to show (a yn field with `unknown: error`). */
+export class StoredValueProblem extends HttpProblem {
+  override readonly code = 'STORED_VALUE_INVALID';
+  override readonly status = 500;
+  override readonly title = 'Internal Server Error';
+}
 export class ServiceUnavailableProblem extends HttpProblem {
   override readonly code = 'UNAVAILABLE';
   override readonly status = 503;

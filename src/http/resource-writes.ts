@@ -152,7 +152,11 @@ export async function createHandler(
       etag: etagOf(row, r.store.allColumns()),
       'preference-applied': `return=${minimal ? 'minimal' : 'representation'}`,
     };
-    return { status: 201, headers, body: minimal ? null : representation(r, row, view.hidden) };
+    // return=minimal: 204, as PUT and PATCH answer it (the document cannot declare a 201 that
+    // sometimes has no body); Location still names the new row.
+    return minimal
+      ? { status: 204, headers, body: null }
+      : { status: 201, headers, body: representation(r, row, view.hidden) };
   };
 
   const idemKey = c.req.header('idempotency-key');

@@ -9,7 +9,8 @@ import { ResourceStore } from '../resources/resource-store.js';
 import { resourceDatabaseUrl, type ApiConfig } from '../config/api.js';
 import type { SluiceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
-import { ResourceMapping } from '../core/mapping.js';
+import { ResourceMapping, type ColumnFacts } from '../core/mapping.js';
+import { tableColumns } from '../sql/introspect.js';
 import type { AppLogger } from '../util/logger.js';
 import { ChangeFeed } from '../delivery/feed/change-feed.js';
 import { ResourcePolicy } from './access.js';
@@ -31,6 +32,42 @@ export interface ApiRuntime {
 interface Log {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+/**
+ * The columns a resource maps, read once at start through the dialect's introspector, keyed by
+ * the config's column names. A mapped column the table lacks is a config problem (pushed to
+ * `problems`); a database without an introspector, or one that cannot be read, leaves the
+ * config alone in charge (with a warning).
+ */
+async function mappedColumns(
+  db: ApiDatabase,
+  name: string,
+  cfg: ApiConfig['resources'][string],
+  log: Log,
+  problems: string[],
+): Promise<Map<string, ColumnFacts> | undefined> {
+  let cols;
+  try {
+    cols = await tableColumns(db, cfg.table);
+  } catch (err) {
+    log.warn(
+      { resource: name, err: (err as Error).message },
+      "the table's columns could not be read: nullability and lengths come from the config alone",
+    );
+    return undefined;
+  }
+  if (!cols) return undefined;
+  const lower = new Map([...cols].map(([k, v]) => [k.toLowerCase(), v]));
+  const out = new Map<string, ColumnFacts>();
+  for (const [field, f] of Object.entries(cfg.fields)) {
+    const c = cols.get(f.column) ?? lower.get(f.column.toLowerCase());
+    if (c) out.set(f.column, c);
+    else
+      problems.push(`api.resources.${name}.fields.${field}.column: ${cfg.table} has no column ${f.column}`);
+  }
+  return out;
 }
 
 /** Whether some role may create rows of the resource (then Idempotency-Key can be used on it). */
@@ -51,6 +88,7 @@ export async function createApiRuntime(
   const authenticate = await createAuthenticator(api.auth);
   const byUrl = new Map<string, { db: ApiDatabase; idempotency: IdempotencyStore; needsInstall: boolean }>();
   const resources = new Map<string, ResourceRuntime>();
+  const problems: string[] = [];
   try {
     for (const [name, cfg] of Object.entries(api.resources)) {
       const url = resourceDatabaseUrl(cfg, sources, api);
@@ -58,7 +96,7 @@ export async function createApiRuntime(
         throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
       let entry = byUrl.get(url);
       if (!entry) {
-        const db = await openDatabase(url);
+        const db = await openDatabase(url, { log });
         const idempotency = new IdempotencyStore(db, api.idempotency.ttl, (err) =>
           log.error({ err }, 'idempotency purge failed'),
         );
@@ -66,7 +104,7 @@ export async function createApiRuntime(
         byUrl.set(url, entry);
       }
       const policy = new ResourcePolicy(name, cfg, authEnabled);
-      const mapping = new ResourceMapping(name, cfg);
+      const mapping = new ResourceMapping(name, cfg, await mappedColumns(entry.db, name, cfg, log, problems));
       if (creatable(cfg)) entry.needsInstall = true;
       if (policy.anonymousActions().size > 1 || (!authEnabled && !cfg.access))
         log.warn(
@@ -82,6 +120,8 @@ export async function createApiRuntime(
         idempotency: entry.idempotency,
       });
     }
+    if (problems.length > 0)
+      throw new ConfigError(`the config does not match the database:\n  ${problems.join('\n  ')}`, problems);
     for (const e of byUrl.values())
       if (e.needsInstall && !(await e.idempotency.isInstalled()))
         log.warn(

@@ -1,7 +1,7 @@
 // Filter trees (API names) → knex WHERE clauses on columns, every value through the field's codec
 // and bound as a parameter. Unknown fields, operators or values are QuerySyntaxErrors (400).
 import type { Knex } from 'knex';
-import { CodecError } from '../core/codecs.js';
+import { CodecError, type StoredNulls } from '../core/codecs.js';
 import type { MappedField } from '../core/mapping.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QuerySyntaxError, type ComparisonOp, type Filter } from './filter-grammar.js';
@@ -34,19 +34,26 @@ function dbValue(f: MappedField, text: string, param: string): Knex.Value {
  * the SQL it compiles to: requests that differ only in values share one compiled statement.
  */
 export type BoundFilter =
-  | { readonly kind: 'null'; readonly column: string; readonly negate: boolean }
+  | {
+      readonly kind: 'null';
+      readonly column: string;
+      readonly negate: boolean;
+      readonly nulls?: StoredNulls | undefined;
+    }
   | {
       readonly kind: 'compare';
       readonly column: string;
       readonly op: string;
       readonly negate: boolean;
       readonly slot: number;
+      readonly nulls?: StoredNulls | undefined;
     }
   | {
       readonly kind: 'in';
       readonly column: string;
       readonly negate: boolean;
       readonly slots: readonly number[];
+      readonly nulls?: StoredNulls | undefined;
     }
   | {
       readonly kind: 'like';
@@ -75,16 +82,26 @@ function bindCondition(
   const param = f.name;
   const column = f.column;
   const slot = (v: Knex.Value) => params.push(v) - 1;
+  // Stored values the codec reads as null are null to filters too (docs/rest-api.md).
+  const nulls = f.codec.storedNulls;
   switch (op) {
     case 'is':
-      if (value === 'null') return { kind: 'null', column, negate };
-      return { kind: 'compare', column, op: '=', negate, slot: slot(dbValue(f, value as string, param)) };
+      if (value === 'null') return { kind: 'null', column, negate, nulls };
+      return {
+        kind: 'compare',
+        column,
+        op: '=',
+        negate,
+        slot: slot(dbValue(f, value as string, param)),
+        nulls,
+      };
     case 'in':
       return {
         kind: 'in',
         column,
         negate,
         slots: (value as readonly string[]).map((v) => slot(dbValue(f, v, param))),
+        nulls,
       };
     case 'like':
     case 'ilike':
@@ -108,6 +125,7 @@ function bindCondition(
         op: sqlOps[op]!,
         negate,
         slot: slot(dbValue(f, value as string, param)),
+        nulls,
       };
     default: {
       const never: never = op;
@@ -131,13 +149,100 @@ export function bindFilter(filter: Filter, lookup: FieldLookup, params: Knex.Val
   };
 }
 
-/** ANDs a bound filter onto `qb`, taking parameter values from `value`. */
+/**
+ * The column as the API sees it: NULL where the stored value reads as null. SQL's three-valued
+ * logic then gives every operator, negated or not, the meaning the responses show.
+ */
+function apiValueSql(column: string, nulls: StoredNulls): { sql: string; bindings: Knex.Value[] } {
+  const list = nulls.values.map(() => '?').join(', ');
+  const values = nulls.values as Knex.Value[];
+  return nulls.kind === 'in'
+    ? { sql: `(CASE WHEN ?? IN (${list}) THEN NULL ELSE ?? END)`, bindings: [column, ...values, column] }
+    : { sql: `(CASE WHEN ?? IN (${list}) THEN ?? END)`, bindings: [column, ...values, column] };
+}
+
+/** A condition on a column whose codec reads some stored values as null (see apiValueSql). */
+function applyOverApiValue(
+  qb: Knex.QueryBuilder,
+  b: Extract<BoundFilter, { kind: 'null' | 'compare' | 'in' }>,
+  nulls: StoredNulls,
+  value: SlotValue,
+): void {
+  const e = apiValueSql(b.column, nulls);
+  const not = (sql: string) => (b.negate ? `NOT (${sql})` : sql);
+  switch (b.kind) {
+    case 'null':
+      qb.whereRaw(`${e.sql} IS ${b.negate ? 'NOT ' : ''}NULL`, e.bindings);
+      return;
+    case 'compare':
+      qb.whereRaw(not(`${e.sql} ${b.op} ?`), [...e.bindings, value(b.slot)]);
+      return;
+    case 'in':
+      if (b.slots.length === 0) qb.whereRaw(b.negate ? '1 = 1' : '1 = 0');
+      else
+        qb.whereRaw(not(`${e.sql} IN (${b.slots.map(() => '?').join(', ')})`), [
+          ...e.bindings,
+          ...b.slots.map(value),
+        ]);
+      return;
+    default: {
+      const never: never = b;
+      throw new TypeError(`unexpected filter ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Whether a condition over a codec's stored nulls needs the API-value expression: is.null, and
+ * anything negated. Outside negations, `eq` and `in` compare with encoded API values, never a
+ * stored value that reads as null, so the plain column gives the same rows (and keeps indexes);
+ * ranges add a guard (applyGuarded).
+ */
+function needsApiValue(
+  b: Extract<BoundFilter, { kind: 'null' | 'compare' | 'in' }>,
+  underNot: boolean,
+): boolean {
+  return b.kind === 'null' || underNot || b.negate;
+}
+
+/**
+ * A range comparison outside any negation: on the plain column (indexes still apply), with the
+ * stored values that read as null left out.
+ */
+function applyGuarded(
+  qb: Knex.QueryBuilder,
+  b: Extract<BoundFilter, { kind: 'compare' }>,
+  nulls: StoredNulls,
+  value: SlotValue,
+): void {
+  qb.where(b.column, b.op, value(b.slot));
+  if (nulls.kind === 'in') qb.whereNotIn(b.column, nulls.values as Knex.Value[]);
+  else qb.whereIn(b.column, nulls.values as Knex.Value[]);
+}
+
+/**
+ * ANDs a bound filter onto `qb`, taking parameter values from `value`. `underNot`: an enclosing
+ * group is negated.
+ */
 export function applyBound(
   qb: Knex.QueryBuilder,
   b: BoundFilter,
   dialect: SqlDialect,
   value: SlotValue,
+  underNot = false,
 ): void {
+  if (
+    (b.kind === 'null' || b.kind === 'compare' || b.kind === 'in') &&
+    b.nulls &&
+    needsApiValue(b, underNot)
+  ) {
+    applyOverApiValue(qb, b, b.nulls, value);
+    return;
+  }
+  if (b.kind === 'compare' && b.nulls && b.op !== '=') {
+    applyGuarded(qb, b, b.nulls, value);
+    return;
+  }
   switch (b.kind) {
     case 'null':
       if (b.negate) qb.whereNotNull(b.column);
@@ -162,7 +267,8 @@ export function applyBound(
     case 'group': {
       const group = (sub: Knex.QueryBuilder) => {
         for (const item of b.items) {
-          const add = (inner: Knex.QueryBuilder) => applyBound(inner, item, dialect, value);
+          const add = (inner: Knex.QueryBuilder) =>
+            applyBound(inner, item, dialect, value, underNot || b.negate);
           if (b.or) sub.orWhere(add);
           else sub.where(add);
         }
@@ -201,7 +307,7 @@ export interface OrderTerm {
 export function applyOrder(qb: Knex.QueryBuilder, terms: readonly OrderTerm[], dialect: SqlDialect): void {
   for (const t of terms) {
     const dir = t.desc ? 'desc' : 'asc';
-    if (t.field.spec.nullable && !dialect.nullsSortHigh)
+    if (t.field.columnNullable && !dialect.nullsSortHigh)
       qb.orderByRaw(`CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ${dir}`, [t.field.column]);
     qb.orderBy(t.field.column, dir);
   }
@@ -229,7 +335,7 @@ export function applyKeyset(
 
 function after(qb: Knex.QueryBuilder, t: OrderTerm, v: unknown): void {
   const col = t.field.column;
-  const nullable = t.field.spec.nullable;
+  const nullable = t.field.columnNullable;
   if (t.desc) {
     if (v === null) qb.whereNotNull(col);
     else qb.where(col, '<', v as Knex.Value);

@@ -240,7 +240,7 @@ export class ResourceStore {
     const order: string[] = [];
     const orderBindings: string[] = [];
     for (const k of this.mapping.key) {
-      if (k.spec.nullable && !this.db.dialect.nullsSortHigh) {
+      if (k.columnNullable && !this.db.dialect.nullsSortHigh) {
         order.push('CASE WHEN ?? IS NULL THEN 1 ELSE 0 END ASC');
         orderBindings.push(k.column);
       }
@@ -317,14 +317,19 @@ export class ResourceStore {
    * SourceUnavailableError (a 503); everything else passes through.
    */
   async guard<T>(fn: () => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await fn();
+      result = await fn();
     } catch (err) {
       const kind = this.db.dialect.classifyError(err);
       if (kind) throw new DataRejectedError(kind, err);
-      if (this.db.dialect.isUnavailable(err))
+      if (this.db.dialect.isUnavailable(err)) {
+        this.db.availability?.unreachable(err);
         throw new SourceUnavailableError('the database cannot be reached right now', { cause: err });
+      }
       throw err;
     }
+    this.db.availability?.reached();
+    return result;
   }
 }

@@ -41,14 +41,24 @@ export function suggestCodec(c: ColumnInfo, values?: readonly (string | null)[])
     present.every((v) => /^\d{8}$/.test(v))
   )
     return { ...base, codec: 'yyyymmdd', options: { storage: 'char' } };
-  if (/char/.test(t) && c.length === 1 && present.length > 0 && present.every((v) => v === 'Y' || v === 'N'))
-    return { ...base, codec: 'yn' };
+  const yn = (v: string) => v === 'Y' || v === 'N';
+  if (
+    /char/.test(t) &&
+    c.length === 1 &&
+    present.length > 0 &&
+    (present.every(yn) || (present.includes('Y') && present.includes('N')))
+  )
+    // Other letters (' ', 'X') beside Y and N read as null: said in the config, not left implicit.
+    return { ...base, codec: 'yn', ...(present.every(yn) ? {} : { options: { unknown: 'null' } }) };
   if (/^(n)?char(acter)?$|^bpchar$/.test(t))
     return { ...base, codec: 'trim', ...(c.length ? { options: { length: c.length } } : {}) };
   if (/char|text|clob|string|uuid|citext|enum|set/.test(t))
     return { ...base, codec: 'string', ...(c.length ? { options: { maxLength: c.length } } : {}) };
   if (ints.test(t))
-    return { ...base, codec: /(dt|date)$/i.test(c.name) && !c.generated ? 'yyyymmdd' : 'int' };
+    return /(dt|date)$/i.test(c.name) && !c.generated
+      ? // A stored 0 ("no date") reads as null: the mapping is written out, the document says nullable.
+        { ...base, codec: 'yyyymmdd', options: { nullValues: [0] } }
+      : { ...base, codec: 'int' };
   if (decimals.test(t))
     return { ...base, codec: 'decimal', ...(c.scale ? { options: { scale: c.scale } } : {}) };
   if (/^bool/.test(t)) return { ...base, codec: 'boolean' };

@@ -2,7 +2,7 @@
 // and CHAR(8) columns so the starter config can suggest `yn` and `yyyymmdd`.
 import type { ApiDatabase } from './database.js';
 import { BridgeError } from '../core/errors.js';
-import type { TableInfo } from './introspector.js';
+import type { ColumnInfo, TableInfo } from './introspector.js';
 
 export class IntrospectionUnsupportedError extends BridgeError {
   override readonly code = 'INTROSPECTION_UNSUPPORTED';
@@ -42,4 +42,22 @@ export async function introspect(db: ApiDatabase, wanted?: readonly string[]): P
     samples.set(t.name, cols);
   }
   return { tables, samples };
+}
+
+/**
+ * The columns of one table (config spelling: `table` or `schema.table`), by name, as the REST
+ * service reads them once at start; undefined when this database has no introspector or the
+ * table is not found (the config alone then says what is nullable).
+ */
+export async function tableColumns(
+  db: ApiDatabase,
+  table: string,
+): Promise<ReadonlyMap<string, ColumnInfo> | undefined> {
+  if (!db.dialect.introspector) return undefined;
+  const intro = await db.dialect.introspector();
+  const dot = table.indexOf('.');
+  const name = dot > 0 ? db.dialect.introspectName(table.slice(0, dot), table.slice(dot + 1)) : table;
+  const info = await intro.describe(db.knex, name);
+  if (info.columns.length === 0) return undefined;
+  return new Map(info.columns.map((c) => [c.name, c]));
 }

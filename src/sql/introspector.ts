@@ -8,8 +8,12 @@ export interface ColumnInfo {
   readonly nullable: boolean;
   /** Declared length of CHAR/VARCHAR columns. */
   readonly length?: number | undefined;
+  /** Declared precision (total digits) of DECIMAL/NUMERIC columns. */
+  readonly precision?: number | undefined;
   /** Declared scale of DECIMAL/NUMERIC columns. */
   readonly scale?: number | undefined;
+  /** The column has a DEFAULT, so an INSERT may leave it out (unknown: treated as none). */
+  readonly hasDefault?: boolean | undefined;
   /** Filled by the database on insert (identity, serial, auto_increment, INTEGER PRIMARY KEY). */
   readonly generated: boolean;
 }

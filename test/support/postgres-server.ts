@@ -68,6 +68,15 @@ export class TestPostgres {
     return c;
   }
 
+  /** Stops the server and keeps its data: `resume` starts it again on the same port. */
+  async pause(): Promise<void> {
+    await this.pgInstance.stop();
+  }
+
+  async resume(): Promise<void> {
+    await this.pgInstance.start();
+  }
+
   async restart(): Promise<void> {
     await this.pgInstance.stop();
     await this.pgInstance.start();

@@ -1,17 +1,18 @@
 // The OpenAPI path item of GET <basePath>/<resource>/changes (docs/change-feed.md), kept apart from
 // src/http/openapi.ts, which adds it with one call per resource.
-import type { ResourceRuntime } from '../../http/resource-runtime.js';
+import {
+  filterParams,
+  schemaName as openApiSchemaName,
+  type ResourcePathBuilder,
+} from '../../http/openapi.js';
 
 type Json = Record<string, unknown>;
 
 const feedParams = ['after', 'from', 'wait', 'limit'];
 
-export function feedPaths(r: ResourceRuntime, base: string, security: Json[] | undefined): Json {
-  const schemaName = r.name
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((p) => p[0]!.toUpperCase() + p.slice(1))
-    .join('');
+export const feedPaths: ResourcePathBuilder = (r, ctx) => {
+  const base = ctx.basePath;
+  const schemaName = openApiSchemaName(r.name);
   const row = { anyOf: [{ $ref: `#/components/schemas/${schemaName}` }, { type: 'null' }] };
   const event: Json = {
     type: 'object',
@@ -47,11 +48,8 @@ export function feedPaths(r: ResourceRuntime, base: string, security: Json[] | u
     description,
     schema,
   });
-  const filters = [...r.mapping.fields.values()]
-    .filter((f) => !feedParams.includes(f.name))
-    .map((f) => query(f.name, `Only changes whose row matches: the list filter grammar on ${f.name}`));
-  const problem = { $ref: '#/components/responses/Problem' };
-  const access = r.policy.anonymousActions().has('read');
+  const filters = filterParams(r).filter((f) => !feedParams.includes(f.name as string));
+  const logic = ['or', 'and', 'notOr', 'notAnd'].map((n) => ({ $ref: `#/components/parameters/${n}` }));
   return {
     [`${base}/${r.name}/changes`]: {
       get: {
@@ -81,7 +79,7 @@ export function feedPaths(r: ResourceRuntime, base: string, security: Json[] | u
           }),
           query('wait', 'Long-poll: how long to wait for a first event, like 30s (bounded by the server)'),
           query('limit', 'Long-poll: most events per response', { type: 'integer', minimum: 1 }),
-          { $ref: '#/components/parameters/or' },
+          ...logic,
           ...filters,
         ],
         responses: {
@@ -108,10 +106,10 @@ export function feedPaths(r: ResourceRuntime, base: string, security: Json[] | u
               },
             },
           },
-          ...Object.fromEntries(['400', '401', '403', '410', '429', '503'].map((s) => [s, problem])),
+          ...ctx.problems(400, 401, 403, 410, 429, 500, 503),
         },
-        ...(security ? { security: access ? [{}, ...security] : security } : {}),
+        ...ctx.security(r, 'read'),
       },
     },
   };
-}
+};

@@ -29,6 +29,8 @@ export const mysqlIntrospector: Introspector = {
           nullable: string;
           len: number | string | null;
           scale: number | string | null;
+          precision: number | string | null;
+          def: string | null;
           extra: string;
         }[]
       >({
@@ -38,6 +40,8 @@ export const mysqlIntrospector: Introspector = {
         nullable: 'IS_NULLABLE',
         len: 'CHARACTER_MAXIMUM_LENGTH',
         scale: 'NUMERIC_SCALE',
+        precision: 'NUMERIC_PRECISION',
+        def: 'COLUMN_DEFAULT',
         extra: 'EXTRA',
       })
       .where(here)
@@ -68,6 +72,9 @@ export const mysqlIntrospector: Introspector = {
         nullable: c.nullable === 'YES',
         length: c.len === null ? undefined : Number(c.len),
         scale: c.scale === null ? undefined : Number(c.scale),
+        precision: c.precision === null || c.type.toLowerCase() !== 'decimal' ? undefined : Number(c.precision),
+        // MariaDB spells "no default" of a nullable column as the text NULL.
+        hasDefault: c.def !== null && c.def !== 'NULL',
         generated: /auto_increment/i.test(c.extra),
       })),
       primaryKey: keys.filter((k) => k.name === 'PRIMARY').map((k) => k.col),

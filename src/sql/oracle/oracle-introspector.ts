@@ -88,6 +88,7 @@ function column(c: ColumnRow): ColumnInfo {
     nullable: c.NULLABLE === 'Y',
     length: /char/.test(type) && c.CHAR_LENGTH ? c.CHAR_LENGTH : undefined,
     scale: type === 'numeric' && c.DATA_SCALE !== null ? c.DATA_SCALE : undefined,
+    precision: type === 'numeric' && c.DATA_PRECISION !== null ? c.DATA_PRECISION : undefined,
     generated: c.IDENTITY_COLUMN === 'YES' || c.VIRTUAL_COLUMN === 'YES',
   };
 }

@@ -27,6 +27,7 @@ export const postgresIntrospector: Introspector = {
           nullable: string;
           len: number | null;
           scale: number | null;
+          precision: number | null;
           def: string | null;
           ident: string;
         }[]
@@ -36,6 +37,7 @@ export const postgresIntrospector: Introspector = {
         nullable: 'is_nullable',
         len: 'character_maximum_length',
         scale: 'numeric_scale',
+        precision: 'numeric_precision',
         def: 'column_default',
         ident: 'is_identity',
       })
@@ -64,6 +66,9 @@ export const postgresIntrospector: Introspector = {
         nullable: c.nullable === 'YES',
         length: c.len ?? undefined,
         scale: c.scale ?? undefined,
+        // numeric_precision of integer and float types counts bits; only numeric's is digits.
+        precision: c.udt === 'numeric' ? (c.precision ?? undefined) : undefined,
+        hasDefault: c.def !== null,
         generated: c.ident === 'YES' || (c.def ?? '').startsWith('nextval('),
       })),
       primaryKey: pk.rows.map((r) => r.col),

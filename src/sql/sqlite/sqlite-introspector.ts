@@ -6,6 +6,7 @@ interface PragmaColumn {
   name: string;
   type: string;
   notnull: number;
+  dflt_value: string | null;
   pk: number;
 }
 interface PragmaForeignKey {
@@ -48,6 +49,8 @@ export const sqliteIntrospector: Introspector = {
           nullable: c.notnull === 0 && c.pk === 0,
           length: /char|text|clob/.test(type) && m?.[2] ? Number(m[2]) : undefined,
           scale: m?.[3] ? Number(m[3]) : undefined,
+          precision: /decimal|numeric/.test(type) && m?.[2] ? Number(m[2]) : undefined,
+          hasDefault: c.dflt_value !== null,
           // INTEGER PRIMARY KEY is the rowid: SQLite fills it.
           generated: pk.length === 1 && c.pk === 1 && type === 'integer',
         };

@@ -54,8 +54,8 @@ describe.skipIf(chromiumMissing !== undefined)(
       const wanted = [
         'Sluice REST API',
         'OAS 3.1.0',
-        '/api/customers/{key}',
-        '/api/orders/{key}',
+        '/api/customers/{id}',
+        '/api/orders/{customerId},{orderNo}',
         '/api/events',
       ];
       await expect

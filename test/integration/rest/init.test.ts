@@ -8,6 +8,7 @@ import { buildProgram } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createApiRuntime, createAppFromRuntime } from '../../../src/http/server.js';
 import { createLegacySchema, type Flavor } from '../../fixtures/rest/legacy-db.js';
+import { checkedRequester } from '../../fixtures/rest/checked-request.js';
 import { requestJson } from '../../fixtures/rest/request.js';
 import { mariadbMissing, TestMariaDB } from '../../support/mariadb-server.js';
 import { TestPostgres } from '../../support/postgres-server.js';
@@ -129,6 +130,38 @@ for (const b of backends)
           expect(r.json.data[0].ordhdr).toHaveLength(3);
           const o = await requestJson(app, 'GET', '/api/ordhdr/C0002,1?embed=custmast');
           expect(o.json.custmast).toMatchObject({ custNo: 'C0002' });
+        } finally {
+          await rt.close();
+        }
+      });
+
+      it('writes a config whose OpenAPI document is true for the data it read (issue 18, item 3)', async () => {
+        const file = join(dir, 'receipts.yaml');
+        await runCli(['init', '--url', db.url, '--tables', 'rcvlog', '-o', file]);
+        const text = await readFile(file, 'utf8');
+        const ref = /^\s+database: \$\{([A-Z0-9_]+)\}/m.exec(text)?.[1];
+        const cfg = await loadConfig(file, ref ? { [ref]: db.url } : {});
+        const fields = cfg.api!.resources.rcvlog!.fields;
+        expect(fields.rcvDt).toMatchObject({
+          codec: 'yyyymmdd',
+          nullable: false,
+          options: { nullValues: [0] },
+        });
+        expect(fields.reord).toMatchObject({ codec: 'yn', nullable: false, options: { unknown: 'null' } });
+        const rt = await createApiRuntime(cfg.api!, cfg.sources);
+        try {
+          const req = checkedRequester(createAppFromRuntime(cfg.api!, rt));
+          const r = await req('GET', '/api/rcvlog?order=rcvNo');
+          expect(
+            (r.json.data as { rcvDt: unknown; reord: unknown }[]).map((d) => [d.rcvDt, d.reord]),
+          ).toEqual([
+            ['2024-01-05', true],
+            [null, null],
+            ['2024-02-20', null],
+            ['2024-03-01', false],
+          ]);
+          expect((await req('GET', '/api/rcvlog?rcvDt=is.null')).json.data).toHaveLength(1);
+          expect((await req('GET', '/api/rcvlog?reord=is.null')).json.data).toHaveLength(2);
         } finally {
           await rt.close();
         }

@@ -15,7 +15,8 @@ import {
   migrateApi,
   type ApiRuntime,
 } from '../../../src/http/server.js';
-import { requestJson } from '../../fixtures/rest/request.js';
+import { checkedRequester, type CheckedRequester } from '../../fixtures/rest/checked-request.js';
+import { compileGeneratedClient, redoclyLint } from '../../support/openapi-tools.js';
 import {
   createLegacySchema,
   custId,
@@ -31,6 +32,7 @@ export interface RestBackend {
 }
 
 const yaml = readFileSync(new URL('../../fixtures/rest/legacy.yaml', import.meta.url), 'utf8');
+const clientUsage = readFileSync(new URL('../../fixtures/rest/client-usage.ts.txt', import.meta.url), 'utf8');
 
 type Body = Record<string, unknown>;
 
@@ -42,11 +44,8 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
     let seedDb: ApiDatabase;
     let knex: Knex;
 
-    const req = (
-      method: string,
-      path: string,
-      init: { body?: unknown; headers?: Record<string, string> } = {},
-    ) => requestJson(app, method, path, init);
+    // Every request of the suite goes through the served OpenAPI document's checker.
+    let req: CheckedRequester;
     const rowCount = async (table: string) =>
       Number(((await knex(table).count({ n: '*' }).first()) as { n: number | string }).n);
 
@@ -61,6 +60,7 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       await migrateApi(cfg.api!, [], false);
       rt = await createApiRuntime(cfg.api!, []);
       app = createAppFromRuntime(cfg.api!, rt);
+      req = checkedRequester(app);
     });
 
     afterAll(async () => {
@@ -211,12 +211,8 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       const api = { ...cfg.api!, embedLimit: 2 };
       const bounded = await createApiRuntime(api, []);
       try {
-        const app2 = createAppFromRuntime(api, bounded);
-        const r = await requestJson(
-          app2,
-          'GET',
-          '/api/customers?id=in.(C0002,C0003,C0007)&embed=orders&select=id',
-        );
+        const app2 = checkedRequester(createAppFromRuntime(api, bounded));
+        const r = await app2('GET', '/api/customers?id=in.(C0002,C0003,C0007)&embed=orders&select=id');
         expect(r.status).toBe(200);
         const [c2, c3, c7] = r.json.data as Body[];
         // C0002 has 2 orders (all of them, no link); C0003 and C0007 have 3: two, and a link.
@@ -226,12 +222,12 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
         expect((c7!.orders as Body[]).map((o) => o.orderNo)).toEqual([1, 2]);
         const link = c3!['orders@next'] as string;
         expect(link).toMatch(/^\/api\/orders\?customerId=eq\.[^&]+&limit=2&cursor=[A-Za-z0-9_-]+$/);
-        const rest = await requestJson(app2, 'GET', link);
+        const rest = await app2('GET', link);
         expect(rest.status).toBe(200);
         expect(rest.json.data).toEqual([expect.objectContaining({ customerId: 'C0003', orderNo: 3 })]);
         expect(rest.json.next).toBeNull();
         // One item: a `one` relation reads one row per parent.
-        const o = await requestJson(app2, 'GET', '/api/orders?customerId=eq.C0003&embed=customer');
+        const o = await app2('GET', '/api/orders?customerId=eq.C0003&embed=customer');
         expect((o.json.data as Body[]).map((d) => (d.customer as Body).id)).toEqual([
           'C0003',
           'C0003',
@@ -251,7 +247,7 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       const api = parseConfig(raw, { DB_URL: seedDb.url }).api!;
       const filtered = await createApiRuntime(api, []);
       try {
-        const app2 = createAppFromRuntime(api, filtered);
+        const app2 = checkedRequester(createAppFromRuntime(api, filtered));
         const token = await new SignJWT({ sub: 'u1', desk: 'hold', roles: ['agent'] })
           .setProtectedHeader({ alg: 'HS256' })
           .setExpirationTime('5m')
@@ -260,20 +256,20 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
         const stored = async (id: string) =>
           (await knex('custmast').where('cust_no', id.padEnd(8, ' ')).first()) as Body;
         // C0011 is a hold customer.
-        const patch = await requestJson(app2, 'PATCH', '/api/customers/C0011', {
+        const patch = await app2('PATCH', '/api/customers/C0011', {
           body: { status: 'active' },
           headers,
         });
         expect(patch.status).toBe(403);
         expect(patch.headers.get('content-type')).toBe('application/problem+json');
-        const put = await requestJson(app2, 'PUT', '/api/customers/C0011', {
+        const put = await app2('PUT', '/api/customers/C0011', {
           body: { name: 'MOVED', status: 'inactive' },
           headers,
         });
         expect(put.status).toBe(403);
         expect(await stored('C0011')).toMatchObject({ stat_cd: 'H' });
         expect(String((await stored('C0011')).cust_nm).trimEnd()).toBe('CUSTOMER 11');
-        const post = await requestJson(app2, 'POST', '/api/customers', {
+        const post = await app2('POST', '/api/customers', {
           body: { id: 'RFX1', name: 'ELSEWHERE', status: 'active' },
           headers,
         });
@@ -281,8 +277,7 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
         expect(await stored('RFX1')).toBeUndefined();
         // C0001 (inactive) is not visible at all.
         expect(
-          (await requestJson(app2, 'PATCH', '/api/customers/C0001', { body: { status: 'hold' }, headers }))
-            .status,
+          (await app2('PATCH', '/api/customers/C0001', { body: { status: 'hold' }, headers })).status,
         ).toBe(404);
         expect(await stored('C0001')).toMatchObject({ stat_cd: 'I' });
       } finally {
@@ -393,7 +388,7 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
         body: { message: 'minimal' },
         headers: { prefer: 'return=minimal' },
       });
-      expect(m.status).toBe(201);
+      expect(m.status).toBe(204);
       expect(m.text).toBe('');
       expect(m.headers.get('location')).toMatch(/^\/api\/events\/\d+$/);
     });
@@ -451,6 +446,102 @@ export function restSuite(name: string, backend: RestBackend, skip?: string): vo
       expect(await rowCount('custmast')).toBe(before);
       expect((await req('GET', '/api/customers/C0001')).status).toBe(200);
     });
+
+    it('shows legacy "no value" markers as null, declares them, and filters on what it shows (issue 18, items 3 and 10)', async () => {
+      const all = await req('GET', '/api/receipts?order=receiptNo');
+      expect(all.json.data).toMatchObject([
+        { receiptNo: 1, receivedOn: '2024-01-05', reorder: true, quantity: '10.50', bin: 'A1', memo: null },
+        { receiptNo: 2, receivedOn: null, reorder: null, quantity: '0.00' },
+        { receiptNo: 3, receivedOn: '2024-02-20', reorder: null },
+        { receiptNo: 4, receivedOn: '2024-03-01', reorder: false },
+      ]);
+      const ids = async (q: string) =>
+        ((await req('GET', `/api/receipts?order=receiptNo&${q}`)).json.data as Body[]).map(
+          (d) => d.receiptNo,
+        );
+      expect(await ids('receivedOn=is.null')).toEqual([2]);
+      expect(await ids('receivedOn=not.is.null')).toEqual([1, 3, 4]);
+      expect(await ids('receivedOn=lt.2024-02-01')).toEqual([1]);
+      expect(await ids('receivedOn=not.gte.2024-02-01')).toEqual([1]);
+      expect(await ids('receivedOn=neq.2024-01-05')).toEqual([3, 4]);
+      expect(await ids('receivedOn=not.in.(2024-01-05)')).toEqual([3, 4]);
+      expect(await ids('reorder=is.null')).toEqual([2, 3]);
+      expect(await ids('reorder=not.is.null')).toEqual([1, 4]);
+      expect(await ids('reorder=neq.true')).toEqual([4]);
+      expect(await ids('reorder=in.(true,false)')).toEqual([1, 4]);
+      expect(await ids('or=(reorder.is.null,receivedOn.is.null)')).toEqual([2, 3]);
+      // Row 3's reorder is null: `is.true` is unknown there, and so is its negation (SQL's logic).
+      expect(await ids('not.or=(reorder.is.true,receivedOn.is.null)')).toEqual([4]);
+    });
+
+    it('takes required fields, lengths and precision from the table, the config only narrowing (issue 18, item 8)', async () => {
+      const doc = (await req.check()).document as {
+        components: { schemas: Record<string, { required?: string[]; properties: Record<string, Body> }> };
+      };
+      const create = doc.components.schemas.ReceiptsCreate!;
+      // NOT NULL without a default: required; bin has a default, memo is nullable.
+      expect(create.required).toEqual(expect.arrayContaining(['receivedOn', 'reorder', 'quantity']));
+      expect(create.required).not.toContain('bin');
+      expect(create.required).not.toContain('memo');
+      expect(create.properties.bin).toMatchObject({ maxLength: 20 });
+      expect(create.properties.memo).toMatchObject({ anyOf: [{ maxLength: 40 }, { type: 'null' }] });
+      expect(create.properties.quantity).toMatchObject({ pattern: '^-?\\d{1,5}(\\.\\d{1,2})?$' });
+      expect(doc.components.schemas.Customers!.properties.name).toMatchObject({ maxLength: 30 });
+      expect((await req('POST', '/api/receipts', { body: {} })).status).toBe(422);
+      const tooPrecise = await req('POST', '/api/receipts', {
+        body: { receiptNo: 9, receivedOn: '2024-05-01', reorder: true, quantity: '123456.1' },
+      });
+      expect(tooPrecise.status).toBe(422);
+      expect((tooPrecise.json.errors as Body[]).map((e) => e.path)).toEqual(['quantity']);
+      const made = await req('POST', '/api/receipts', {
+        body: { receiptNo: 9, receivedOn: '2024-05-01', reorder: true, quantity: '12345.10' },
+      });
+      expect(made.status).toBe(201);
+      expect(made.json).toMatchObject({ bin: 'MAIN', memo: null, quantity: '12345.10' });
+      expect((await req('DELETE', '/api/receipts/9')).status).toBe(204);
+    });
+
+    it('answers HEAD and declares it (issue 18, item 7)', async () => {
+      const h = await req('HEAD', '/api/customers/C0001');
+      expect(h.status).toBe(200);
+      expect(h.headers.get('etag')).toMatch(/^"/);
+      expect(h.text).toBe('');
+      expect((await req('HEAD', '/api/customers?limit=2')).status).toBe(200);
+    });
+
+    it('lets yn fields keep or refuse unknown letters, as configured (issue 18, item 3)', async () => {
+      for (const [unknown, expected] of [
+        ['raw', 200],
+        ['error', 500],
+      ] as const) {
+        const raw = parse(yaml) as Body & {
+          api: Body & { resources: Record<string, Body & { fields: Body }> };
+        };
+        raw.api.resources.receipts!.fields.reorder = { column: 'reord', codec: 'yn', options: { unknown } };
+        const api = parseConfig(raw, { DB_URL: seedDb.url }).api!;
+        const rt2 = await createApiRuntime(api, []);
+        try {
+          const app2 = checkedRequester(createAppFromRuntime(api, rt2));
+          const r = await app2('GET', '/api/receipts?order=receiptNo');
+          expect(r.status).toBe(expected);
+          if (unknown === 'raw')
+            expect((r.json.data as Body[]).map((d) => d.reorder)).toEqual([true, '', 'X', false]);
+          else expect(r.json).toMatchObject({ code: 'STORED_VALUE_INVALID', status: 500 });
+          expect((await app2('GET', '/api/receipts/1')).json.reorder).toBe(true);
+        } finally {
+          await rt2.close();
+        }
+      }
+    });
+
+    it('serves an OpenAPI document that Redocly lints without errors (recommended rules)', async () => {
+      const problems = await redoclyLint((await req.check()).document);
+      expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    }, 120_000);
+
+    it('serves an OpenAPI document from which openapi-typescript generates a client that compiles against real usage', async () => {
+      expect(await compileGeneratedClient((await req.check()).document, clientUsage)).toBe('');
+    }, 120_000);
 
     it('serves health, readiness and metrics', async () => {
       expect((await req('GET', '/healthz')).status).toBe(200);

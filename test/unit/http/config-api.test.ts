@@ -26,7 +26,11 @@ describe('api config schema', () => {
     const api = apiSchema.parse(base);
     expect(api.basePath).toBe('/api');
     expect(api.maxLimit).toBe(1000);
-    expect(api.resources.customers!.fields.active!.options).toEqual({ true: 'J', false: 'N' });
+    expect(api.resources.customers!.fields.active!.options).toEqual({
+      true: 'J',
+      false: 'N',
+      unknown: 'null',
+    });
     expect(api.resources.customers!.rowFilter).toEqual([]);
   });
 

@@ -55,18 +55,19 @@ describe('compiled SQL per dialect', () => {
   it('SQL Server: bound parameters, codec-encoded values, CASE for NULL ordering, TOP for the limit', () => {
     const { sql, bindings } = page(store(mssqlDialect), filters, ['12.50', 'C0001   ']);
     expect(sql).toBe(
-      'select top (@p0) [cust_no], [cust_nm], [bal_amt] from [legacy].[custmast] where [actv_flg] = @p1 and [stat_cd] in (@p2, @p3) and (([crt_dt] >= @p4) or (LOWER([cust_nm]) LIKE LOWER(@p5))) and (([bal_amt] < @p6) or ([bal_amt] = @p7 and [cust_no] > @p8)) order by CASE WHEN [bal_amt] IS NULL THEN 1 ELSE 0 END desc, [bal_amt] desc, [cust_no] asc',
+      'select top (@p0) [cust_no], [cust_nm], [bal_amt] from [legacy].[custmast] where [actv_flg] = @p1 and [stat_cd] in (@p2, @p3) and (([crt_dt] >= @p4 and [crt_dt] not in (@p5)) or (LOWER([cust_nm]) LIKE LOWER(@p6))) and (([bal_amt] < @p7) or ([bal_amt] = @p8 and [cust_no] > @p9)) order by CASE WHEN [bal_amt] IS NULL THEN 1 ELSE 0 END desc, [bal_amt] desc, [cust_no] asc',
     );
-    expect(bindings).toEqual([11, 'Y', 'A', 'H', 20240101, 'AC%', '12.50', '12.50', 'C0001   ']);
+    // A range over yyyymmdd leaves out the stored 0 that reads as null (issue 18, item 10).
+    expect(bindings).toEqual([11, 'Y', 'A', 'H', 20240101, 0, 'AC%', '12.50', '12.50', 'C0001   ']);
   });
 
   it('Oracle: bound parameters, native NULLS ordering, FETCH/ROWNUM limit', () => {
     const { sql, bindings } = page(store(oracleDialect), filters, [null, 'C0001   ']);
     expect(sql).toBe(
-      'select * from (select "cust_no", "cust_nm", "bal_amt" from "legacy"."custmast" where "actv_flg" = :1 and "stat_cd" in (:2, :3) and (("crt_dt" >= :4) or (LOWER("cust_nm") LIKE LOWER(:5))) and (("bal_amt" is not null) or ("bal_amt" is null and "cust_no" > :6)) order by "bal_amt" desc, "cust_no" asc) where rownum <= :7',
+      'select * from (select "cust_no", "cust_nm", "bal_amt" from "legacy"."custmast" where "actv_flg" = :1 and "stat_cd" in (:2, :3) and (("crt_dt" >= :4 and "crt_dt" not in (:5)) or (LOWER("cust_nm") LIKE LOWER(:6))) and (("bal_amt" is not null) or ("bal_amt" is null and "cust_no" > :7)) order by "bal_amt" desc, "cust_no" asc) where rownum <= :8',
     );
     expect(sql).not.toContain('CASE WHEN');
-    expect(bindings).toEqual(['Y', 'A', 'H', 20240101, 'AC%', 'C0001   ', 11]);
+    expect(bindings).toEqual(['Y', 'A', 'H', 20240101, 0, 'AC%', 'C0001   ', 11]);
   });
 
   it('PostgreSQL uses ILIKE and native NULL ordering; MySQL and SQLite the CASE term', () => {
