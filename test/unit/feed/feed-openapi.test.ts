@@ -19,7 +19,7 @@ describe('change feed in the OpenAPI document', () => {
     const res = await new Validator().validate(doc);
     expect(res.errors ?? []).toEqual([]);
     const op = doc.paths['/api/customers/changes'].get;
-    expect(Object.keys(op.responses)).toEqual(['200', '400', '401', '403', '410', '429', '503']);
+    expect(Object.keys(op.responses)).toEqual(['200', '400', '401', '403', '410', '429', '500', '503']);
     expect(Object.keys(op.responses['200'].content)).toEqual(['text/event-stream', 'application/json']);
     expect(op.parameters.map((p: { name?: string }) => p.name)).toEqual(
       expect.arrayContaining(['Last-Event-ID', 'after', 'from', 'wait', 'limit', 'status']),
