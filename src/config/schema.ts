@@ -5,6 +5,7 @@ import { postgresSourceSchema } from '../../adapters/postgres/config.js';
 import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
+import { checkSinkReferences, sinkSchema } from './sinks.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
@@ -74,6 +75,7 @@ export const configSchema = z
     nats: natsSchema,
     sources: z.array(sourceSchema).default([]),
     api: apiSchema.optional(),
+    sinks: z.array(sinkSchema).default([]).describe('Databases the stream is applied to (docs/sinks.md)'),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -96,6 +98,7 @@ export const configSchema = z
       else seen.set(s.name, i);
     });
     checkApiReferences(cfg, ctx);
+    checkSinkReferences(cfg, ctx);
   });
 
 export type SluiceConfig = z.infer<typeof configSchema>;

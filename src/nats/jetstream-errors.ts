@@ -8,6 +8,7 @@ import { errorMessage } from '../core/errors.js';
 /** The API error codes Sluice acts on (nats-server's server/errors.json). */
 export const JsApiCode = {
   NoMessageFound: 10037,
+  ConsumerNotFound: 10014,
   MessageTooLarge: 10054,
   StreamNotFound: 10059,
   StreamNotMatch: 10060,

@@ -29,9 +29,10 @@ export class SourceLease implements Lease {
   #timer: NodeJS.Timeout | null = null;
   #log: Logger | null = null;
 
-  constructor(kv: KV, source: string, ttlMs: number) {
+  /** `kind` 'sinkLease' makes it a sink's lease (sink and source names may be the same). */
+  constructor(kv: KV, source: string, ttlMs: number, kind: 'lease' | 'sinkLease' = 'lease') {
     this.#kv = kv;
-    this.#key = kvKey('lease', source);
+    this.#key = kvKey(kind, source);
     this.#ttlMs = ttlMs;
   }
 
@@ -62,7 +63,7 @@ export class SourceLease implements Lease {
         this.#timer.unref();
         return true;
       }
-      if (!told) log.info({ lease: this.#key }, 'another instance holds this source; waiting to take over');
+      if (!told) log.info({ lease: this.#key }, 'another instance holds this lease; waiting to take over');
       told = true;
       await sleep(Math.max(100, this.#ttlMs / 3), signal); // a stopping standby stops at once
     }

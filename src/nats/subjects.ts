@@ -35,8 +35,18 @@ export function deadLetterSubject(prefix: string, source: string): string {
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 
-/** The entries Sluice keeps per source in its KV bucket. */
-export type KvEntryKind = 'offset' | 'lease' | 'status';
+/** Where a sink sends the events its target rejected: `<prefix>.dlq.sinks.<sink>`. */
+export function sinkDeadLetterSubject(prefix: string, sink: string): string {
+  return `${prefix}.dlq.sinks.${escapeToken(sink)}`;
+}
+
+/** Where a sink publishes two-way conflicts: `<prefix>.conflicts.<sink>`. */
+export function conflictSubject(prefix: string, sink: string): string {
+  return `${prefix}.conflicts.${escapeToken(sink)}`;
+}
+
+/** The entries Sluice keeps per source (and per sink) in its KV bucket. */
+export type KvEntryKind = 'offset' | 'lease' | 'status' | 'sinkLease' | 'sinkStatus';
 
 /**
  * The KV key of one source's entry: `<kind>.<source as one token>`. KV keys take no `%`, so the

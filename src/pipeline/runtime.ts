@@ -7,11 +7,13 @@ import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
 import { createSourceAdapter } from './adapters.js';
 import { SourceCoordinator } from './coordinator.js';
+import type { SinkRunner } from '../sink/sink-runner.js';
 
 export interface Runtime {
   readonly nc: NatsConnection;
   readonly coordinators: readonly SourceCoordinator[];
-  /** Settles when every source has stopped; rejects with the first source failure. */
+  readonly sinks: readonly SinkRunner[];
+  /** Settles when every source and sink has stopped; rejects with the first failure. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -45,12 +47,32 @@ export async function startRuntime(
       }),
     );
   }
-  const runs = coordinators.map((c) => c.run());
+  const sinks: SinkRunner[] = [];
+  if (cfg.sinks.length > 0) {
+    // Loaded only when configured: a source-only run never loads the sink code.
+    const { SinkRunner } = await import('../sink/sink-runner.js');
+    for (const s of cfg.sinks)
+      sinks.push(
+        new SinkRunner({
+          cfg: s,
+          nc,
+          jsm,
+          kv,
+          stream: cfg.nats.stream,
+          prefix: cfg.nats.subjectPrefix,
+          leaseTtlMs: cfg.nats.leaseTtl,
+          resources: cfg.api?.resources ?? {},
+          log: log.child ? log.child({ sink: s.name }) : log,
+        }),
+      );
+  }
+  const runs = [...coordinators.map((c) => c.run()), ...sinks.map((s) => s.run())];
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const c of coordinators) c.stop();
+    for (const s of sinks) s.stop();
     await Promise.allSettled(runs);
     await nc.drain().catch(() => {});
   };
@@ -62,5 +84,5 @@ export async function startRuntime(
       throw err;
     }
   })();
-  return { nc, coordinators, done, stop };
+  return { nc, coordinators, sinks, done, stop };
 }

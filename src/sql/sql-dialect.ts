@@ -90,6 +90,12 @@ export interface SqlDialect {
     rows: readonly SqlRow[],
     key: readonly string[],
   ): Knex.QueryBuilder | Knex.Raw;
+  /**
+   * A change event's value (its JSON form: README "Change events") as the bound parameter a sink
+   * writes into a column whose type knex's `columnInfo()` reports as `columnType`. Default: base64
+   * text into a binary column becomes bytes, an object or array becomes JSON text, the rest as is.
+   */
+  sinkValue(value: unknown, columnType: string): unknown;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -206,6 +212,7 @@ export const dialectBase = {
   defaultLookBackMs: 0,
   horizon: { markSql: null, passedSql: () => null, binds: () => [], privilegeHint: null },
   isRowVersion: () => false,
+  sinkValue: baseSinkValue,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
@@ -227,6 +234,16 @@ export const dialectBase = {
     return Number(row?.n ?? 0);
   },
 } satisfies Partial<SqlDialect>;
+
+const BINARY_TYPE = /bytea|blob|binary|image|^raw$/i;
+
+/** The default `sinkValue` (see SqlDialect.sinkValue). */
+export function baseSinkValue(value: unknown, columnType: string): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return BINARY_TYPE.test(columnType) ? Buffer.from(value, 'base64') : value;
+  if (typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  return value;
+}
 
 /** Reads `code` / `errno` / `number` properties off a driver error without importing the driver. */
 export function errorProps(err: unknown): {

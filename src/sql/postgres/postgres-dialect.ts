@@ -2,6 +2,7 @@
 // dropping microseconds and applying the process zone: adapters/postgres/README.md).
 import type { Knex } from 'knex';
 import {
+  baseSinkValue,
   dialectBase,
   errorProps,
   onConflictUpsert,
@@ -27,6 +28,9 @@ export const postgresDialect: SqlDialect = {
   triggers: postgresTriggerCapture,
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
+  // An array column takes a JS array (pg writes the array literal); json/jsonb take JSON text.
+  sinkValue: (value: unknown, columnType: string) =>
+    columnType === 'ARRAY' && Array.isArray(value) ? value : baseSinkValue(value, columnType),
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
   introspector: async () => (await import('./postgres-introspector.js')).postgresIntrospector,
   classifyError(err: unknown): DbErrorKind | null {
