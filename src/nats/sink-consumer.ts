@@ -58,7 +58,11 @@ export async function openSinkConsumer(
 }
 
 /** Events of the sink's consumer not yet delivered (its lag), or null when it does not exist. */
-export async function sinkConsumerPending(jsm: JetStreamManager, stream: string, sink: string): Promise<number | null> {
+export async function sinkConsumerPending(
+  jsm: JetStreamManager,
+  stream: string,
+  sink: string,
+): Promise<number | null> {
   try {
     const info = await jsm.consumers.info(stream, sinkConsumerName(sink));
     return info.num_pending + info.num_ack_pending;

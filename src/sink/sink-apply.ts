@@ -187,10 +187,12 @@ export class SinkApplier {
       const q = trx(p.target.table);
       if (p.keyCols.length === 1) {
         const k = p.keyCols[0]!;
-        await q.whereIn(
-          k,
-          chunk.map((r) => r[k] as Knex.Value),
-        ).del();
+        await q
+          .whereIn(
+            k,
+            chunk.map((r) => r[k] as Knex.Value),
+          )
+          .del();
       } else
         await q
           .where((b) => {

@@ -22,6 +22,7 @@ import { openSinkConsumer, toSinkEvent } from '../nats/sink-consumer.js';
 import { kvKey, sinkDeadLetterSubject } from '../nats/subjects.js';
 import { dialectForUrl } from '../sql/dialects.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
+import { AsyncQueue } from '../util/async-queue.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { SinkApplier, type RejectedEvent, type SinkEvent } from './sink-apply.js';
@@ -101,7 +102,10 @@ export class SinkRunner {
           attempt++;
           const wait = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
           this.#detail = errorMessage(err);
-          d.log.warn({ err: this.#detail, attempt, retryInMs: wait }, 'sink failed; retrying from its position');
+          d.log.warn(
+            { err: this.#detail, attempt, retryInMs: wait },
+            'sink failed; retrying from its position',
+          );
           this.#set('retrying');
           await this.#lease.drop();
           await sleep(wait, signal);
@@ -139,17 +143,31 @@ export class SinkRunner {
       { stream: d.stream, prefix: d.prefix, sink: name, source: d.cfg.from, buffer: d.cfg.batchSize * 2 },
       pos.seq,
     );
-    const onAbort = () => messages.stop();
+    // The consumer's messages go through a bounded queue, so a batch is "what has arrived, up to
+    // batchSize": applied at once when nothing more is waiting, bigger under a backlog.
+    const queue = new AsyncQueue<JsMsg>(d.cfg.batchSize * 2);
+    const pump = (async () => {
+      try {
+        for await (const m of messages) await queue.push(m);
+        queue.end();
+      } catch (err) {
+        queue.fail(err);
+      }
+    })();
+    const onAbort = () => {
+      messages.stop();
+      queue.end();
+    };
     held.addEventListener('abort', onAbort, { once: true });
     this.#set('applying');
     d.log.info({ sink: name, after: pos.seq }, 'sink applying');
     let batch: JsMsg[] = [];
     try {
-      for await (const m of messages) {
+      for await (const m of queue) {
         if (m.seq <= pos.seq) continue; // already in the target (a redelivery)
         batch.push(m);
         this.#lag = m.info.pending;
-        if (batch.length < d.cfg.batchSize && messages.getPending() > 0) continue;
+        if (batch.length < d.cfg.batchSize && queue.size > 0) continue;
         await this.#lease.assertHeld();
         pos = await this.#applyBatch(knex, dialect, applier, pos, batch);
         this.#position = pos;
@@ -163,6 +181,8 @@ export class SinkRunner {
     } finally {
       held.removeEventListener('abort', onAbort);
       messages.stop();
+      queue.end();
+      await pump;
     }
     if (!held.aborted) throw new Error('the sink consumer ended unexpectedly');
   }
