@@ -52,6 +52,7 @@ export class SinkRunner {
   #position: SinkPosition | null = null;
   #lag = 0;
   #statusAt = 0;
+  #statusEvents = 0;
 
   constructor(deps: SinkRunnerDeps) {
     this.#d = deps;
@@ -261,8 +262,11 @@ export class SinkRunner {
     const now = Date.now();
     if (!force && now - this.#statusAt < 1000) return;
     if (!this.#lease.held && this.#state !== 'stopped') return;
-    this.#statusAt = now;
     const p = this.#position;
+    const since = (now - this.#statusAt) / 1000;
+    const rate = p && this.#statusAt > 0 && since > 0 ? (p.events - this.#statusEvents) / since : 0;
+    this.#statusAt = now;
+    this.#statusEvents = p?.events ?? 0;
     const body = {
       state: this.#state,
       owner: this.#lease.owner,
@@ -273,6 +277,7 @@ export class SinkRunner {
       sourcePosition: p?.sourcePosition ?? null,
       events: p?.events ?? null,
       lag: this.#lag,
+      eventsPerSecond: Math.round(rate),
     };
     void this.#d.kv.put(kvKey('sinkStatus', this.#d.cfg.name), JSON.stringify(body)).catch(() => {});
   }

@@ -10,7 +10,7 @@ import { createLogger } from '../../util/logger.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('per source: state, committed offset, lag, slot and retained WAL')
+    .description('per source and sink: state, committed offset or position, lag, slot and retained WAL')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
@@ -62,6 +62,10 @@ export function registerStatus(program: Command): void {
           }
           out.push(row);
         }
+        if (cfg.sinks.length > 0) {
+          const { sinkStatusRows } = await import('../../sink/sink-status.js');
+          out.push(...(await sinkStatusRows(nc, cfg, kv)));
+        }
       } finally {
         await nc.close();
       }
@@ -70,9 +74,13 @@ export function registerStatus(program: Command): void {
         return;
       }
       for (const row of out) {
-        process.stdout.write(`${row.source} (${row.kind}): ${row.state}\n`);
+        process.stdout.write(
+          typeof row.sink === 'string'
+            ? `sink ${row.sink} (from ${row.from as string}): ${row.state as string}\n`
+            : `${row.source} (${row.kind}): ${row.state}\n`,
+        );
         for (const [k, v] of Object.entries(row)) {
-          if (k === 'source' || k === 'kind' || k === 'state') continue;
+          if (k === 'source' || k === 'kind' || k === 'state' || k === 'sink' || k === 'from') continue;
           const shown =
             typeof v === 'number' && /Bytes$/.test(k)
               ? `${v} (${formatBytes(v)})`
