@@ -6,18 +6,32 @@ const token = /^[A-Za-z0-9_-]+$/;
 const tableName = /^[^.\s]+(\.[^.\s]+)?$/;
 
 /** A source table landed as a table of the target, with column renames. */
-const tableTargetSchema = z.strictObject({
-  table: z
-    .string()
-    .regex(tableName, 'expected table or schema.table')
-    .optional()
-    .describe("Target table; default: the source table's name in the target's default schema"),
-  columns: z
-    .record(z.string().min(1), z.string().min(1))
-    .default({})
-    .describe('source column → target column; unlisted columns keep their names'),
-  exclude: z.array(z.string().min(1)).default([]).describe('Source columns not written to the target'),
-});
+const tableTargetSchema = z
+  .strictObject({
+    table: z
+      .string()
+      .regex(tableName, 'expected table or schema.table')
+      .optional()
+      .describe("Target table; default: the source table's name in the target's default schema"),
+    columns: z
+      .record(z.string().min(1), z.string().min(1))
+      .default({})
+      .describe('source column → target column; unlisted columns keep their names'),
+    exclude: z.array(z.string().min(1)).default([]).describe('Source columns not written to the target'),
+  })
+  .superRefine((t, ctx) => {
+    const targets = new Map<string, string>();
+    for (const [from, to] of Object.entries(t.columns)) {
+      const other = targets.get(to);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', from],
+          message: `target column ${to} is already written by ${other}`,
+        });
+      targets.set(to, from);
+    }
+  });
 
 /** A source table landed through a resource's fields and codecs (api.resources). */
 const resourceTargetSchema = z.strictObject({
@@ -32,49 +46,30 @@ const resourceTargetSchema = z.strictObject({
 export const sinkTableSchema = z.union([resourceTargetSchema, tableTargetSchema]);
 export type SinkTableConfig = z.output<typeof sinkTableSchema>;
 
-export const sinkSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(token, 'expected letters, digits, _ or -')
-      .describe('Names the consumer, the position row, the lease and the dead-letter subject'),
-    url: z.string().min(1).describe('Target database URL (postgres://, mysql://, mariadb://, sqlite:, ...)'),
-    from: z.string().regex(token, 'expected a source name').describe('The source whose events are applied'),
-    tables: z
-      .record(z.string().regex(tableName, 'expected schema.table'), sinkTableSchema)
-      .default({})
-      .describe(
-        'source schema.table → target; when empty, every table of the source lands under its own name',
-      ),
-    conflicts: z
-      .enum(['sourceWins', 'targetWins', 'newerWins'])
-      .default('sourceWins')
-      .describe('Two-way only: who wins when a row changed on both sides'),
-    batchSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000)
-      .default(500)
-      .describe('Most events applied in one target transaction'),
-    fetchWait: duration('500ms').describe('How long a fetch waits for events before applying what it has'),
-  })
-  .superRefine((s, ctx) => {
-    for (const [src, t] of Object.entries(s.tables)) {
-      if ('resource' in t) continue;
-      const targets = new Map<string, string>();
-      for (const [from, to] of Object.entries(t.columns)) {
-        const other = targets.get(to);
-        if (other !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tables', src, 'columns', from],
-            message: `target column ${to} is already written by ${other}`,
-          });
-        targets.set(to, from);
-      }
-    }
-  });
+export const sinkSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(token, 'expected letters, digits, _ or -')
+    .describe('Names the consumer, the position row, the lease and the dead-letter subject'),
+  url: z.string().min(1).describe('Target database URL (postgres://, mysql://, mariadb://, sqlite:, ...)'),
+  from: z.string().regex(token, 'expected a source name').describe('The source whose events are applied'),
+  tables: z
+    .record(z.string().regex(tableName, 'expected schema.table'), sinkTableSchema)
+    .default({})
+    .describe('source schema.table → target; when empty, every table of the source lands under its own name'),
+  conflicts: z
+    .enum(['sourceWins', 'targetWins', 'newerWins'])
+    .default('sourceWins')
+    .describe('Two-way only: who wins when a row changed on both sides'),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(500)
+    .describe('Most events applied in one target transaction'),
+  fetchWait: duration('500ms').describe('How long a fetch waits for events before applying what it has'),
+});
 export type SinkConfig = z.output<typeof sinkSchema>;
 
 /** Cross-references: sink names unique, `from` a configured source, `resource` a configured resource. */
