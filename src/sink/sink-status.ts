@@ -31,7 +31,8 @@ export async function sinkStatusRows(
     const st = await kv?.get(kvKey('sinkStatus', s.name)).catch(() => null);
     const body = st && st.value.length > 0 ? st.json<StatusBody>() : null;
     const lease = await kv?.get(kvKey('sinkLease', s.name)).catch(() => null);
-    const leaseBody = lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
+    const leaseBody =
+      lease && lease.value.length > 0 ? lease.json<{ owner: string; expiresAt: number }>() : null;
     const live = leaseBody !== null && leaseBody.expiresAt > Date.now();
     row.state = !body ? 'never run' : live ? body.state : `not running (last: ${body.state})`;
     if (live) row.owner = leaseBody.owner;

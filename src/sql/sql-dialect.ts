@@ -96,6 +96,13 @@ export interface SqlDialect {
    * text into a binary column becomes bytes, an object or array becomes JSON text, the rest as is.
    */
   sinkValue(value: unknown, columnType: string): unknown;
+  /**
+   * `sluice verify`: an aggregate SQL expression over a chunk's rows, order-independent, that hashes
+   * each row's text (`columns` as given, in that order), computed in the database; equal rows give
+   * equal results on any two databases whose texts agree. null where the database has no hash
+   * function (verify then compares rows). Default null.
+   */
+  chunkHashSql(columns: readonly string[]): string | null;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -213,6 +220,7 @@ export const dialectBase = {
   horizon: { markSql: null, passedSql: () => null, binds: () => [], privilegeHint: null },
   isRowVersion: () => false,
   sinkValue: baseSinkValue,
+  chunkHashSql: () => null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {

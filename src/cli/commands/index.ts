@@ -8,6 +8,8 @@ import { registerInit } from './init.js';
 import { registerHashKey } from './hash-key.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
+import { registerVerify } from './verify.js';
+import { registerSink } from './sink.js';
 
 /** The verbs of the `sluice` command (README "Using it"); each verb adds one line here. */
 export function registerCommands(program: Command): void {
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   registerHashKey(program);
   registerServe(program);
   registerMigrate(program);
+  registerVerify(program);
+  registerSink(program);
 }

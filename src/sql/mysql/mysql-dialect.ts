@@ -1,6 +1,7 @@
 // MySQL and MariaDB through knex + mysql2. Dates stay strings, big numbers stay exact strings.
 import type { Knex } from 'knex';
 import { bq } from '../quote.js';
+import { mysqlChunkHash } from './mysql-checksum.js';
 import {
   baseSinkValue,
   dialectBase,
@@ -48,6 +49,7 @@ export const mysqlDialect: SqlDialect = {
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
+  chunkHashSql: mysqlChunkHash,
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
   sinkValue(value: unknown, columnType: string): unknown {
     // DATETIME/TIMESTAMP take `YYYY-MM-DD HH:MM:SS.ffffff`; a zoned value is written in UTC

@@ -1,6 +1,7 @@
 // PostgreSQL through knex + pg. Date/time types stay text (pg-types would turn them into JS Dates,
 // dropping microseconds and applying the process zone: adapters/postgres/README.md).
 import type { Knex } from 'knex';
+import { postgresChunkHash } from './postgres-checksum.js';
 import {
   baseSinkValue,
   dialectBase,
@@ -28,6 +29,7 @@ export const postgresDialect: SqlDialect = {
   triggers: postgresTriggerCapture,
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
+  chunkHashSql: postgresChunkHash,
   // An array column takes a JS array (pg writes the array literal); json/jsonb take JSON text.
   sinkValue: (value: unknown, columnType: string) =>
     columnType === 'ARRAY' && Array.isArray(value) ? value : baseSinkValue(value, columnType),
