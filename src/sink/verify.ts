@@ -58,8 +58,17 @@ export interface VerifyOptions {
   readonly onProgress?: (table: string, rowsDone: number, rowsTotal: number) => void;
 }
 
+/** A key's identity across databases: each value as text (7 and '7' are one key). */
 const keyId = (values: readonly unknown[]) =>
-  JSON.stringify(values.map((v) => (v === null ? null : String(v))));
+  JSON.stringify(
+    values.map((v) =>
+      v === null || v === undefined
+        ? null
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v as string | number),
+    ),
+  );
 
 export class Verifier {
   constructor(

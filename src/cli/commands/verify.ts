@@ -43,7 +43,7 @@ export function registerVerify(program: Command): void {
             chunkSize,
             leafSize: 256,
             waitMs,
-            streamSeq: position.lastSeq,
+            streamSeq: () => position.lastSeq(),
             ...(tty
               ? {
                   onProgress: (table: string, done: number, total: number) => {
