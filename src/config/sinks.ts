@@ -57,6 +57,12 @@ export const sinkSchema = z.strictObject({
     .record(z.string().regex(tableName, 'expected schema.table'), sinkTableSchema)
     .default({})
     .describe('source schema.table → target; when empty, every table of the source lands under its own name'),
+  twoWay: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Mark the sink's writes (PostgreSQL: replication origin sluice_sink_<name>) so the source capturing the target tags them and the sink of the other direction skips them",
+    ),
   conflicts: z
     .enum(['sourceWins', 'targetWins', 'newerWins'])
     .default('sourceWins')

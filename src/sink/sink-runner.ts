@@ -29,6 +29,11 @@ import { SinkApplier, type RejectedEvent, type SinkEvent } from './sink-apply.js
 import { SinkMapping } from './sink-mapping.js';
 import { advancePosition, ensurePositionTable, loadPosition, type SinkPosition } from './sink-position.js';
 
+/** The replication origin (or marker) a sink's writes carry; postgres sources read the sink's name back from it. */
+export function sinkOrigin(sink: string): string {
+  return `sluice_sink_${sink}`;
+}
+
 export type SinkState = 'idle' | 'waiting' | 'applying' | 'retrying' | 'stopped' | 'failed';
 
 export interface SinkRunnerDeps {
@@ -82,7 +87,10 @@ export class SinkRunner {
     const dialect = await dialectForUrl(d.cfg.url);
     const { default: knexFactory } = await import('knex');
     // The source session's config: values as change events carry them (and UTC on MySQL).
-    const knex = knexFactory(await dialect.sourceKnexConfig(d.cfg.url));
+    // With twoWay, every write is marked with the sink's origin (two-way sync without echo).
+    const knex = knexFactory(
+      await dialect.sinkKnexConfig(d.cfg.url, d.cfg.twoWay ? sinkOrigin(d.cfg.name) : null),
+    );
     const applier = new SinkApplier(dialect, new SinkMapping(d.cfg, d.resources));
     let attempt = 0;
     try {

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { HorizonSql } from './horizon.js';
 import type { Introspector } from './introspector.js';
+import { BridgeError } from '../core/errors.js';
 import { dq } from './quote.js';
 import type { TriggerCapture } from './trigger-ddl.js';
 
@@ -103,6 +104,12 @@ export interface SqlDialect {
    * function (verify then compares rows). Default null.
    */
   chunkHashSql(columns: readonly string[]): string | null;
+  /**
+   * knex config for a sink's target. With `origin` (two-way sync), every write of its sessions is
+   * marked so that a source capturing this database can tell it apart (PostgreSQL: the session's
+   * replication origin). Default: sourceKnexConfig; with an origin, an error (not supported yet).
+   */
+  sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config>;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -225,6 +232,13 @@ export const dialectBase = {
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
     return this.knexConfig(url);
+  },
+  async sinkKnexConfig(this: SqlDialect, url: string, origin: string | null): Promise<Knex.Config> {
+    if (origin !== null)
+      throw new BridgeError(
+        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL`,
+      );
+    return this.sourceKnexConfig(url);
   },
   isUnavailable(err: unknown): boolean {
     const { code } = errorProps(err);

@@ -70,6 +70,28 @@ export const postgresDialect: SqlDialect = {
       pool: { min: 0, max: 10 },
     };
   },
+  async sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config> {
+    const config = await postgresDialect.sourceKnexConfig(url);
+    if (origin === null) return config;
+    // Every session of the sink writes under its replication origin: the commit records it, and a
+    // postgres source capturing this database reads it back (pgoutput's Origin message).
+    type Conn = { query(sql: string, params: unknown[], cb: (err: Error | null) => void): void };
+    const setup = (conn: Conn, done: (err: Error | null, conn: Conn) => void) =>
+      conn.query('SELECT pg_replication_origin_session_setup($1)', [origin], (err) => done(err, conn));
+    return {
+      ...config,
+      pool: {
+        ...config.pool,
+        afterCreate: (conn: Conn, done: (err: Error | null, conn: Conn) => void) =>
+          conn.query(
+            'SELECT pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)',
+            [origin],
+            // Another session may have created it meanwhile (unique violation): use it.
+            (err) => (err && errorProps(err).code !== '23505' ? done(err, conn) : setup(conn, done)),
+          ),
+      },
+    };
+  },
   async sourceKnexConfig(url: string): Promise<Knex.Config> {
     // Values as change events carry them (README "Change events"), the same as the postgres
     // source's: int8 as a number within ±2^53, timestamps ISO (UTC `Z` when zoned, every digit),
