@@ -7,6 +7,7 @@ import type { Op } from '../core/change-event.js';
 import { errorMessage } from '../core/errors.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SinkMapping, TargetTable } from './sink-mapping.js';
+import { sameDbValue } from './verify-values.js';
 
 type Row = Record<string, unknown>;
 
@@ -37,6 +38,19 @@ export interface RejectedEvent {
   readonly kind: string;
 }
 
+/** A row changed on both sides (two-way): what the source says, what the target holds, who won. */
+export interface SinkConflict {
+  readonly event: SinkEvent;
+  readonly table: string;
+  readonly key: Row;
+  /** The target row as it was (null: the target had deleted it). */
+  readonly target: Row | null;
+  readonly policy: ConflictPolicy;
+  readonly winner: 'source' | 'target';
+}
+
+export type ConflictPolicy = 'sourceWins' | 'targetWins' | 'newerWins';
+
 /** Bound parameters per statement, under every supported database's limit (SQLite 32766, PostgreSQL 65535). */
 const MAX_PARAMS = 30_000;
 
@@ -53,10 +67,15 @@ export class SinkApplier {
   readonly #mapping: SinkMapping;
   readonly #types = new Map<string, Map<string, string>>();
   #pending: Pending | null = null;
+  /** Two-way only: detect rows changed on both sides and resolve them by this policy. */
+  readonly #policy: ConflictPolicy | null;
+  /** Conflicts met by the last apply()/applyEach() (published by the caller before it commits). */
+  conflicts: SinkConflict[] = [];
 
-  constructor(dialect: SqlDialect, mapping: SinkMapping) {
+  constructor(dialect: SqlDialect, mapping: SinkMapping, policy: ConflictPolicy | null = null) {
     this.#dialect = dialect;
     this.#mapping = mapping;
+    this.#policy = policy;
   }
 
   /** Whether the sink writes this event at all (a mapped table, not its own echo). */
@@ -65,8 +84,9 @@ export class SinkApplier {
   }
 
   /** Applies `events` in order inside `trx`; throws on the first statement the target refuses. */
-  async apply(trx: Knex.Transaction, events: readonly SinkEvent[]): Promise<void> {
+  async apply(trx: Knex.Transaction, events: readonly SinkEvent[], keepConflicts = false): Promise<void> {
     this.#pending = null;
+    if (!keepConflicts) this.conflicts = [];
     try {
       for (const e of events) await this.#one(trx, e);
       await this.#flush(trx);
@@ -85,9 +105,10 @@ export class SinkApplier {
     isRejection: (err: unknown) => string | null,
   ): Promise<RejectedEvent[]> {
     const rejected: RejectedEvent[] = [];
+    this.conflicts = [];
     for (const e of events) {
       try {
-        await trx.transaction(async (sp) => this.apply(sp, [e]));
+        await trx.transaction(async (sp) => this.apply(sp, [e], true));
       } catch (err) {
         const kind = isRejection(err);
         if (kind === null) throw err;
@@ -100,6 +121,7 @@ export class SinkApplier {
   async #one(trx: Knex.Transaction, e: SinkEvent): Promise<void> {
     const t = this.#mapping.target(e.schema, e.table);
     if (t === null) return;
+    if (this.#policy !== null && e.op !== 't' && !(await this.#resolve(trx, t, e))) return;
     switch (e.op) {
       case 'r':
       case 'c':
@@ -126,6 +148,35 @@ export class SinkApplier {
         throw new Error(`unknown op ${String(never)}`);
       }
     }
+  }
+
+  /**
+   * Two-way: whether the target row is what the event expects (its before image, or nothing for an
+   * insert). When it is not, the row changed on both sides: recorded as a conflict, and the event
+   * applies only when the source wins (newerWins: when its commit is not older than the target's
+   * last applied change from the other side, which this sink cannot see: treated as sourceWins).
+   */
+  async #resolve(trx: Knex.Transaction, t: TargetTable, e: SinkEvent): Promise<boolean> {
+    let expected: Row | null;
+    if (e.op === 'c' || e.op === 'r') expected = null;
+    else if (e.before && Object.keys(e.before).length > Object.keys(e.key ?? {}).length)
+      expected = t.row(e.before);
+    else return true; // only the key in the before image (REPLICA IDENTITY DEFAULT): nothing to compare
+    const key = t.key(e.key ?? e.before ?? {});
+    await this.#flush(trx);
+    const current =
+      ((await trx(t.table)
+        .where(key as Record<string, Knex.Value>)
+        .first()) as Row | undefined) ?? null;
+    const same =
+      expected === null
+        ? current === null || (e.after !== null && sameRow(t.row(e.after, e.unavailable), current))
+        : current !== null && sameRow(expected, current);
+    if (same) return true;
+    if (e.op === 'd' && current === null) return true; // deleted on both sides
+    const winner = this.#policy === 'targetWins' ? 'target' : 'source';
+    this.conflicts.push({ event: e, table: t.table, key, target: current, policy: this.#policy!, winner });
+    return winner === 'source';
   }
 
   /** The old key (source names) when an update changed the row's key columns, else null. */
@@ -212,6 +263,11 @@ export class SinkApplier {
     }
     return types;
   }
+}
+
+function sameRow(want: Row, have: Row): boolean {
+  for (const c in want) if (!sameDbValue(want[c], have[c])) return false;
+  return true;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

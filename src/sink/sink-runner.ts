@@ -19,13 +19,13 @@ import type { ResourceSpec } from '../core/mapping.js';
 import type { Logger } from '../core/source-adapter.js';
 import { SourceLease } from '../nats/lease.js';
 import { openSinkConsumer, toSinkEvent } from '../nats/sink-consumer.js';
-import { kvKey, sinkDeadLetterSubject } from '../nats/subjects.js';
+import { conflictSubject, kvKey, sinkDeadLetterSubject } from '../nats/subjects.js';
 import { dialectForUrl } from '../sql/dialects.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
-import { SinkApplier, type RejectedEvent, type SinkEvent } from './sink-apply.js';
+import { SinkApplier, type RejectedEvent, type SinkConflict, type SinkEvent } from './sink-apply.js';
 import { SinkMapping } from './sink-mapping.js';
 import { advancePosition, ensurePositionTable, loadPosition, type SinkPosition } from './sink-position.js';
 
@@ -91,7 +91,11 @@ export class SinkRunner {
     const knex = knexFactory(
       await dialect.sinkKnexConfig(d.cfg.url, d.cfg.twoWay ? sinkOrigin(d.cfg.name) : null),
     );
-    const applier = new SinkApplier(dialect, new SinkMapping(d.cfg, d.resources));
+    const applier = new SinkApplier(
+      dialect,
+      new SinkMapping(d.cfg, d.resources),
+      d.cfg.twoWay ? d.cfg.conflicts : null,
+    );
     let attempt = 0;
     try {
       while (!signal.aborted) {
@@ -227,6 +231,7 @@ export class SinkRunner {
     try {
       await knex.transaction(async (trx) => {
         await applier.apply(trx, events);
+        for (const c of applier.conflicts) await this.#conflict(c);
         await advancePosition(trx, name, from, to);
       });
     } catch (err) {
@@ -237,6 +242,7 @@ export class SinkRunner {
       await knex.transaction(async (trx) => {
         const rejected = await applier.applyEach(trx, events, rejection);
         for (const r of rejected) await this.#deadLetter(r);
+        for (const c of applier.conflicts) await this.#conflict(c);
         await advancePosition(trx, name, from, to);
       });
     }
@@ -256,6 +262,26 @@ export class SinkRunner {
       sinkDeadLetterSubject(d.prefix, d.cfg.name),
       JSON.stringify({ sink: d.cfg.name, seq: r.event.seq, kind: r.kind, reason: r.reason, event: r.event }),
       { msgID: `sink:${d.cfg.name}:${r.event.seq}` },
+    );
+  }
+
+  /** Published before the batch commits; the Nats-Msg-Id (the event's sequence) absorbs a retry. */
+  async #conflict(c: SinkConflict): Promise<void> {
+    const d = this.#d;
+    metrics.sinkConflicts.inc({ sink: d.cfg.name, winner: c.winner });
+    await jetstream(d.nc).publish(
+      conflictSubject(d.prefix, d.cfg.name),
+      JSON.stringify({
+        sink: d.cfg.name,
+        seq: c.event.seq,
+        table: c.table,
+        key: c.key,
+        policy: c.policy,
+        winner: c.winner,
+        source: { op: c.event.op, before: c.event.before, after: c.event.after, ts_ms: c.event.tsMs },
+        target: c.target,
+      }),
+      { msgID: `conflict:${d.cfg.name}:${c.event.seq}` },
     );
   }
 

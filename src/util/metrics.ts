@@ -79,4 +79,10 @@ export const metrics = {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   }),
+  sinkConflicts: new Counter({
+    name: 'sluice_sink_conflicts_total',
+    help: 'Rows changed on both sides of a two-way sink, by the side that won',
+    labelNames: ['sink', 'winner'],
+    registers: [registry],
+  }),
 };

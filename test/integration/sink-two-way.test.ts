@@ -12,6 +12,7 @@ import { waitFor } from '../support/ports.js';
 
 let h: Harness;
 let rt: Runtime | null = null;
+let config: ReturnType<typeof parseConfig>;
 
 beforeAll(async () => {
   h = await Harness.start();
@@ -45,20 +46,20 @@ test(
   { timeout: 120_000 },
   async () => {
     const common = { kind: 'postgres', heartbeatInterval: '1s', tables: ['public.items'] };
-    rt = await h.runInProcess(
-      parseConfig({
-        nats: { servers: h.nats.url, commitInterval: '50ms', leaseTtl: '2s' },
-        sources: [
-          { ...common, name: 'erp', url: h.pg.url() },
-          { ...common, name: 'app', url: h.pg.url('newdb') },
-        ],
-        sinks: [
-          { name: 'toNew', url: h.pg.url('newdb'), from: 'erp', twoWay: true },
-          { name: 'toOld', url: h.pg.url(), from: 'app', twoWay: true },
-        ],
-        log: { level: 'warn' },
-      }),
-    );
+    config = parseConfig({
+      nats: { servers: h.nats.url, commitInterval: '50ms', leaseTtl: '2s' },
+      sources: [
+        { ...common, name: 'erp', url: h.pg.url() },
+        { ...common, name: 'app', url: h.pg.url('newdb') },
+      ],
+      sinks: [
+        // The old side wins a row changed on both sides: applied into the new one, kept in the old one.
+        { name: 'toNew', url: h.pg.url('newdb'), from: 'erp', twoWay: true, conflicts: 'sourceWins' },
+        { name: 'toOld', url: h.pg.url(), from: 'app', twoWay: true, conflicts: 'targetWins' },
+      ],
+      log: { level: 'warn' },
+    });
+    rt = await h.runInProcess(config);
     await h.waitStreaming(rt);
     await Promise.all([write('postgres', 1, 200, 'old'), write('newdb', 100_001, 200, 'new')]);
     // Each side made 200 inserts and 67 updates.
@@ -126,5 +127,61 @@ test(
     const [erpAfter, appAfter] = await Promise.all([origins('erp'), origins('app')]);
     expect(erpAfter).toEqual({ ...erp, own: own + 2 });
     expect(appAfter).toEqual({ ...app, toNew: app.toNew! + 2 });
+  },
+);
+
+test(
+  "a row changed on both sides is a conflict: resolved by each sink's policy and published with both versions",
+  { timeout: 120_000 },
+  async () => {
+    for (const db of ['postgres', 'newdb'])
+      await h.pg.query('ALTER TABLE items REPLICA IDENTITY FULL', [], db);
+    await h.pg.query('INSERT INTO items VALUES (900, 0, $1)', ['both']);
+    await waitFor(
+      async () => (await rows('newdb')).some((r) => r.id === 900),
+      'row 900 on the new side',
+      30_000,
+    );
+    // Both sides change the row while nothing runs, then everything starts again.
+    await rt!.stop();
+    await h.pg.query('UPDATE items SET v = 1 WHERE id = 900', [], 'postgres');
+    await h.pg.query('UPDATE items SET v = 2 WHERE id = 900', [], 'newdb');
+    rt = await h.runInProcess(config);
+    const conflicts = await waitFor(
+      async () => {
+        const c = await h.events('conflicts');
+        return c.length >= 2 ? c : null;
+      },
+      'two conflicts',
+      60_000,
+      200,
+    );
+    const bySink = Object.fromEntries(conflicts.map((c) => [c.event.sink as string, c.event]));
+    expect(bySink.toNew).toMatchObject({
+      policy: 'sourceWins',
+      winner: 'source',
+      key: { id: 900 },
+      source: { op: 'u', before: { v: 0 }, after: { v: 1 } },
+      target: { v: 2 },
+    });
+    expect(bySink.toOld).toMatchObject({
+      policy: 'targetWins',
+      winner: 'target',
+      key: { id: 900 },
+      source: { op: 'u', before: { v: 0 }, after: { v: 2 } },
+      target: { v: 1 },
+    });
+    // Both sides end with the old side's value, and stay there.
+    await waitFor(
+      async () => {
+        const [a, b] = await Promise.all([rows('postgres'), rows('newdb')]);
+        return JSON.stringify(a) === JSON.stringify(b) ? a : null;
+      },
+      'both databases equal again',
+      30_000,
+      200,
+    );
+    expect((await rows('newdb')).find((r) => r.id === 900)?.v).toBe(1);
+    expect((await h.events('conflicts')).length).toBe(2);
   },
 );
