@@ -21,6 +21,7 @@ const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
+  ['sink', async () => (await import('./sink.js')).runSinkBench(opts)],
 ];
 
 const started = Date.now();

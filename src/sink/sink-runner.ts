@@ -153,12 +153,12 @@ export class SinkRunner {
     const messages = await openSinkConsumer(
       d.nc,
       d.jsm,
-      { stream: d.stream, prefix: d.prefix, sink: name, source: d.cfg.from, buffer: d.cfg.batchSize * 2 },
+      { stream: d.stream, prefix: d.prefix, sink: name, source: d.cfg.from, buffer: d.cfg.batchSize * 4 },
       pos.seq,
     );
     // The consumer's messages go through a bounded queue, so a batch is "what has arrived, up to
     // batchSize": applied at once when nothing more is waiting, bigger under a backlog.
-    const queue = new AsyncQueue<JsMsg>(d.cfg.batchSize * 2);
+    const queue = new AsyncQueue<JsMsg>(d.cfg.batchSize * 4);
     const pump = (async () => {
       try {
         for await (const m of messages) await queue.push(m);
@@ -180,7 +180,12 @@ export class SinkRunner {
         if (m.seq <= pos.seq) continue; // already in the target (a redelivery)
         batch.push(m);
         this.#lag = m.info.pending;
-        if (batch.length < d.cfg.batchSize && queue.size > 0) continue;
+        if (batch.length < d.cfg.batchSize) {
+          if (queue.size > 0) continue;
+          // One turn of the event loop lets messages already received (or in the socket) in.
+          await new Promise((r) => setImmediate(r));
+          if (queue.size > 0) continue;
+        }
         await this.#lease.assertHeld();
         pos = await this.#applyBatch(knex, dialect, applier, pos, batch);
         this.#position = pos;
