@@ -41,7 +41,9 @@ function canonical(v: unknown): unknown {
 export function sameDbValue(a: unknown, b: unknown): boolean {
   if (typeof a === 'boolean' || typeof b === 'boolean') {
     const truth = (x: unknown) =>
-      x === null || x === undefined ? null : x === true || x === 1 || x === '1' || x === 't' || x === 'true';
+      x === null || x === undefined
+        ? null
+        : x === true || x === 1 || x === 1n || x === '1' || x === 't' || x === 'true';
     return truth(a) === truth(b);
   }
   const ca = canonical(a);

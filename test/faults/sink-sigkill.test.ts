@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import type { Runtime } from '../../src/pipeline/runtime.js';
+import { runVerify } from '../../src/sink/verify-run.js';
 import { POSITION_TABLE } from '../../src/sink/sink-position.js';
 import { postgresDialect } from '../../src/sql/postgres/postgres-dialect.js';
 import { Harness } from '../support/harness.js';
@@ -110,6 +112,25 @@ test(
     console.log(
       `sink SIGKILL: ${kills} kills, ${writer.changes} changes, ${inStream} events, ${src.length} rows equal`,
     );
+
+    // `sluice verify` finds the two databases equal.
+    const verified = await runVerify(
+      parseConfig({ ...h.rawConfig(source, nats), sinks: [sink] }),
+      'erp',
+      'newdb',
+      {
+        chunkSize: 1000,
+        leafSize: 64,
+        waitMs: 0,
+        streamSeq: async () => upTo,
+      },
+    );
+    expect(verified.equal).toBe(true);
+    expect(verified.tables[0]).toMatchObject({
+      mode: 'checksum',
+      sourceRows: src.length,
+      targetRows: src.length,
+    });
 
     // `sluice status` shows the sink, its position and lag.
     const root = resolve(import.meta.dirname, '../..');
