@@ -24,6 +24,7 @@ const suites: Suite[] = [
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
   ['delivery.feed', async () => (await import('./feed.js')).runFeedBench(opts)],
   ['delivery.webhook', async () => (await import('./webhook.js')).runWebhookBench(opts)],
+  ['sink.apply', async () => (await import('./sink.js')).runSinkBench(opts)],
 ];
 
 const started = Date.now();

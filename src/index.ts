@@ -7,6 +7,8 @@ export { configSchema, natsSchema, sourceSchema } from './config/schema.js';
 export type { NatsConfig, SluiceConfig, SourceConfig } from './config/schema.js';
 export { apiSchema, resourceSchema } from './config/api.js';
 export type { ApiConfig, ResourceConfig } from './config/api.js';
+export { sinkSchema } from './config/sinks.js';
+export type { SinkConfig } from './config/sinks.js';
 
 // Running sources (what `sluice run` does) and serving the REST API (what `sluice serve` does).
 export { startRuntime } from './pipeline/runtime.js';
@@ -16,6 +18,9 @@ export { createApp } from './http/app.js';
 export type { AppDeps } from './http/app.js';
 export { createApiRuntime, createAppFromRuntime, startApi } from './http/server.js';
 export type { ApiRuntime } from './http/server.js';
+// Sinks: `sluice verify` as a function (the runner starts with startRuntime).
+export { runVerify } from './sink/verify-run.js';
+export type { VerifyRunOptions, VerifyRunReport } from './sink/verify-run.js';
 
 // Change events: the wire format, its schemas and the one function that builds an event.
 export { changeEventSchema, makeChange, opSchema, transactionSchema } from './core/change-event.js';

@@ -27,6 +27,7 @@ export class PostgresAdapter implements SourceAdapter<PgOffset> {
     transactions: true,
     truncate: true,
     schemaChanges: true,
+    origins: 'replication-origin', // a Sluice sink's writes carry its replication origin
   };
   readonly offsets = pgOffsetCodec;
   readonly #s: PgSession;

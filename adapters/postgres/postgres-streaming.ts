@@ -60,7 +60,12 @@ interface Txn {
   index: number;
   readonly perTable: Map<string, number>;
   pending: SourceChange[];
+  /** The Sluice sink that wrote this transaction (its replication origin), if one did. */
+  origin?: string;
 }
+
+/** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
+const SINK_ORIGIN = /^sluice_sink_(.+)$/;
 
 type Item = { lsn: string; msg: Pgoutput.Message } | { lsn: string; msg: { tag: 'keepalive' } };
 
@@ -256,7 +261,13 @@ export class PgReplicationStream {
             }
             break;
           }
-          case 'origin':
+          case 'origin': {
+            // Sent after BEGIN when the transaction was written under a replication origin: a
+            // Sluice sink's writes are tagged with its name, so two-way sync drops its own echo.
+            const sink = SINK_ORIGIN.exec(msg.originName)?.[1];
+            if (txn && sink !== undefined) txn.origin = sink;
+            break;
+          }
           case 'type':
             break;
           default: {
@@ -374,6 +385,7 @@ export class PgReplicationStream {
       transaction: { id: txn.xidText, total_order: idx + 1, data_collection_order: n },
       position: txn.position,
       index: idx,
+      origin: txn.origin,
     });
   }
 

@@ -7,6 +7,7 @@ import { apiSchema, checkApiReferences } from './api.js';
 import { byteSize, duration } from './duration.js';
 import { checkWebhookReferences, deliveryLogSchema, webhookSchema } from './webhooks.js';
 import { reservedSubjectTokens } from '../delivery/resource-event.js';
+import { checkSinkReferences, sinkSchema } from './sinks.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
@@ -81,6 +82,7 @@ export const configSchema = z
       .default([])
       .describe('Endpoints that receive resource events (docs/webhooks.md)'),
     deliveryLog: deliveryLogSchema,
+    sinks: z.array(sinkSchema).default([]).describe('Databases the stream is applied to (docs/sinks.md)'),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -110,6 +112,7 @@ export const configSchema = z
     });
     checkApiReferences(cfg, ctx);
     checkWebhookReferences(cfg, ctx);
+    checkSinkReferences(cfg, ctx);
   });
 
 export type SluiceConfig = z.infer<typeof configSchema>;

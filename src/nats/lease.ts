@@ -30,12 +30,12 @@ export class SourceLease implements Lease {
   #timer: NodeJS.Timeout | null = null;
   #log: Logger | null = null;
 
-  /** `kind`: which lease: a source's capture ('lease'), its resource router's, or a webhook endpoint's. */
+  /** `kind`: which lease: a source's capture ('lease'), its resource router's, or a webhook endpoint's, or a sink's ('sinkLease'; sink and source names may be the same). */
   constructor(
     kv: KV,
     source: string,
     ttlMs: number,
-    kind: Extract<KvEntryKind, 'lease' | 'router' | 'webhook-lease'> = 'lease',
+    kind: Extract<KvEntryKind, 'lease' | 'router' | 'webhook-lease' | 'sinkLease'> = 'lease',
   ) {
     this.#kv = kv;
     this.#key = kvKey(kind, source);

@@ -44,13 +44,25 @@ export function legacyDeadLetterSubject(prefix: string, source: string): string 
   return `${prefix}.${escapeToken(source)}._dlq`;
 }
 
+/** Where a sink sends the events its target rejected: `<prefix>.dlq.sinks.<sink>`. */
+export function sinkDeadLetterSubject(prefix: string, sink: string): string {
+  return `${prefix}.dlq.sinks.${escapeToken(sink)}`;
+}
+
+/** Where a sink publishes two-way conflicts: `<prefix>.conflicts.<sink>`. */
+export function conflictSubject(prefix: string, sink: string): string {
+  return `${prefix}.conflicts.${escapeToken(sink)}`;
+}
+
 /**
  * The entries Sluice keeps in its KV bucket: per source its offset, lease and status, and the lease
  * of its resource event router (`router`, apart from the source's own lease so each can run in
  * another process); per webhook endpoint the lease on its consumer (a kind of its own, so no
  * source name can collide with it).
+ * Sinks keep their lease and status under kinds of their own too.
  */
-export type KvEntryKind = 'offset' | 'lease' | 'status' | 'router' | 'webhook-lease';
+export type KvEntryKind =
+  'offset' | 'lease' | 'status' | 'router' | 'webhook-lease' | 'sinkLease' | 'sinkStatus';
 
 /**
  * The KV key of one source's (or webhook's) entry: `<kind>.<source as one token>`. KV keys take no `%`, so the

@@ -10,6 +10,7 @@ import { provision } from '../nats/provision.js';
 import { startWebhooks, type WebhookRuntime } from '../delivery/webhooks/index.js';
 import { createSourceAdapter } from './adapters.js';
 import { SourceCoordinator } from './coordinator.js';
+import type { SinkRunner } from '../sink/sink-runner.js';
 
 export interface Runtime {
   readonly nc: NatsConnection;
@@ -18,7 +19,9 @@ export interface Runtime {
   readonly webhooks: WebhookRuntime;
   /** One resource event router per source that some resource maps (README "Resource events"). */
   readonly routers: readonly ResourceRouter[];
-  /** Settles when every source has stopped; rejects with the first source failure. */
+  /** The sinks (`sinks:`), each under its own lease. */
+  readonly sinks: readonly SinkRunner[];
+  /** Settles when every source and sink has stopped; rejects with the first failure. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -72,13 +75,37 @@ export async function startRuntime(
       }),
     );
   }
-  const runs = [...coordinators.map((c) => c.run()), ...routers.map((r) => r.run())];
+  const sinks: SinkRunner[] = [];
+  if (cfg.sinks.length > 0) {
+    // Loaded only when configured: a source-only run never loads the sink code.
+    const { SinkRunner } = await import('../sink/sink-runner.js');
+    for (const s of cfg.sinks)
+      sinks.push(
+        new SinkRunner({
+          cfg: s,
+          nc,
+          jsm,
+          kv,
+          stream: cfg.nats.stream,
+          prefix: cfg.nats.subjectPrefix,
+          leaseTtlMs: cfg.nats.leaseTtl,
+          resources: cfg.api?.resources ?? {},
+          log: log.child ? log.child({ sink: s.name }) : log,
+        }),
+      );
+  }
+  const runs = [
+    ...coordinators.map((c) => c.run()),
+    ...routers.map((r) => r.run()),
+    ...sinks.map((s) => s.run()),
+  ];
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const c of coordinators) c.stop();
     for (const r of routers) r.stop();
+    for (const s of sinks) s.stop();
     await Promise.allSettled([...runs, webhooks.stop()]);
     await nc.drain().catch(() => {});
   };
@@ -90,5 +117,5 @@ export async function startRuntime(
       throw err;
     }
   })();
-  return { nc, coordinators, routers, webhooks, done, stop };
+  return { nc, coordinators, routers, webhooks, sinks, done, stop };
 }

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { HorizonSql } from './horizon.js';
 import type { Introspector } from './introspector.js';
+import { BridgeError } from '../core/errors.js';
 import { dq } from './quote.js';
 import type { TriggerCapture } from './trigger-ddl.js';
 
@@ -90,6 +91,25 @@ export interface SqlDialect {
     rows: readonly SqlRow[],
     key: readonly string[],
   ): Knex.QueryBuilder | Knex.Raw;
+  /**
+   * A change event's value (its JSON form: README "Change events") as the bound parameter a sink
+   * writes into a column whose type knex's `columnInfo()` reports as `columnType`. Default: base64
+   * text into a binary column becomes bytes, an object or array becomes JSON text, the rest as is.
+   */
+  sinkValue(value: unknown, columnType: string): unknown;
+  /**
+   * `sluice verify`: an aggregate SQL expression over a chunk's rows, order-independent, that hashes
+   * each row's text (`columns` as given, in that order), computed in the database; equal rows give
+   * equal results on any two databases whose texts agree. null where the database has no hash
+   * function (verify then compares rows). Default null.
+   */
+  chunkHashSql(columns: readonly string[]): string | null;
+  /**
+   * knex config for a sink's target. With `origin` (two-way sync), every write of its sessions is
+   * marked so that a source capturing this database can tell it apart (PostgreSQL: the session's
+   * replication origin). Default: sourceKnexConfig; with an origin, an error (not supported yet).
+   */
+  sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config>;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -206,10 +226,19 @@ export const dialectBase = {
   defaultLookBackMs: 0,
   horizon: { markSql: null, passedSql: () => null, binds: () => [], privilegeHint: null },
   isRowVersion: () => false,
+  sinkValue: baseSinkValue,
+  chunkHashSql: () => null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
     return this.knexConfig(url);
+  },
+  async sinkKnexConfig(this: SqlDialect, url: string, origin: string | null): Promise<Knex.Config> {
+    if (origin !== null)
+      throw new BridgeError(
+        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL`,
+      );
+    return this.sourceKnexConfig(url);
   },
   isUnavailable(err: unknown): boolean {
     // No pooled connection came in time (knex's KnexTimeoutError, not a named export under ESM).
@@ -229,6 +258,16 @@ export const dialectBase = {
     return Number(row?.n ?? 0);
   },
 } satisfies Partial<SqlDialect>;
+
+const BINARY_TYPE = /bytea|blob|binary|image|^raw$/i;
+
+/** The default `sinkValue` (see SqlDialect.sinkValue). */
+export function baseSinkValue(value: unknown, columnType: string): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return BINARY_TYPE.test(columnType) ? Buffer.from(value, 'base64') : value;
+  if (typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  return value;
+}
 
 /** Reads `code` / `errno` / `number` properties off a driver error without importing the driver. */
 export function errorProps(err: unknown): {

@@ -78,4 +78,35 @@ export const metrics = {
     labelNames: ['source', 'reason'],
     registers: [registry],
   }),
+  sinkEventsApplied: new Counter({
+    name: 'sluice_sink_events_applied_total',
+    help: 'Events a sink accounted for in its target (written, or skipped as not mapped or an echo)',
+    labelNames: ['sink'],
+    registers: [registry],
+  }),
+  sinkDeadLettered: new Counter({
+    name: 'sluice_sink_events_dead_lettered_total',
+    help: "Events a sink's target refused, sent to the sink's dead-letter subject",
+    labelNames: ['sink'],
+    registers: [registry],
+  }),
+  sinkLag: new Gauge({
+    name: 'sluice_sink_lag_events',
+    help: "Events in the stream not yet applied by the sink (its consumer's pending count)",
+    labelNames: ['sink'],
+    registers: [registry],
+  }),
+  sinkBatchSeconds: new Histogram({
+    name: 'sluice_sink_batch_seconds',
+    help: 'Time to apply one batch and commit it in the target',
+    labelNames: ['sink'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  }),
+  sinkConflicts: new Counter({
+    name: 'sluice_sink_conflicts_total',
+    help: 'Rows changed on both sides of a two-way sink, by the side that won',
+    labelNames: ['sink', 'winner'],
+    registers: [registry],
+  }),
 };

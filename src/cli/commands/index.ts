@@ -9,6 +9,8 @@ import { registerHashKey } from './hash-key.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerWebhooks } from './webhooks.js';
+import { registerVerify } from './verify.js';
+import { registerSink } from './sink.js';
 
 /** The verbs of the `sluice` command (README "Using it"); each verb adds one line here. */
 export function registerCommands(program: Command): void {
@@ -22,4 +24,6 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerMigrate(program);
   registerWebhooks(program);
+  registerVerify(program);
+  registerSink(program);
 }

@@ -7,7 +7,7 @@ import { startMetricsServer } from '../../util/metrics-server.js';
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run every configured source and webhook (and the REST API when `api` is set)')
+    .description('run every configured source, sink and webhook (and the REST API when `api` is set)')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .action(async (opts: { config: string }) => {
       const cfg = await loadConfig(opts.config);
@@ -28,12 +28,16 @@ export function registerRun(program: Command): void {
         process.once('SIGTERM', onSignal);
       });
       log.info(
-        { sources: cfg.sources.map((s) => s.name), webhooks: cfg.webhooks.map((w) => w.name) },
+        {
+          sources: cfg.sources.map((s) => s.name),
+          sinks: cfg.sinks.map((s) => s.name),
+          webhooks: cfg.webhooks.map((w) => w.name),
+        },
         'sluice running',
       );
       try {
         // With sources, run until they stop (or one fails); an API-only config runs until a signal.
-        await (cfg.sources.length > 0 ? Promise.race([rt.done, stopped]) : stopped);
+        await (cfg.sources.length + cfg.sinks.length > 0 ? Promise.race([rt.done, stopped]) : stopped);
         await rt.done;
       } finally {
         await api?.close();

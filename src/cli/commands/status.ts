@@ -15,7 +15,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description(
-      'per source: state, committed offset, lag, slot and retained WAL, resource router lag; per webhook: backlog and paused state',
+      'per source: state, committed offset, lag, slot and retained WAL, resource router lag; per sink: position and lag; per webhook: backlog and paused state',
     )
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'print JSON')
@@ -81,6 +81,10 @@ export function registerStatus(program: Command): void {
           out.push(row);
         }
         out.push(...(await webhookStatusRows(nc, kv, cfg)));
+        if (cfg.sinks.length > 0) {
+          const { sinkStatusRows } = await import('../../sink/sink-status.js');
+          out.push(...(await sinkStatusRows(nc, cfg, kv)));
+        }
       } finally {
         await nc.close();
       }
@@ -89,9 +93,13 @@ export function registerStatus(program: Command): void {
         return;
       }
       for (const row of out) {
-        process.stdout.write(`${row.source} (${row.kind}): ${row.state}\n`);
+        process.stdout.write(
+          typeof row.sink === 'string'
+            ? `sink ${row.sink} (from ${row.from as string}): ${row.state as string}\n`
+            : `${row.source} (${row.kind}): ${row.state}\n`,
+        );
         for (const [k, v] of Object.entries(row)) {
-          if (k === 'source' || k === 'kind' || k === 'state') continue;
+          if (k === 'source' || k === 'kind' || k === 'state' || k === 'sink' || k === 'from') continue;
           const shown =
             typeof v === 'number' && /Bytes$/.test(k)
               ? `${v} (${formatBytes(v)})`

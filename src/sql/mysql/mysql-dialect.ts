@@ -1,7 +1,9 @@
 // MySQL and MariaDB through knex + mysql2. Dates stay strings, big numbers stay exact strings.
 import type { Knex } from 'knex';
 import { bq } from '../quote.js';
+import { mysqlChunkHash } from './mysql-checksum.js';
 import {
+  baseSinkValue,
   dialectBase,
   errorProps,
   onConflictUpsert,
@@ -57,6 +59,7 @@ export const mysqlDialect: SqlDialect = {
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
+  chunkHashSql: mysqlChunkHash,
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
   isUnavailable(err: unknown): boolean {
     if (dialectBase.isUnavailable(err)) return true;
@@ -65,6 +68,12 @@ export const mysqlDialect: SqlDialect = {
       (code !== undefined && unreachableCodes.has(code)) ||
       (errno !== undefined && unreachableNumbers.has(errno))
     );
+  },
+  sinkValue(value: unknown, columnType: string): unknown {
+    // DATETIME/TIMESTAMP take `YYYY-MM-DD HH:MM:SS.ffffff`; a zoned value is written in UTC
+    // (the sink's session runs at +00:00, so a TIMESTAMP column reads it back as the same instant).
+    if (typeof value === 'string' && /^(datetime|timestamp)/i.test(columnType)) return mysqlDateTime(value);
+    return baseSinkValue(value, columnType);
   },
   classifyError(err: unknown): DbErrorKind | null {
     const { errno } = errorProps(err);
@@ -126,3 +135,16 @@ export const mysqlDialect: SqlDialect = {
     };
   },
 };
+
+const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** ISO-8601 text as MySQL datetime text (UTC when the text has a zone); other text as it is. */
+export function mysqlDateTime(text: string): string {
+  const m = ISO.exec(text);
+  if (!m) return text;
+  const frac = m[3] ?? '';
+  if (m[4] === undefined) return `${m[1]} ${m[2]}${frac}`;
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[4]}`);
+  if (Number.isNaN(ms)) return text;
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}${frac}`;
+}

@@ -1,7 +1,9 @@
 // PostgreSQL through knex + pg. Date/time types stay text (pg-types would turn them into JS Dates,
 // dropping microseconds and applying the process zone: adapters/postgres/README.md).
 import type { Knex } from 'knex';
+import { postgresChunkHash } from './postgres-checksum.js';
 import {
+  baseSinkValue,
   dialectBase,
   errorProps,
   onConflictUpsert,
@@ -38,6 +40,10 @@ export const postgresDialect: SqlDialect = {
   triggers: postgresTriggerCapture,
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
+  chunkHashSql: postgresChunkHash,
+  // An array column takes a JS array (pg writes the array literal); json/jsonb take JSON text.
+  sinkValue: (value: unknown, columnType: string) =>
+    columnType === 'ARRAY' && Array.isArray(value) ? value : baseSinkValue(value, columnType),
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
   introspector: async () => (await import('./postgres-introspector.js')).postgresIntrospector,
   isUnavailable(err: unknown): boolean {
@@ -81,6 +87,28 @@ export const postgresDialect: SqlDialect = {
       client: 'pg',
       connection: { connectionString: url, types } as Knex.PgConnectionConfig,
       pool: { min: 0, max: 10 },
+    };
+  },
+  async sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config> {
+    const config = await postgresDialect.sourceKnexConfig(url);
+    if (origin === null) return config;
+    // Every session of the sink writes under its replication origin: the commit records it, and a
+    // postgres source capturing this database reads it back (pgoutput's Origin message).
+    type Conn = { query(sql: string, params: unknown[], cb: (err: Error | null) => void): void };
+    const setup = (conn: Conn, done: (err: Error | null, conn: Conn) => void) =>
+      conn.query('SELECT pg_replication_origin_session_setup($1)', [origin], (err) => done(err, conn));
+    return {
+      ...config,
+      pool: {
+        ...config.pool,
+        afterCreate: (conn: Conn, done: (err: Error | null, conn: Conn) => void) =>
+          conn.query(
+            'SELECT pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)',
+            [origin],
+            // Another session may have created it meanwhile (unique violation): use it.
+            (err) => (err && errorProps(err).code !== '23505' ? done(err, conn) : setup(conn, done)),
+          ),
+      },
     };
   },
   async sourceKnexConfig(url: string): Promise<Knex.Config> {

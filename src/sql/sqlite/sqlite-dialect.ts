@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { basename } from 'node:path';
 import {
+  baseSinkValue,
   dialectBase,
   errorProps,
   onConflictUpsert,
@@ -37,6 +38,9 @@ export const sqliteDialect: SqlDialect = {
   defaultLookBackMs: 2000,
   triggers: sqliteTriggerCapture,
   upsert: onConflictUpsert,
+  // better-sqlite3 binds no booleans: SQLite stores them as 1/0.
+  sinkValue: (value: unknown, columnType: string) =>
+    typeof value === 'boolean' ? (value ? 1 : 0) : baseSinkValue(value, columnType),
   databaseName: (url: string) => basename(sqliteFilename(url)).replace(/\.[^.]*$/, '') || 'main',
   rawRows: (result) => result as Record<string, unknown>[], // better-sqlite3's all()
   introspector: async () => (await import('./sqlite-introspector.js')).sqliteIntrospector,
