@@ -40,6 +40,8 @@ const schemas = [
   'sourceSchema',
   'apiSchema',
   'resourceSchema',
+  'runVerify',
+  'sinkSchema',
   'changeEventSchema',
   'opSchema',
   'transactionSchema',
