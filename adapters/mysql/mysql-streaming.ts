@@ -47,6 +47,8 @@ interface Item {
   readonly file: string;
   readonly pos: number;
   readonly gtidSet: string | undefined;
+  /** A TableMap's columns as zongji resolved them at that moment (its cache moves on). */
+  readonly columns?: readonly { name: string; type: number }[];
 }
 
 interface Rel {
@@ -200,11 +202,16 @@ export class BinlogStream {
     };
     zongji.on('binlog', (e: AnyBinlogEvent) => {
       lastEventAt = Date.now();
+      const columns =
+        e.getEventName() === 'tablemap'
+          ? (zongji.tableMap[(e as { tableId: number }).tableId]?.columns ?? [])
+          : undefined;
       queue.pushNow({
         e,
         file: String(zongji.options.filename ?? ''),
         pos: Number(zongji.options.position ?? 0),
         gtidSet: zongji.gtidSet,
+        columns,
       });
       if (!paused && queue.size >= HIGH_WATER) {
         paused = true;
@@ -327,7 +334,10 @@ export class BinlogStream {
             break;
           }
           case 'tablemap':
-            this.#onTableMap(e as Extract<AnyBinlogEvent, { getEventName(): 'tablemap' }>, zongji);
+            this.#onTableMap(
+              e as Extract<AnyBinlogEvent, { getEventName(): 'tablemap' }>,
+              item.columns ?? [],
+            );
             break;
           case 'writerows':
           case 'updaterows':
@@ -407,7 +417,10 @@ export class BinlogStream {
     return comparePoints(txn.start, at) < 0;
   }
 
-  #onTableMap(e: Extract<AnyBinlogEvent, { getEventName(): 'tablemap' }>, zongji: ZongJi): void {
+  #onTableMap(
+    e: Extract<AnyBinlogEvent, { getEventName(): 'tablemap' }>,
+    cols: readonly { name: string; type: number }[],
+  ): void {
     const qualified = `${e.schemaName}.${e.tableName}`;
     if (!this.captured.has(qualified)) {
       this.#rels.set(e.tableId, null);
@@ -415,7 +428,6 @@ export class BinlogStream {
     }
     const table = this.s.tables.get(qualified);
     const json = new Set(table?.columns.filter((c) => c.json).map((c) => c.name));
-    const cols = zongji.tableMap[e.tableId]?.columns ?? [];
     this.#rels.set(e.tableId, {
       qualified,
       schema: e.schemaName,
@@ -532,11 +544,6 @@ export class BinlogStream {
         { table: qualified, ddl: text.slice(0, 200), exists: info !== null },
         'DDL on a captured table',
       );
-      // Without binlog_row_metadata=FULL zongji caches columns per table id: make it read them again.
-      const z = this.#zongji;
-      if (z)
-        for (const [id, entry] of Object.entries(z.tableMap))
-          if (entry.tableName === name) delete z.tableMap[Number(id)];
     }
   }
 
