@@ -29,12 +29,13 @@ const LOST = new Set([1236, 1945, 1955]);
 export function classifyMysqlError(err: unknown, context: string, source: string): BridgeError {
   if (err instanceof BridgeError) return err;
   const p = errorProps(err);
-  if (p.errno !== undefined && LOST.has(p.errno))
-    return new OffsetLostError(`${context}: ${p.message} (${resnapshotHint(source)})`, { cause: err });
-  if (/same server_id|same server_uuid|server_id .*already/i.test(p.message))
+  // MariaDB tells the older reader (as error 1236) when a newer one connects with its server_id.
+  if (/same server_uuid\/server_id|same server_id|same server_uuid/i.test(p.message))
     return new ServerIdClashError(
       `${context}: ${p.message}: another replica or binlog reader uses this source's server_id; set serverId to a value no other replica of this server uses`,
       { cause: err },
     );
+  if (p.errno !== undefined && LOST.has(p.errno))
+    return new OffsetLostError(`${context}: ${p.message} (${resnapshotHint(source)})`, { cause: err });
   return classifySqlError(err, context, (message, options) => new MysqlError(message, options));
 }

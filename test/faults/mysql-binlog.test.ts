@@ -274,7 +274,7 @@ describe.skipIf(skip)(`mysql binlog faults${skip ? ` (skipped: ${skip})` : ''}`,
         sources: [{ kind: 'mysql', name: 'purge', url: my.url(), tables: [t], snapshot: 'never' }],
       });
       const adapter: AnySourceAdapter = await createSourceAdapter(cfg.sources[0]!, quietLog);
-      const first = async (from: unknown) => {
+      const first = async (from: unknown): Promise<{ gtid?: string } | null> => {
         const ac = new AbortController();
         try {
           for await (const b of adapter.stream({ signal: ac.signal, log: quietLog }, from))
@@ -292,7 +292,7 @@ describe.skipIf(skip)(`mysql binlog faults${skip ? ` (skipped: ${skip})` : ''}`,
       const offset = { file: status!.File, pos: Number(status!.Position), gtid: g!.g, serverId: 1 };
       // It resumes.
       await knex(t).insert({ id: 99, v: 1, note: 'after' });
-      const ok = (await first(offset));
+      const ok = await first(offset);
       expect(ok?.gtid).toMatch(/^0-1-\d+$/);
       expect(offset.gtid).toMatch(/^0-1-\d+$/);
       const lost = async (from: unknown) => {

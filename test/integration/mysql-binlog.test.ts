@@ -9,6 +9,7 @@ import type { Runtime } from '../../src/pipeline/runtime.js';
 import { mysqlSourceSchema } from '../../src/core/source-info.js';
 import { Harness, quietLog } from '../support/harness.js';
 import { mariadbMissing, TestMariaDB } from '../support/mariadb-server.js';
+import { waitFor } from '../support/ports.js';
 
 const TABLE = `CREATE TABLE sluice_test.wide (
   id int PRIMARY KEY, dec1 decimal(30,10), ubig bigint unsigned, sbig bigint, ti tinyint, fl float, db double,
@@ -186,6 +187,47 @@ describe.skipIf(skip)(`mysql binlog source${skip ? ` (skipped: ${skip})` : ''}`,
       );
       await adapter.close();
     }
+  });
+
+  test('a second reader with the same server_id stops the first with an error that says so', async () => {
+    const mk = async (name: string) =>
+      createSourceAdapter(
+        parseConfig({
+          nats: { servers: h.nats.url },
+          sources: [{ kind: 'mysql', name, url: my.url(), tables: ['sluice_test.ddl'], serverId: 4242 }],
+        }).sources[0]!,
+        quietLog,
+      );
+    const run = async (name: string) => {
+      const adapter = await mk(name);
+      const ac = new AbortController();
+      const done = (async () => {
+        for await (const _batch of adapter.stream({ signal: ac.signal, log: quietLog }, null)) {
+          // drain
+        }
+      })().then(
+        () => null,
+        (err: unknown) => err as { code?: string; message: string },
+      );
+      return { adapter, ac, done };
+    };
+    const first = await run('clash-a');
+    await waitFor(
+      async () =>
+        ((await conn.query('SHOW PROCESSLIST'))[0] as { Command: string }[]).some(
+          (p) => p.Command === 'Binlog Dump',
+        ),
+      'the first reader',
+      10_000,
+    );
+    const second = await run('clash-b');
+    const err = await first.done;
+    second.ac.abort();
+    await second.done;
+    await first.adapter.close();
+    await second.adapter.close();
+    expect(err?.code).toBe('MYSQL_SERVER_ID_CLASH');
+    expect(err?.message).toMatch(/set serverId/);
   });
 });
 
