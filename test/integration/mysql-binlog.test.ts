@@ -229,6 +229,36 @@ describe.skipIf(skip)(`mysql binlog source${skip ? ` (skipped: ${skip})` : ''}`,
     expect(err?.code).toBe('MYSQL_SERVER_ID_CLASH');
     expect(err?.message).toMatch(/set serverId/);
   });
+
+  test('heartbeats keep a quiet binlog alive; without them a silent connection is noticed', async () => {
+    const stream = async (extra: Record<string, unknown>, holdMs: number) => {
+      const adapter = await createSourceAdapter(
+        parseConfig({
+          nats: { servers: h.nats.url },
+          sources: [{ kind: 'mysql', name: 'beat', url: my.url(), tables: ['sluice_test.ddl'], ...extra }],
+        }).sources[0]!,
+        quietLog,
+      );
+      const ac = new AbortController();
+      const hold = setTimeout(() => ac.abort(), holdMs);
+      try {
+        for await (const _batch of adapter.stream({ signal: ac.signal, log: quietLog }, null)) {
+          // drain
+        }
+        return null;
+      } catch (err) {
+        return err as { code?: string; message: string };
+      } finally {
+        clearTimeout(hold);
+        await adapter.close();
+      }
+    };
+    // Nothing is written for 3 s, three times the socket timeout: heartbeats arrive every 200 ms.
+    expect(await stream({ heartbeatInterval: '200ms', socketTimeout: '1s' }, 3000)).toBeNull();
+    const err = await stream({ heartbeatInterval: 0, socketTimeout: '1s' }, 10_000);
+    expect(err?.code).toBe('SOURCE_UNAVAILABLE');
+    expect(err?.message).toMatch(/delivered nothing/);
+  });
 });
 
 async function waitOps(table: string, pred: (ops: string[]) => boolean) {
