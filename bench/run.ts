@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only pg,rest]`: every figure beside a baseline measured in the
+// `npm run bench [-- --quick] [-- --only pg,rest,polling,mysql]`: every figure beside a baseline measured in the
 // same run; prints a table and writes bench-results.json at the repository root.
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
+  ['mysql', async () => (await import('./mysql.js')).runMysqlBench(opts)],
 ];
 
 const started = Date.now();
