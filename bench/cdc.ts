@@ -30,7 +30,7 @@ async function teardown(env: Env): Promise<void> {
 }
 
 /** SLUICE_BENCH_PROFILE=dir writes a CPU profile of each sluice process there (node --cpu-prof). */
-function profileArgs(): string[] {
+export function profileArgs(): string[] {
   const dir = process.env.SLUICE_BENCH_PROFILE;
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
@@ -59,7 +59,7 @@ function spawnSluice(
   );
 }
 
-async function stopChild(p: ChildProcess): Promise<void> {
+export async function stopChild(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
   const t0 = performance.now();
@@ -78,7 +78,7 @@ function peakRssMb(pid: number): number {
   return (peakRssBytes(pid) ?? NaN) / 2 ** 20;
 }
 
-async function streamCount(env: Env, subject: string): Promise<number> {
+async function streamCount(env: Pick<Env, 'nc'>, subject: string): Promise<number> {
   const jsm = await jetstreamManager(env.nc);
   const info = await jsm.streams.info('SLUICE', { subjects_filter: subject }).catch(() => null);
   return info ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : 0;
@@ -90,8 +90,8 @@ async function streamCount(env: Env, subject: string): Promise<number> {
  */
 const cpuOf = (pid: number | undefined) => (pid === undefined ? NaN : (cpuSeconds(pid) ?? NaN));
 
-async function drainTime(
-  env: Env,
+export async function drainTime(
+  env: Pick<Env, 'nc'>,
   subject: string,
   n: number,
   timeoutMs: number,
@@ -214,24 +214,40 @@ async function backlog(
   });
   try {
     const t = await drainTime(env, `sluice.${name}.>`, rows, 600_000, child.pid);
-    const value = rows / Math.max(t.seconds, 1e-3);
-    const baseline = rows / baseSeconds;
-    return {
-      name: perTxn >= 100 ? 'pg.cdc.backlog' : 'pg.cdc.backlog.small_txn',
-      value: Math.round(value),
-      unit: 'rows/s',
-      baseline: { name: 'pg_recvlogical', value: Math.round(baseline) },
-      ratio: round(value / baseline),
-      extra: {
-        rows,
-        rowsPerTxn: perTxn,
-        seconds: round(t.seconds),
-        sluiceCpuUsPerRow: round((t.cpuSeconds * 1e6) / rows),
-      },
-    };
+    return backlogResult(
+      perTxn >= 100 ? 'pg.cdc.backlog' : 'pg.cdc.backlog.small_txn',
+      { rows, perTxn, drain: t },
+      { name: 'pg_recvlogical', seconds: baseSeconds },
+    );
   } finally {
     await stopChild(child);
   }
+}
+
+/** A backlog's drain rate beside the rate of a baseline reading the same backlog. */
+export function backlogResult(
+  name: string,
+  run: { rows: number; perTxn: number; drain: { seconds: number; cpuSeconds: number } },
+  base: { name: string; seconds: number },
+  extra: Record<string, number> = {},
+): BenchResult {
+  const { rows, drain } = run;
+  const value = rows / Math.max(drain.seconds, 1e-3);
+  const baseline = rows / base.seconds;
+  return {
+    name,
+    value: Math.round(value),
+    unit: 'rows/s',
+    baseline: { name: base.name, value: Math.round(baseline) },
+    ratio: round(value / baseline),
+    extra: {
+      rows,
+      rowsPerTxn: run.perTxn,
+      seconds: round(drain.seconds),
+      sluiceCpuUsPerRow: round((drain.cpuSeconds * 1e6) / rows),
+      ...extra,
+    },
+  };
 }
 
 /** Commit (as the writer saw it return) → event seen by a JetStream subscriber, at a steady rate. */

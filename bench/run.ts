@@ -1,6 +1,6 @@
-// `npm run bench [-- --quick] [-- --only pg,rest,polling,delivery.webhook]`: every figure beside a
-// baseline measured in the same run; prints a table and writes bench-results.json at the
-// repository root.
+// `npm run bench [-- --quick] [-- --only pg,rest,polling,mysql,delivery.feed,delivery.webhook,sink.apply]`:
+// every figure beside a baseline measured in the same run; prints a table and writes
+// bench-results.json at the repository root.
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -22,6 +22,7 @@ const suites: Suite[] = [
   ['pg', () => runCdcBench(opts)],
   ['rest', async () => (await import('./rest.js')).runRestBench(opts)],
   ['polling', async () => (await import('./polling.js')).runPollingBench(opts)],
+  ['mysql', async () => (await import('./mysql.js')).runMysqlBench(opts)],
   ['delivery.feed', async () => (await import('./feed.js')).runFeedBench(opts)],
   ['delivery.webhook', async () => (await import('./webhook.js')).runWebhookBench(opts)],
   ['sink.apply', async () => (await import('./sink.js')).runSinkBench(opts)],

@@ -1,6 +1,7 @@
 // The one zod schema of the config file. Every field has a default and a description.
 import { z } from 'zod';
 import { pollingSourceSchema } from '../../adapters/polling/config.js';
+import { mysqlSourceSchema } from '../../adapters/mysql/config.js';
 import { postgresSourceSchema } from '../../adapters/postgres/config.js';
 import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
@@ -67,6 +68,7 @@ export const natsSchema = z
 
 export const sourceSchema = z.discriminatedUnion('kind', [
   postgresSourceSchema,
+  mysqlSourceSchema,
   pollingSourceSchema,
   triggersSourceSchema,
 ]);

@@ -138,6 +138,7 @@ export function makeChange<C extends Connector>(o: ChangeOrigin<C>, e: ChangeInp
       if (f.gtid !== undefined) source.gtid = f.gtid;
       source.server_id = f.server_id;
       if (f.thread !== undefined) source.thread = f.thread;
+      if (f.zero_dates !== undefined) source.zero_dates = f.zero_dates;
       break;
     }
     case 'sqlserver': {

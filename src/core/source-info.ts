@@ -31,7 +31,12 @@ export const postgresSourceSchema = z.looseObject({
   xmin: z.number().int().nullable().optional(),
 });
 
-/** MySQL/MariaDB binlog: file and position of the event, the row within it. */
+/**
+ * MySQL/MariaDB binlog: the binlog file and the position where the change's transaction starts
+ * (where a restart reads it again; the snapshot's position for reads), the row within its rows
+ * event, the transaction's GTID, the originating server and, where the binlog says, the thread.
+ * `zero_dates` names columns whose zero date (`0000-00-00`) is sent as null.
+ */
 export const mysqlSourceSchema = z.looseObject({
   ...common,
   connector: z.literal('mysql'),
@@ -41,6 +46,7 @@ export const mysqlSourceSchema = z.looseObject({
   gtid: z.string().nullable().optional(),
   server_id: z.number().int().nonnegative(),
   thread: z.number().int().nullable().optional(),
+  zero_dates: z.array(z.string()).optional(),
 });
 
 /** SQL Server CDC: LSNs as hex strings (`00000025:00000448:0003`); snapshot reads have no change_lsn. */

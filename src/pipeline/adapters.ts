@@ -9,6 +9,10 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
       const { createPostgresAdapter } = await import('../../adapters/postgres/index.js');
       return createPostgresAdapter(cfg, log);
     }
+    case 'mysql': {
+      const { createMysqlAdapter } = await import('../../adapters/mysql/index.js');
+      return createMysqlAdapter(cfg, log);
+    }
     case 'polling': {
       const { createPollingAdapter } = await import('../../adapters/polling/index.js');
       return createPollingAdapter(cfg, log);

@@ -1,7 +1,7 @@
 // One table of every common type must produce the SAME `after` image through every source of its
-// database (README "Change events"): postgres, polling and triggers on PostgreSQL; polling and
-// triggers on MariaDB and SQLite; compared value by value for an insert, an update and a row of
-// NULLs. The writers' sessions use another time zone (and on PostgreSQL bytea_output=escape) than
+// database (README "Change events"): postgres, polling and triggers on PostgreSQL; polling,
+// triggers and the binlog (mysql) on MariaDB; polling and triggers on SQLite; compared value by
+// value for an insert, an update and a row of NULLs. The writers' sessions use another time zone (and on PostgreSQL bytea_output=escape) than
 // Sluice's, so no value may depend on the writing session.
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -48,6 +48,7 @@ const LITE_ROWS = [
 function source(name: string, kind: string, url: string, table: string): Record<string, unknown> {
   const common = { name, url, tables: [table] };
   if (kind === 'postgres') return { ...common, kind, heartbeatInterval: '1s', slotBusyTimeout: '20s' };
+  if (kind === 'mysql') return { ...common, kind, heartbeatInterval: '1s' };
   const polled = {
     ...common,
     kind,
@@ -64,6 +65,7 @@ const sources: { name: string; kind: string; db: 'pg' | 'my' | 'lite'; table: st
   { name: 'pg-triggers', kind: 'triggers', db: 'pg', table: 'public.typed' },
   { name: 'my-polling', kind: 'polling', db: 'my', table: 'sluice_test.typed' },
   { name: 'my-triggers', kind: 'triggers', db: 'my', table: 'sluice_test.typed' },
+  { name: 'my-mysql', kind: 'mysql', db: 'my', table: 'sluice_test.typed' },
   { name: 'lite-polling', kind: 'polling', db: 'lite', table: 'main.typed' },
   { name: 'lite-triggers', kind: 'triggers', db: 'lite', table: 'main.typed' },
 ];
@@ -121,7 +123,7 @@ async function images(name: string): Promise<{ op: string; after: Record<string,
 
 describe.each([
   ['PostgreSQL', 'pg-postgres', ['pg-polling', 'pg-triggers']],
-  ['MariaDB', 'my-polling', ['my-triggers']],
+  ['MariaDB', 'my-polling', ['my-triggers', 'my-mysql']],
   ['SQLite', 'lite-polling', ['lite-triggers']],
 ] as const)('%s: the same after image through every source', (dbName, reference, others) => {
   test.skipIf(dbName === 'MariaDB' && skipReason('mariadb'))(

@@ -15,16 +15,21 @@ export const mariadbMissing: string | undefined =
 
 export class TestMariaDB {
   private constructor(
-    private readonly proc: ChildProcess,
+    private proc: ChildProcess,
     readonly port: number,
     readonly dir: string,
+    private readonly args: readonly string[],
   ) {}
 
   url(database = 'sluice_test'): string {
     return `mysql://root@127.0.0.1:${this.port}/${database}`;
   }
 
-  static async start(): Promise<TestMariaDB> {
+  /**
+   * `args` are added to the server's command line. The binlog is on in ROW format with FULL row
+   * images and row metadata (what `kind: mysql` sources need); MariaDB's GTIDs are always on.
+   */
+  static async start(args: readonly string[] = []): Promise<TestMariaDB> {
     if (mariadbMissing) throw new Error(mariadbMissing);
     const dir = await mkdtemp(join(tmpdir(), 'sluice-mariadb-'));
     const data = join(dir, 'data');
@@ -43,37 +48,51 @@ export class TestMariaDB {
     );
     if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}${init.stdout}`);
     const port = await freePort();
-    const proc = spawn(
-      serverBin!,
-      [
-        '--no-defaults',
-        `--datadir=${data}`,
-        '--user=root',
-        `--port=${port}`,
-        `--socket=${join(dir, 'sock')}`,
-        `--pid-file=${join(dir, 'pid')}`,
-        '--bind-address=127.0.0.1',
-        '--skip-grant-tables',
-        '--innodb-flush-log-at-trx-commit=0',
-        '--log-bin=' + join(dir, 'binlog'),
-        '--binlog-format=ROW',
-        '--server-id=1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const server = new TestMariaDB(proc, port, dir);
+    const argv = [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--user=root',
+      `--port=${port}`,
+      `--socket=${join(dir, 'sock')}`,
+      `--pid-file=${join(dir, 'pid')}`,
+      '--bind-address=127.0.0.1',
+      '--skip-grant-tables',
+      '--innodb-flush-log-at-trx-commit=0',
+      '--log-bin=' + join(dir, 'binlog'),
+      '--binlog-format=ROW',
+      '--binlog-row-image=FULL',
+      '--binlog-row-metadata=FULL',
+      '--server-id=1',
+      ...args,
+    ];
+    const server = new TestMariaDB(spawn(serverBin!, argv, { stdio: 'ignore' }), port, dir, argv);
     try {
-      await waitFor(
-        async () => (await server.exec('CREATE DATABASE IF NOT EXISTS sluice_test')) === 0,
-        'MariaDB to accept connections',
-        60_000,
-        100,
-      );
+      await server.ready();
     } catch (err) {
       await server.stop();
       throw err;
     }
     return server;
+  }
+
+  private async ready(): Promise<void> {
+    await waitFor(
+      async () => (await this.exec('CREATE DATABASE IF NOT EXISTS sluice_test')) === 0,
+      'MariaDB to accept connections',
+      60_000,
+      100,
+    );
+  }
+
+  /** Stops the server (SIGTERM, or SIGKILL for a crash) and starts it again on the same data and port. */
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const exited = new Promise((r) => this.proc.once('exit', r));
+      this.proc.kill(signal);
+      await exited;
+    }
+    this.proc = spawn(serverBin!, this.args, { stdio: 'ignore' });
+    await this.ready();
   }
 
   /** Runs SQL with the mariadb client over TCP; resolves to its exit code. */
@@ -86,7 +105,7 @@ export class TestMariaDB {
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode === null) {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise((r) => this.proc.once('exit', r));
       this.proc.kill('SIGTERM');
       await exited;

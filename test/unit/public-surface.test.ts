@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import * as sluice from '../../src/index.js';
 
 const functions = [
+  'runVerify',
   'loadConfig',
   'parseConfig',
   'parseConfigText',
@@ -40,7 +41,6 @@ const schemas = [
   'sourceSchema',
   'apiSchema',
   'resourceSchema',
-  'runVerify',
   'sinkSchema',
   'changeEventSchema',
   'opSchema',
