@@ -144,12 +144,17 @@ test.each(['FULL', 'DEFAULT'] as const)(
     stop = true;
     await writer;
     await h.pg.query(`INSERT INTO ${name} VALUES ('END', 'end', 0, -1)`);
+    // The writer has stopped, so the end row is the source's last event once it is through.
     await waitFor(
-      async () =>
-        (await h.events(name)).some((e) => (e.event.after as { cust_no?: string } | null)?.cust_no === 'END'),
+      async () => {
+        const m = await jsm.streams
+          .getMessage('SLUICE', { last_by_subj: `sluice.${name}.>` })
+          .catch(() => null);
+        return m?.json<{ after: { cust_no?: string } | null }>().after?.cust_no === 'END';
+      },
       'the end row',
       120_000,
-      500,
+      200,
     );
     child.kill('SIGTERM');
     await exited(child);
