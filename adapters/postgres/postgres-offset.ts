@@ -48,7 +48,8 @@ const offsetSchema = z.object({
     .optional(),
   /**
    * Present after a resumed snapshot: these key ranges were read at an LSN later than `lsn`, so
-   * changes to them committed before that LSN are already in the snapshot and are not sent again.
+   * changes to them committed before that LSN are already in the snapshot and are not sent again
+   * (a key change is judged for its old and its new key separately: PgReplicationStream#notYetRead).
    */
   resumed: z.array(rangeSchema).optional(),
 });

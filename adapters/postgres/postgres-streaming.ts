@@ -220,8 +220,8 @@ export class PgReplicationStream {
             // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
             const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {
-              if (resumed && (await this.#alreadyRead(admin, resumed, txn.commitLsn, c))) continue;
-              txn.pending.push(c);
+              const unread = resumed ? await this.#notYetRead(admin, resumed, txn.commitLsn, c) : c;
+              if (unread) txn.pending.push(unread);
             }
             if (txn.pending.length >= s.cfg.maxBatchRows) {
               if (readyOffset) yield takeReady();
@@ -427,23 +427,57 @@ export class PgReplicationStream {
     }
   }
 
-  /** True when a resumed snapshot already read this row at an LSN after this transaction's commit. */
-  async #alreadyRead(
+  /**
+   * The part of `c` that no resumed snapshot already holds: `c` itself, nothing, or (for a key
+   * change) only its delete or only its insert.
+   *
+   * Why this is exact: the consumer's copy of a key k is the row read for k at the snapshot S(k)
+   * whose range covers k (the slot's own snapshot at `lsn`, or a resumed range's `at`), and then
+   * every change to k committed after S(k). So a change's effect on k is sent iff its commit is not
+   * before S(k). An update that moves a row from key `old` to key `new` affects two keys: it
+   * removes `old` and sets `new`, and the two may lie in ranges read at different snapshots. Judged
+   * by the new key alone (as before), a row moved from a range read at `lsn` into a range read
+   * later lost its delete, and the row stayed in the stream forever; a row moved the other way
+   * arrived as an update of a key the consumer never held, which could also delete a different
+   * row that took the old key before the later snapshot. Per key: both halves read, nothing; none
+   * read, the update; only the new key read, a delete of the old key (the new row is in the
+   * snapshot); only the old key read, an insert of the new key (the old one was never published,
+   * or was published as a different row the update must not touch).
+   */
+  async #notYetRead(
     admin: pg.Client,
     ranges: readonly SnapshotRange[],
     commitLsn: string,
     c: SourceChange,
-  ): Promise<boolean> {
+  ): Promise<SourceChange | null> {
     const src = c.event.source;
     const qualified = `${src.schema}.${src.table}`;
     const candidates = ranges.filter((r) => r.table === qualified && compareLsn(commitLsn, r.at) < 0);
-    if (candidates.length === 0) return false;
-    if (candidates.some((r) => r.after === null && r.upTo === null)) return true;
+    if (candidates.length === 0) return c;
+    if (candidates.some((r) => r.after === null && r.upTo === null)) return null;
     const t = this.s.tables.get(qualified);
-    if (!t || t.key.length === 0) return true;
+    if (!t || t.key.length === 0) return null;
     const key = t.key.map((k) => toText(c.key[k]));
+    const read = await this.#inRanges(admin, candidates, t, key);
+    const before = c.event.op === 'u' ? c.event.before : null;
+    const oldKey =
+      before && t.key.every((k) => before[k] !== undefined) ? t.key.map((k) => toText(before[k])) : null;
+    if (!before || !oldKey || JSON.stringify(oldKey) === JSON.stringify(key)) return read ? null : c;
+    const oldRead = await this.#inRanges(admin, candidates, t, oldKey);
+    if (read === oldRead) return read ? null : c;
+    if (read) return { ...c, key: this.s.keyOf(t, before, []), event: { ...c.event, op: 'd', after: null } };
+    return { ...c, event: { ...c.event, op: 'c', before: null } };
+  }
+
+  /** True when `key` lies in one of `ranges` (all of table `t`). */
+  async #inRanges(
+    admin: pg.Client,
+    ranges: readonly SnapshotRange[],
+    t: { keyTypes: readonly string[] },
+    key: readonly unknown[],
+  ): Promise<boolean> {
     const row = (from: number) => `ROW(${t.keyTypes.map((ty, i) => `$${from + i}::${ty}`).join(', ')})`;
-    for (const r of candidates) {
+    for (const r of ranges) {
       const conds: string[] = [];
       const values: unknown[] = [...key];
       if (r.after) {
