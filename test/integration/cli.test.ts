@@ -136,5 +136,10 @@ describe('sluice CLI', () => {
     expect(r.stdout).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/api\/customers → 201/);
     expect(r.stdout).toMatch(/INSERT erp\.custmast key=\{"CUST_NO":"C0000005"\}/);
     expect(r.stdout).toContain('/api/docs');
+    // The demo's webhook receiver verified every delivery, in the resource's API shape.
+    expect(r.stdout).toMatch(/⇢ webhook customers\.created C0000004 {2}signature verified ✓ {2}\{"id":"C0000004"/);
+    expect(r.stdout).toMatch(/⇢ webhook customers\.deleted C0000003 {2}signature verified ✓/);
+    expect(r.stdout).not.toContain('INVALID');
+    expect(r.stdout).toMatch(/curl -N http:\/\/127\.0\.0\.1:\d+\/api\/customers\/changes/);
   });
 });

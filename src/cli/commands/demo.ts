@@ -5,6 +5,7 @@ import pg from 'pg';
 import { parseConfig } from '../../config/load.js';
 import { DEMO_RESOURCES, LEGACY_DDL, LEGACY_WRITES } from '../../demo/legacy-schema.js';
 import { freePort, startEmbeddedPostgres, startNats } from '../../demo/services.js';
+import { startDemoReceiver, type Delivery } from '../../demo/webhook-receiver.js';
 import { startApi } from '../../http/server.js';
 import { toStoredEvent } from '../../nats/stream-reader.js';
 import { startRuntime } from '../../pipeline/runtime.js';
@@ -41,6 +42,16 @@ export function registerDemo(program: Command): void {
         cleanups.push(() => nats.stop());
         out(`NATS: ${nats.url}${nats.started ? ' (nats-server started for the demo)' : ''}`);
         const apiPort = await freePort();
+        // A receiving system of our own: each resource event is POSTed to it, signed, and it verifies
+        // the signature with the Standard Webhooks reference library before printing the body.
+        const deliveries: Delivery[] = [];
+        const receiver = await startDemoReceiver((d) => {
+          deliveries.push(d);
+          out(
+            `  ⇢ webhook ${d.event?.type ?? '?'} ${d.event?.subject ?? ''}  signature ${d.verified ? 'verified ✓' : 'INVALID ✗'}  ${JSON.stringify((d.event?.data as { after?: unknown } | undefined)?.after ?? null)}`,
+          );
+        });
+        cleanups.push(() => receiver.close());
         const cfg = parseConfig({
           nats: {
             servers: nats.url,
@@ -52,7 +63,9 @@ export function registerDemo(program: Command): void {
             { name: 'erp', kind: 'postgres', url: db.url, tables: ['erp.*'], heartbeatInterval: '5s' },
           ],
           api: { listen: `127.0.0.1:${apiPort}`, basePath: '/api', resources: DEMO_RESOURCES },
+          webhooks: [{ name: 'demo-receiver', url: receiver.url, secret: receiver.secret }],
         });
+        out(`webhook receiver: ${receiver.url} (resource events, signed; verified on arrival)`);
         const rt = await startRuntime(cfg, log);
         cleanups.push(() => rt.stop());
         const api = await startApi(cfg, log);
@@ -105,6 +118,11 @@ export function registerDemo(program: Command): void {
         expected += 1;
         await waitSeen(expected);
         await seed.end();
+        // The webhook deliveries of the writes above (resource events in the API shape).
+        for (let i = 0; i < 100 && deliveries.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+        out(
+          `\n${deliveries.length} webhook deliveries, ${deliveries.filter((d) => d.verified).length} with a verified signature`,
+        );
 
         const sample = await (
           await fetch(`${api.url}/api/customers?active=eq.true&order=name.asc&limit=2`)
@@ -118,6 +136,7 @@ export function registerDemo(program: Command): void {
   ${api.url}/api/orders?status=eq.open
   ${api.url}/api/docs                 (interactive reference)
   ${api.url}/api/openapi.json
+  curl -N ${api.url}/api/customers/changes   (the change feed: Server-Sent Events; make a change meanwhile)
   npx sluice tail --server ${nats.url} --stream SLUICE_DEMO --from-start`);
         if (keep) {
           out('\nRunning; Ctrl-C to stop.');
