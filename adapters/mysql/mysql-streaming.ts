@@ -344,8 +344,8 @@ export class BinlogStream {
           case 'deleterows': {
             txn ??= begin(item, e.gtid ?? null, facts.serverId, null);
             for (const c of this.#toChanges(txn, e as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent)) {
-              if (resumed && (await this.#alreadyRead(resumed, txn, c, facts))) continue;
-              txn.pending.push(c);
+              const unread = resumed ? await this.#notYetRead(resumed, txn, c, facts) : c;
+              if (unread) txn.pending.push(unread);
             }
             if (txn.pending.length >= s.cfg.maxBatchRows) {
               if (readyOffset) yield takeReady();
@@ -547,23 +547,44 @@ export class BinlogStream {
     }
   }
 
-  /** True when a resumed snapshot already read this row at a point after this transaction's commit. */
-  async #alreadyRead(
+  /**
+   * What of change `c` (of `txn`) the stream still owes, given a resumed snapshot's ranges: each
+   * range was read in a view at `at`, so it holds the effect of every transaction committed
+   * before `at`. A change of such a transaction to a key inside such a range is already in what
+   * was read (null); any other change is not. An update that moves a row to another key touches
+   * two keys, judged separately (as in the PostgreSQL source): both read, nothing; neither read,
+   * the update; only the new key read, a delete of the old key (published earlier, at the offset's
+   * point, and gone now); only the old key read, an insert of the new key (the old one was never
+   * published, or was published as a different row the update must not touch).
+   */
+  async #notYetRead(
     ranges: readonly SnapshotRange[],
     txn: Txn,
     c: SourceChange,
     facts: ServerFacts,
-  ): Promise<boolean> {
+  ): Promise<SourceChange | null> {
     const src = c.event.source;
     const qualified = `${src.schema}.${src.table}`;
     const candidates = ranges.filter((r) => r.table === qualified && this.#before(txn, r.at, facts));
-    if (candidates.length === 0) return false;
-    if (candidates.some((r) => r.after === null && r.upTo === null)) return true;
+    if (candidates.length === 0) return c;
+    if (candidates.some((r) => r.after === null && r.upTo === null)) return null;
     const t = this.s.tables.get(qualified);
-    if (!t || t.key.length === 0) return true;
+    if (!t || t.key.length === 0) return null;
     const key = t.key.map((k) => c.key[k]);
+    const read = await this.#inRanges(candidates, key);
+    const before = c.event.op === 'u' ? c.event.before : null;
+    const oldKey = before && t.key.every((k) => before[k] !== undefined) ? t.key.map((k) => before[k]) : null;
+    if (!before || !oldKey || JSON.stringify(oldKey) === JSON.stringify(key)) return read ? null : c;
+    const oldRead = await this.#inRanges(candidates, oldKey);
+    if (read === oldRead) return read ? null : c;
+    if (read) return { ...c, key: this.s.keyOf(t, before), event: { ...c.event, op: 'd', after: null } };
+    return { ...c, event: { ...c.event, op: 'c', before: null } };
+  }
+
+  /** True when `key` lies in one of `ranges` (all of one table; bounds exclusive after, inclusive up to). */
+  async #inRanges(ranges: readonly SnapshotRange[], key: readonly unknown[]): Promise<boolean> {
     const tuple = `(${key.map(() => '?').join(', ')})`;
-    for (const r of candidates) {
+    for (const r of ranges) {
       const conds: string[] = [];
       const binds: unknown[] = [];
       if (r.after) {

@@ -3,11 +3,13 @@
 // and a binlog purged (or a server rewound) behind the source's back → OFFSET_LOST. Every case
 // compares the replayed stream with the tables, value for value.
 import type { ChildProcess } from 'node:child_process';
+import { jetstreamManager } from '@nats-io/jetstream';
 import knexFactory, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { OffsetLostError } from '../../src/core/errors.js';
+import type { MysqlOffset } from '../../adapters/mysql/mysql-offset.js';
 import type { AnySourceAdapter } from '../../src/core/source-adapter.js';
 import { createSourceAdapter } from '../../src/pipeline/adapters.js';
 import { mysqlDialect } from '../../src/sql/mysql/mysql-dialect.js';
@@ -75,11 +77,12 @@ async function waitMarker(source: string, id: number): Promise<void> {
 }
 
 /**
- * Three sessions write until stopped: autocommit inserts, updates and deletes; transactions held
+ * Three sessions write until stopped: autocommit inserts, updates, deletes (and with `rekey`, key
+ * changes); transactions held
  * open across other sessions' commits; transactions rolled back. `changes` counts rows changed by
  * committed statements (what the binlog must carry).
  */
-function startWriter(table: string, rows: number, tolerateErrors = false) {
+function startWriter(table: string, rows: number, tolerateErrors = false, rekey = false) {
   let stop = false;
   let changes = 0;
   let failures = 0;
@@ -104,6 +107,13 @@ function startWriter(table: string, rows: number, tolerateErrors = false) {
   const loops = Promise.all([
     loop(async (c, i) => {
       const id = 1 + ((i * 7919) % rows);
+      // Key changes: a seed row moved to the end of the key order, an inserted row to its start.
+      if (rekey && i % 5 === 3)
+        return affected(await c.query(`UPDATE ${table} SET id = ? WHERE id = ?`, [next++, id]));
+      if (rekey && i % 5 === 4) {
+        const high = 1_000_000 + ((i * 31) % Math.max(1, next - 1_000_000));
+        return affected(await c.query(`UPDATE ${table} SET id = id - 2000000 WHERE id = ?`, [high]));
+      }
       if (i % 3 === 0) return affected(await c.query(`INSERT INTO ${table} VALUES (?, 0, 'new')`, [next++]));
       if (i % 3 === 1) return affected(await c.query(`UPDATE ${table} SET v = v + 1 WHERE id = ?`, [id]));
       return affected(await c.query(`DELETE FROM ${table} WHERE id = ?`, [id]));
@@ -213,15 +223,53 @@ describe.skipIf(skip)(`mysql binlog faults${skip ? ` (skipped: ${skip})` : ''}`,
     async () => {
       const t = await makeTable('snap', 20000);
       const file = await h.writeConfig(rawConfig('snap', [t, `${DB}.marker`], { snapshotChunkSize: 250 }));
-      const writer = startWriter(t, 20000);
-      for (const threshold of [3000, 9000]) {
-        child = h.spawnSluice(file);
-        await h.waitForEvents('snap', threshold, 60_000);
-        child.kill('SIGKILL');
-        await exited(child);
-      }
+      const jsm = await jetstreamManager(await h.natsConnection());
+      const count = async () => {
+        const info = await jsm.streams.info('SLUICE', { subjects_filter: 'sluice.snap.>' }).catch(() => null);
+        return Object.values(info?.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+      };
+      const committed = async () => {
+        const m = await jsm.streams
+          .getMessage('KV_sluice_offsets', { last_by_subj: '$KV.sluice_offsets.offset.snap' })
+          .catch(() => null);
+        return m ? (JSON.parse(m.json<{ offset: string }>().offset) as MysqlOffset) : null;
+      };
+      const until = async (what: string, ok: () => Promise<boolean>) =>
+        waitFor(
+          async () => {
+            if (child && child.exitCode !== null) throw new Error(`sluice exited with ${child.exitCode}`);
+            return ok();
+          },
+          what,
+          60_000,
+          25,
+        );
+      const writer = startWriter(t, 20000, false, true);
+      // 1: killed part-way through the consistent snapshot.
       child = h.spawnSluice(file);
+      await until('3000 snapshot rows', async () => (await count()) >= 3000);
+      child.kill('SIGKILL');
+      await exited(child);
+      // 2: killed once it has committed its resume point (the ranges it is about to read) and read
+      // some rows, so the next process resumes a resumed snapshot: two views' ranges over one table.
+      child = h.spawnSluice(file);
+      await until('the resume checkpoint', async () => !!(await committed())?.resumed);
+      const resumedAt = await count();
+      await until('rows read by the resumed snapshot', async () => (await count()) >= resumedAt + 1000);
+      child.kill('SIGKILL');
+      await exited(child);
+      const twice = await committed();
+      expect(twice?.snapshot, 'the second process finished the snapshot before its kill').toBeDefined();
+      expect(twice?.resumed?.length).toBeGreaterThan(0);
+      // 3: resumes again and streams; the writer runs on until the snapshot is done, so changes to
+      // every range are streamed (or skipped) both before and after the ranges' points.
+      child = h.spawnSluice(file);
+      await until('the snapshot finished', async () => {
+        const o = await committed();
+        return !!o && !o.snapshot;
+      });
       await writer.stop();
+      // Inserted after the last view was opened, so it arrives through the binlog, after every change.
       await waitMarker('snap', 3);
       child.kill('SIGTERM');
       await exited(child);
@@ -233,6 +281,7 @@ describe.skipIf(skip)(`mysql binlog faults${skip ? ` (skipped: ${skip})` : ''}`,
       expect(r.examples).toEqual([]);
       expect(r.duplicates).toBe(0);
       expect(r.lost).toBe(0);
+      expect(r.streamed).toBeGreaterThan(0);
     },
   );
 
