@@ -36,6 +36,11 @@ beforeAll(async () => {
     ALTER TABLE pgbench_accounts REPLICA IDENTITY FULL; ALTER TABLE pgbench_branches REPLICA IDENTITY FULL;
     ALTER TABLE pgbench_tellers REPLICA IDENTITY FULL; ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
     CREATE TABLE marker (id int PRIMARY KEY);`);
+  // A frozen (SIGSTOPped) streamer keeps its replication connection, and so the slot, until
+  // PostgreSQL gives up on it after wal_sender_timeout (60 s by default): the standby holds the
+  // lease but waits for the slot that long. HA deployments lower it; so does this test.
+  await h.pg.query(`ALTER SYSTEM SET wal_sender_timeout = '5s'`);
+  await h.pg.query('SELECT pg_reload_conf()');
 }, 120_000);
 
 afterAll(async () => {
@@ -100,7 +105,7 @@ test.skipIf(!hasPgbench)(
           return (await lastSeq()) > seq ? Date.now() : null;
         },
         'a takeover',
-        60_000,
+        120_000,
         20,
       );
 
