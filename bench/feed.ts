@@ -21,6 +21,7 @@ import { openDatabase } from '../src/sql/database.js';
 import { createLegacySchema } from '../test/fixtures/rest/legacy-db.js';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { apiResourceEvent, publishResourceEventsJs } from '../test/support/resource-events.js';
+import type { FeedStage, FeedTraceMessage } from '../src/delivery/feed/feed-trace.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -41,7 +42,7 @@ async function feedConfig(natsUrl: string, dbUrl: string) {
 }
 
 /** Runs this file in a child process with `args`; resolves with what it prints after READY. */
-function startChild(args: string[]): Promise<{ ready: string; child: ChildProcess }> {
+function startChild(args: string[]): Promise<{ ready: string; child: ChildProcess; output: () => string }> {
   // SLUICE_BENCH_PROFILE=dir writes a CPU profile of the feed server there.
   const prof =
     process.env.SLUICE_BENCH_PROFILE && args[0] === '--serve'
@@ -55,7 +56,7 @@ function startChild(args: string[]): Promise<{ ready: string; child: ChildProces
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /READY (\S+)/.exec(out);
-      if (m) resolve({ ready: m[1]!, child });
+      if (m) resolve({ ready: m[1]!, child, output: () => out });
     });
     child.once('exit', (code) => reject(new Error(`bench child ${args[0]} exited with ${code}`)));
   });
@@ -78,18 +79,61 @@ async function drain(url: string, n: number): Promise<void> {
   });
 }
 
-/** Child process: the REST service with the change feed, printing READY <url>. */
+/** Wall-clock milliseconds with sub-millisecond precision: comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
+/** The publish time stamped into a bench event. */
+const sentAt = (event: { data: { after: Record<string, unknown> | null } }) => Number(event.data.after?.message);
+
+/**
+ * Child process: the REST service with the change feed, printing READY <url>. It records when each
+ * event reaches the shared consumer ("tail") and each subscriber's stream ("write"), and its CPU
+ * time, and prints them as STAGES <json> when told to stop.
+ */
 async function serve(natsUrl: string, dbUrl: string): Promise<void> {
   const { startApi } = await import('../src/http/server.js');
   const { createLogger } = await import('../src/util/logger.js');
+  const { feedTrace } = await import('../src/delivery/feed/feed-trace.js');
+  const stages: Record<FeedStage, number[]> = { tail: [], write: [] };
+  let cpuFrom: NodeJS.CpuUsage | undefined;
+  let wallFrom = 0;
+  let writes = 0;
+  feedTrace.subscribe((msg) => {
+    const { stage, items } = msg as FeedTraceMessage;
+    if (stage === 'write') writes++;
+    if (stage === 'tail' && !cpuFrom) [cpuFrom, wallFrom] = [process.cpuUsage(), now()];
+    const t = now();
+    for (const item of items) stages[stage].push(t - sentAt(item.event));
+  });
   const api = await startApi(await feedConfig(natsUrl, dbUrl), createLogger('error'));
   process.stdout.write(`READY ${api.url}\n`);
   process.once('SIGTERM', () => {
+    const cpu = process.cpuUsage(cpuFrom);
+    const summary = {
+      tail: summarize(stages.tail),
+      write: summarize(stages.write),
+      writes,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      wallMs: now() - wallFrom,
+    };
+    process.stdout.write(`STAGES ${JSON.stringify(summary)}\n`);
     api.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   });
+}
+
+interface ServerStages {
+  readonly tail: { p50: number; p99: number; n: number };
+  readonly write: { p50: number; p99: number; n: number };
+  readonly writes: number;
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+function summarize(values: number[]): { p50: number; p99: number; n: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
 }
 
 /** Opens one SSE connection; `onEvent` gets each event's data (only when parsing). */
@@ -134,12 +178,11 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
     drainer = (await startChild(['--drain', url, String(subscribers - measured)])).child;
     const feedLatencies: number[] = [];
     const natsLatencies: number[] = [];
-    const sentAt = (data: string) => Number(JSON.parse(data).data.after.message);
     for (let i = 0; i < measured; i++)
-      clients.push(await subscribe(url, (data) => feedLatencies.push(performance.now() - sentAt(data))));
+      clients.push(await subscribe(url, (data) => feedLatencies.push(now() - sentAt(JSON.parse(data)))));
     const sub = nc.subscribe(resourceWildcard(prefix, 'events'), {
       callback: (_err, m) => {
-        natsLatencies.push(performance.now() - sentAt(m.string()));
+        natsLatencies.push(now() - sentAt(m.json()));
       },
     });
     opts.log(`  feed: ${subscribers} subscribers open; publishing ${total} changes at ${ratePerSecond}/s`);
@@ -152,7 +195,7 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const events = Array.from({ length: 10 }, (_, k) =>
         apiResourceEvent('events', ['id'], 'created', {
-          after: { id: tick * 10 + k, message: String(performance.now()) },
+          after: { id: tick * 10 + k, message: String(now()) },
         }),
       );
       await publishResourceEventsJs(js, prefix, events);
@@ -162,6 +205,9 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
     while (feedLatencies.length < total * measured && performance.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     sub.unsubscribe();
+    await stopChild(server.child);
+    const stagesLine = /STAGES (\S+)/.exec(server.output());
+    const stages = stagesLine ? (JSON.parse(stagesLine[1]!) as ServerStages) : null;
 
     const feed = [...feedLatencies].sort((a, b) => a - b);
     const floor = [...natsLatencies].sort((a, b) => a - b);
@@ -171,6 +217,14 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
     opts.log(
       `  feed: p50 ${percentile(feed, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; NATS subscriber p99 ${natsP99.toFixed(1)} ms`,
     );
+    const ms = (x: number) => x.toFixed(1);
+    if (stages)
+      opts.log(
+        `  feed stages (publish → …, p50/p99 ms): shared consumer ${ms(stages.tail.p50)}/${ms(stages.tail.p99)}, ` +
+          `subscriber stream ${ms(stages.write.p50)}/${ms(stages.write.p99)}, client parsed ${ms(percentile(feed, 50))}/${ms(p99)}; ` +
+          `feed server CPU ${ms(stages.cpuMs)} ms over ${ms(stages.wallMs)} ms (${ms((stages.cpuMs * 1000) / (total * subscribers))} µs per event per subscriber), ` +
+          `${(stages.write.n / Math.max(1, stages.writes)).toFixed(1)} events per socket write`,
+      );
     return [
       {
         name: 'delivery.feed p99 (commit → SSE event)',
@@ -185,6 +239,13 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
           events: total,
           missing: lost,
           target_p99_ms: 100,
+          ...(stages
+            ? {
+                tail_p99: Number(stages.tail.p99.toFixed(2)),
+                write_p99: Number(stages.write.p99.toFixed(2)),
+                server_cpu_us_per_delivery: Number(((stages.cpuMs * 1000) / (total * subscribers)).toFixed(2)),
+              }
+            : {}),
         },
       },
     ];

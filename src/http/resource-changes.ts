@@ -17,6 +17,7 @@ import {
   type Filter,
 } from '../resources/filter-grammar.js';
 import type { AppEnv } from './env.js';
+import { eventStream } from './event-stream.js';
 import { jsonResponse } from './json-response.js';
 import { visibleField } from './list-params.js';
 import { GoneProblem, ServiceUnavailableProblem } from './problem.js';
@@ -154,87 +155,7 @@ export async function changesHandler(
   else signal.addEventListener('abort', () => sub.close(), { once: true });
   return wantsJson(c.req.header('accept'))
     ? longPoll(sub, view, params.wait, params.limit)
-    : eventStream(sub, view, deps.changes.heartbeat);
-}
-
-const encoder = new TextEncoder();
-/** Most events written to one event stream at once. */
-const batchMax = 256;
-
-function sseFrame(seq: number, type: string, json: string): string {
-  return `id: ${seq}\nevent: ${type}\ndata: ${json}\n\n`;
-}
-
-/** The event's SSE frame for this caller, or null when the caller may not see it. */
-function render(item: FeedItem, view: FeedView): Uint8Array | null {
-  const seen = view(item.event);
-  if (seen === null) return null;
-  if (seen === item.event)
-    // Shared by every subscriber that sees the event whole. A data line cannot hold a line break.
-    return (item.frame ??= encoder.encode(
-      sseFrame(item.seq, seen.type, /[\r\n]/.test(item.payload) ? JSON.stringify(seen) : item.payload),
-    ));
-  return encoder.encode(sseFrame(item.seq, seen.type, JSON.stringify(seen)));
-}
-
-const closingNotes = {
-  overflow: 'closing: this client reads too slowly; reconnect with Last-Event-ID',
-  'tail-closed': 'closing: the change stream was interrupted; reconnect with Last-Event-ID',
-  'catch-up-failed': 'closing: reading the backlog failed; reconnect with Last-Event-ID',
-  unsubscribed: 'closing',
-} as const;
-
-function eventStream(sub: FeedSubscription, view: FeedView, heartbeat: number): Response {
-  const items = sub.queue[Symbol.asyncIterator]();
-  const ping = encoder.encode(':\n\n');
-  let quiet = true;
-  let beat: NodeJS.Timeout | undefined;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      // `retry`: how long a browser waits before reconnecting (with Last-Event-ID).
-      controller.enqueue(encoder.encode(`retry: 1000\n: sluice change feed after ${sub.after}\n\n`));
-      beat = setInterval(() => {
-        if (quiet && (controller.desiredSize ?? 0) > 0) controller.enqueue(ping);
-        quiet = true;
-      }, heartbeat);
-    },
-    async pull(controller) {
-      for (;;) {
-        const next = await items.next();
-        if (next.done) {
-          clearInterval(beat);
-          controller.enqueue(encoder.encode(`: ${closingNotes[sub.closeReason ?? 'unsubscribed']}\n\n`));
-          controller.close();
-          return;
-        }
-        // One write for what arrives in the same turn of the event loop: with hundreds of
-        // subscribers, a socket write per event per subscriber is what costs.
-        await new Promise((resolve) => setImmediate(resolve));
-        const frames: Uint8Array[] = [];
-        for (const item of [next.value, ...sub.queue.takeNow(batchMax)]) {
-          const frame = render(item, view);
-          if (frame !== null) frames.push(frame);
-        }
-        if (frames.length > 0) {
-          quiet = false;
-          controller.enqueue(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-          return;
-        }
-      }
-    },
-    cancel() {
-      clearInterval(beat);
-      sub.close();
-    },
-  });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    },
-  });
+    : eventStream(c, sub, view, deps.changes.heartbeat);
 }
 
 /**

@@ -25,6 +25,7 @@ export class FeedSubscription implements TailListener {
   readonly #abort = new AbortController();
   #reason: CloseReason | undefined;
   readonly #onClose: (sub: FeedSubscription) => void;
+  #onReady: (() => void) | undefined;
   #caughtUp!: () => void;
   /** Resolves once the subscription is live (or closed): the gap has been queued. */
   readonly caughtUp = new Promise<void>((resolve) => {
@@ -51,6 +52,15 @@ export class FeedSubscription implements TailListener {
     return this.#state;
   }
 
+  /**
+   * `fn` is called when queued events are ready to be taken with `queue.takeNow` (after each
+   * batch of the tail, after each event of the catch-up) and when the subscription closes: for a
+   * writer that takes everything at once rather than iterating the queue.
+   */
+  onReady(fn: () => void): void {
+    this.#onReady = fn;
+  }
+
   /** Starts reading the gap between the resume position and `until` (the tail's position when joined). */
   catchUp(read: RangeReader, until: number): void {
     if (this.#pos >= until || this.#state !== 'live') {
@@ -68,6 +78,7 @@ export class FeedSubscription implements TailListener {
         if (item.seq <= this.#pos) continue;
         await this.queue.push(item);
         this.#pos = item.seq;
+        this.#onReady?.();
       }
       while (this.#backlog.length > 0) {
         if (this.#state === 'closed') return;
@@ -75,6 +86,7 @@ export class FeedSubscription implements TailListener {
         if (item.seq <= this.#pos) continue;
         await this.queue.push(item);
         this.#pos = item.seq;
+        this.#onReady?.();
       }
       // The backlog is empty and this runs synchronously up to here: the tail's next event goes
       // straight to the queue.
@@ -109,6 +121,10 @@ export class FeedSubscription implements TailListener {
     }
   }
 
+  onBatchEnd(): void {
+    if (this.#state === 'live' && this.queue.size > 0) this.#onReady?.();
+  }
+
   onTailClosed(): void {
     this.close('tail-closed');
   }
@@ -123,5 +139,6 @@ export class FeedSubscription implements TailListener {
     this.queue.end();
     this.#caughtUp();
     this.#onClose(this);
+    this.#onReady?.();
   }
 }

@@ -15,10 +15,16 @@ import {
 import type { Logger } from '../../core/source-adapter.js';
 import { toFeedItem, type FeedItem } from './feed-item.js';
 import { feedMetrics } from './feed-metrics.js';
+import { traceFeed } from './feed-trace.js';
 
 export interface TailListener {
   /** Called in stream order for every event after the position the listener joined at. */
   onItem(item: FeedItem): void;
+  /**
+   * Called once the events that arrived together have all gone to onItem (once per turn of the
+   * event loop that brought any): the moment to write them out in one piece.
+   */
+  onBatchEnd(): void;
   /** The tail stopped (consumer failure or shutdown): no more items will come. */
   onTailClosed(err?: unknown): void;
 }
@@ -28,6 +34,7 @@ export class ResourceTail {
   readonly #listeners = new Set<TailListener>();
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #batchEnd: NodeJS.Immediate | undefined;
 
   private constructor(
     readonly resource: string,
@@ -110,6 +117,7 @@ export class ResourceTail {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    clearImmediate(this.#batchEnd);
     this.onClosed(this);
     const listeners = [...this.#listeners];
     this.#listeners.clear();
@@ -137,7 +145,14 @@ export class ResourceTail {
           continue;
         }
         feedMetrics.events.inc({ resource: this.resource });
+        traceFeed('tail', [item]);
         for (const l of this.#listeners) l.onItem(item);
+        // The messages of one read from the socket come in this same turn: their batch ends
+        // after it, so each subscriber writes them with one socket write.
+        this.#batchEnd ??= setImmediate(() => {
+          this.#batchEnd = undefined;
+          for (const l of this.#listeners) l.onBatchEnd();
+        });
       }
     } catch (err) {
       failure = err;
