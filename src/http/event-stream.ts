@@ -46,6 +46,31 @@ function render(item: FeedItem, view: FeedView): Uint8Array | null {
   return encoder.encode(sseFrame(item.seq, seen.type, JSON.stringify(seen)));
 }
 
+/** The last batch joined from shared frames: the subscribers of one tail batch all write it. */
+let joined: { first: FeedItem; last: FeedItem; n: number; bytes: Uint8Array } | undefined;
+
+/** The batch's frames for this caller in one piece, or null when it may see none of them. */
+function join(batch: readonly FeedItem[], view: FeedView): Uint8Array | null {
+  const frames: Uint8Array[] = [];
+  let shared = true;
+  for (const item of batch) {
+    const frame = render(item, view);
+    if (frame === null) shared = false;
+    else {
+      if (frame !== item.frame) shared = false;
+      frames.push(frame);
+    }
+  }
+  if (frames.length <= 1) return frames[0] ?? null;
+  if (!shared) return Buffer.concat(frames);
+  // Every event whole: the same bytes as the previous subscriber's when it is the same batch.
+  const first = batch[0]!;
+  const last = batch[batch.length - 1]!;
+  if (joined?.first !== first || joined.last !== last || joined.n !== batch.length)
+    joined = { first, last, n: batch.length, bytes: Buffer.concat(frames) };
+  return joined.bytes;
+}
+
 /** Where the bytes of an event stream go. */
 interface Sink {
   /** False when the receiver is full: wait for onDrain before writing more. */
@@ -90,14 +115,10 @@ class EventStreamWriter {
     for (;;) {
       const batch = this.sub.queue.takeNow(batchMax);
       if (batch.length === 0) break;
-      const frames: Uint8Array[] = [];
-      for (const item of batch) {
-        const frame = render(item, this.view);
-        if (frame !== null) frames.push(frame);
-      }
-      if (frames.length === 0) continue;
+      const chunk = join(batch, this.view);
+      if (chunk === null) continue;
       this.#quiet = false;
-      const ok = sink.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+      const ok = sink.write(chunk);
       traceFeed('write', batch);
       if (!ok) {
         this.#blocked = true;
