@@ -222,10 +222,24 @@ export async function checkResourceEvents(
   expect(actual).toEqual(expected);
 
   // Independent of the mapper: replay into rows and compare with the tables through the mappings.
+  await expectReplayEqualsTables(actual, routes, pgUrl, raw);
+  return { raw: raw.length, resource: actual.length };
+}
+
+/**
+ * Replaying `events` (in stream order, or at least in order per key, as a webhook receiver gets
+ * them) gives each mapped table's rows in API shape. `raw`, when given, explains a difference.
+ */
+export async function expectReplayEqualsTables(
+  events: readonly { readonly event: unknown }[],
+  routes: SourceRoutes,
+  pgUrl: string,
+  raw: readonly StoredEvent[] = [],
+): Promise<void> {
   const states = await readTableStates(pgUrl, ['public.custmast', 'public.ordln']);
   for (const m of routes.mappers) {
     const model = new Map<string, unknown>();
-    for (const a of actual) {
+    for (const a of events) {
       const e = resourceEventSchema.parse(a.event);
       if (!e.type.startsWith(`${m.resource}.`)) continue;
       if (e.type.endsWith('.truncated')) model.clear();
@@ -249,22 +263,21 @@ export async function checkResourceEvents(
       (k) => JSON.stringify(model.get(k)) !== JSON.stringify(rows.get(k)),
     );
     // On a difference, the history of that key (resource and raw events) says which side is off.
-    if (differs !== undefined) console.log(history(m.resource, differs, actual, raw));
+    if (differs !== undefined) console.log(history(m.resource, differs, events, raw));
     expect(model).toEqual(rows);
   }
-  return { raw: raw.length, resource: actual.length };
 }
 
 function history(
   resource: string,
   key: string,
-  actual: readonly Expected[],
+  actual: readonly { readonly subject?: string; readonly event: unknown }[],
   raw: readonly StoredEvent[],
 ): string {
   const lines = [`${resource} ${key} differs from the table; its events:`];
   for (const a of actual)
     if (JSON.stringify(a.event).includes(key))
-      lines.push(`  resource ${a.subject} ${JSON.stringify(a.event)}`);
+      lines.push(`  resource ${a.subject ?? ''} ${JSON.stringify(a.event)}`);
   for (const r of raw)
     if (JSON.stringify(r.event).includes(key.trim()))
       lines.push(
