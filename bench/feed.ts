@@ -82,7 +82,8 @@ async function drain(url: string, n: number): Promise<void> {
 /** Wall-clock milliseconds with sub-millisecond precision: comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
 /** The publish time stamped into a bench event. */
-const sentAt = (event: { data: { after: Record<string, unknown> | null } }) => Number(event.data.after?.message);
+const sentAt = (event: { data: { after: Record<string, unknown> | null } }) =>
+  Number(event.data.after?.message);
 /** The same, read from the event's JSON text without parsing all of it (the clients read many). */
 const stampOf = (json: string) => {
   const at = json.indexOf('"message":"') + 11;
@@ -270,7 +271,9 @@ export async function runFeedBench(opts: BenchOptions): Promise<BenchResult[]> {
             ? {
                 tail_p99: Number(stages.tail.p99.toFixed(2)),
                 write_p99: Number(stages.write.p99.toFixed(2)),
-                server_cpu_us_per_delivery: Number(((stages.cpuMs * 1000) / (total * subscribers)).toFixed(2)),
+                server_cpu_us_per_delivery: Number(
+                  ((stages.cpuMs * 1000) / (total * subscribers)).toFixed(2),
+                ),
               }
             : {}),
         },

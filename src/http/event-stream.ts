@@ -93,7 +93,8 @@ class EventStreamWriter {
     heartbeat: number,
   ) {
     this.#beat = setInterval(() => {
-      if (this.#quiet && !this.#blocked && this.#sink && !this.#ended) this.#sink.write(encoder.encode(':\n\n'));
+      if (this.#quiet && !this.#blocked && this.#sink && !this.#ended)
+        this.#sink.write(encoder.encode(':\n\n'));
       this.#quiet = true;
     }, heartbeat);
     this.#beat.unref();
@@ -205,7 +206,8 @@ function direct(res: ServerResponse<IncomingMessage>, writer: EventStreamWriter)
   for (const [k, v] of Object.entries(headers)) reply.headers.set(k, v);
   const marker = new Set(RESPONSE_ALREADY_SENT.headers.keys());
   setImmediate(() => {
-    // Something else answered after all (an error on the way out): this stream has no client.
+    // Something else answered after all (an error on the way out, or a middleware that read
+    // c.res before the route ran, making Hono rewrap this response): this stream has no client.
     if (res.headersSent || res.writableEnded || res.destroyed) return writer.cancel();
     const out: Record<string, string> = {};
     for (const [k, v] of reply.headers) if (!marker.has(k)) out[k] = v;

@@ -109,7 +109,13 @@ class FeedFollower {
 const logTail: string[] = [];
 function keepLog(p: ChildProcess): ChildProcess {
   p.stderr?.on('data', (d: Buffer) => {
-    logTail.push(...d.toString().split('\n').filter((l) => l !== '').map((l) => `[pid ${p.pid}] ${l}`));
+    logTail.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => `[pid ${p.pid}] ${l}`),
+    );
     logTail.splice(0, Math.max(0, logTail.length - 400));
   });
   return p;
@@ -170,7 +176,12 @@ test(
       const from = await resourceCount();
       // Between the kills, the receiver is down for a while and the SSE client drops once.
       if (kills === 1) {
-        await waitFor(async () => feed.connections >= 2, 'the SSE client to resume after the kill', 60_000, 50);
+        await waitFor(
+          async () => feed.connections >= 2,
+          'the SSE client to resume after the kill',
+          60_000,
+          50,
+        );
         feed.drop();
         await receiver.down();
         setTimeout(() => void receiver?.listen(), 1500);
