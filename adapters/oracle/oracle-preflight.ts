@@ -4,6 +4,7 @@
 import type { PreflightReport } from '../../src/core/source-adapter.js';
 import { errorMessage } from '../../src/core/errors.js';
 import { urlParts } from '../../src/sql/sql-dialect.js';
+import { OracleLoginError } from './oracle-errors.js';
 import type { OracleSession } from './oracle-session.js';
 
 /** The privileges the adapter uses, each with what it is for. */
@@ -104,7 +105,11 @@ export async function runPreflight(s: OracleSession): Promise<PreflightReport> {
         );
     }
   } catch (err) {
-    problems.push(`cannot check the source: ${errorMessage(s.classify(err, 'preflight'))}`);
+    const e = s.classify(err, 'preflight');
+    // A database that is down or failing over is retried, a refused login stops with its own code;
+    // anything else (a missing view, a grant) is a problem to report.
+    if (e.retriable || e instanceof OracleLoginError) throw e;
+    problems.push(`cannot check the source: ${errorMessage(e)}`);
   }
   return { ok: problems.length === 0, problems, warnings, facts };
 }

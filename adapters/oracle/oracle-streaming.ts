@@ -184,11 +184,12 @@ export class LogMinerStream {
         if (!t) continue;
         const n = (perTable.get(q) ?? 0) + 1;
         perTable.set(q, n);
-        changes.push(this.#change(t, tx, e, parseRedo(e.sql), position, index++, n));
+        // A full chunk goes out only once another row follows it: the last chunk carries the offset.
         if (changes.length >= s.cfg.maxBatchRows) {
           yield { changes, offset: null };
           changes = [];
         }
+        changes.push(this.#change(t, tx, e, parseRedo(e.sql), position, index++, n));
       }
     } finally {
       await tx.discard();
