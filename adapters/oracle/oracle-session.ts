@@ -171,12 +171,20 @@ export class OracleSession {
     const found: string[] = [];
     const missing: string[] = [];
     for (const entry of this.cfg.tables) {
-      const [owner, table] = entry.toUpperCase().split('.') as [string, string];
-      const like = table.replace(/\*/g, '%');
-      const rows = await this.rows(
-        `SELECT OWNER, TABLE_NAME FROM ALL_TABLES WHERE OWNER = :1 AND TABLE_NAME LIKE :2 ORDER BY TABLE_NAME`,
-        [owner, like],
-      );
+      // Oracle folds unquoted names to upper case; a name created quoted (knex does) keeps its case.
+      // The name as written is tried first, then upper-cased.
+      const [owner, table] = entry.split('.') as [string, string];
+      let rows: OracleRow[] = [];
+      for (const [o, t] of [
+        [owner, table],
+        [owner.toUpperCase(), table.toUpperCase()],
+      ] as const) {
+        rows = await this.rows(
+          `SELECT OWNER, TABLE_NAME FROM ALL_TABLES WHERE OWNER = :1 AND TABLE_NAME LIKE :2 ORDER BY TABLE_NAME`,
+          [o, t.replace(/\*/g, '%')],
+        );
+        if (rows.length > 0) break;
+      }
       if (rows.length === 0) missing.push(entry);
       for (const r of rows) {
         const q = `${String(r.OWNER)}.${String(r.TABLE_NAME)}`;

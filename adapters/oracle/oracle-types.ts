@@ -5,7 +5,7 @@ import { BridgeError } from '../../src/core/errors.js';
 import { decodeUnistr, type RedoValue } from './oracle-redo-parser.js';
 
 export type OracleKind =
-  /** NUMBER(p,0) with p ≤ 15: a JS number is exact. */
+  /** NUMBER(p,0), INTEGER: a JS number, a string only past ±2^53. */
   | 'int'
   /** NUMBER, NUMBER(p,s), larger NUMBER(p,0), FLOAT: exact digits as a string. */
   | 'decimal'
@@ -46,7 +46,7 @@ export function oracleColumn(
   if (t === 'NUMBER' || t === 'INTEGER')
     return {
       ...base,
-      kind: t === 'INTEGER' || (scale === 0 && precision !== null && precision <= 15) ? 'int' : 'decimal',
+      kind: t === 'INTEGER' || scale === 0 ? 'int' : 'decimal',
     };
   if (t === 'FLOAT') return { ...base, kind: 'decimal' };
   if (t === 'BINARY_FLOAT' || t === 'BINARY_DOUBLE') return { ...base, kind: 'double' };
