@@ -427,3 +427,34 @@ describe('oracle adapter on recorded rows (fake oracledb driver)', () => {
     expect(deadlock).toMatchObject({ retriable: true });
   });
 });
+
+describe('oracle adapter and the real oracledb module', () => {
+  test('the default loader is the real oracledb, in Thin mode, and the type handler speaks its constants', async () => {
+    const { loadOracledb } = await import('../../adapters/oracle/oracle-session.js');
+    const { fetchTypeHandler } = await import('../../adapters/oracle/oracle-types.js');
+    const real = (await loadOracledb()) as unknown as Record<string, unknown> & { thin: boolean };
+    expect(real.thin).toBe(true);
+    const h = fetchTypeHandler(real as never);
+    expect(h({ dbType: real.DB_TYPE_NUMBER })).toEqual({ type: real.STRING });
+    expect(h({ dbType: real.DB_TYPE_CLOB })).toEqual({ type: real.STRING });
+    expect(h({ dbType: real.DB_TYPE_NCLOB })).toEqual({ type: real.STRING });
+    expect(h({ dbType: real.DB_TYPE_BLOB })).toEqual({ type: real.BUFFER });
+    expect(h({ dbType: real.DB_TYPE_DATE })).toBeUndefined();
+    expect(h({ dbType: real.DB_TYPE_RAW })).toBeUndefined();
+  });
+
+  test('a config with kind: oracle validates and reaches this adapter through the pipeline factory', async () => {
+    const { parseConfig } = await import('../../src/config/load.js');
+    const { createSourceAdapter } = await import('../../src/pipeline/adapters.js');
+    const cfg = parseConfig({
+      sources: [{ name: 'erp', kind: 'oracle', url: 'oracle://u:p@db/ERPPDB', tables: ['APP.CUSTOMERS'] }],
+    }).sources[0]!;
+    const a = await createSourceAdapter(cfg, quietLog);
+    expect(a).toBeInstanceOf(OracleAdapter);
+    expect(a.capabilities).toMatchObject({ beforeImage: 'full', transactions: true });
+    await a.close();
+    expect(() =>
+      parseConfig({ sources: [{ name: 'x', kind: 'oracle', url: 'postgres://x/y', tables: ['A.B'] }] }),
+    ).toThrow(/oracle:\/\//);
+  });
+});
