@@ -93,6 +93,8 @@ export interface FakeOracle {
   readonly world: FakeOracleWorld;
   /** Set to make the next query fail with this error. */
   failNext: Error | null;
+  /** Called with each statement before it is answered. */
+  onQuery: ((sql: string) => void) | null;
 }
 
 /** What oracledb hands back for one value of a column, under the caller's fetchTypeHandler. */
@@ -130,6 +132,7 @@ export function fakeOracle(world: FakeOracleWorld): FakeOracle {
     windows,
     world,
     failNext: null,
+    onQuery: null,
   };
 
   const answer = (sql: string, binds: unknown[]): RecordedSet => {
@@ -248,6 +251,7 @@ export function fakeOracle(world: FakeOracleWorld): FakeOracle {
     oracleServerVersionString: '23.5.0.24.7',
     execute(sql, binds, options) {
       sent.push({ sql, binds });
+      fake.onQuery?.(sql);
       if (fake.failNext) {
         const err = fake.failNext;
         fake.failNext = null;
