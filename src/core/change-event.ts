@@ -155,6 +155,8 @@ export function makeChange<C extends Connector>(o: ChangeOrigin<C>, e: ChangeInp
       if (f.txId !== undefined) source.txId = f.txId;
       if (f.rs_id !== undefined) source.rs_id = f.rs_id;
       if (f.ssn !== undefined) source.ssn = f.ssn;
+      if (f.redo_thread !== undefined) source.redo_thread = f.redo_thread;
+      if (f.user_name !== undefined) source.user_name = f.user_name;
       break;
     }
     case 'polling': {

@@ -60,7 +60,8 @@ export const sqlserverSourceSchema = z.looseObject({
 
 /**
  * Oracle LogMiner. SCNs are strings (they pass 2^53), and so is `txId`: Oracle's transaction id
- * is a hex string (`0a001b00c3120000`), not a number.
+ * is a hex string (`0a001b00c3120000`), not a number. `scn` is the change's own SCN (the snapshot's
+ * for reads), `redo_thread` the RAC thread of its commit, `user_name` the session user that made it.
  */
 export const oracleSourceSchema = z.looseObject({
   ...common,
@@ -70,6 +71,8 @@ export const oracleSourceSchema = z.looseObject({
   txId: z.string().nullable().optional(),
   rs_id: z.string().nullable().optional(),
   ssn: z.number().int().nullable().optional(),
+  redo_thread: z.number().int().nullable().optional(),
+  user_name: z.string().nullable().optional(),
 });
 
 /**

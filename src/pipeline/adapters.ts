@@ -13,6 +13,10 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
       const { createMysqlAdapter } = await import('../../adapters/mysql/index.js');
       return createMysqlAdapter(cfg, log);
     }
+    case 'oracle': {
+      const { createOracleAdapter } = await import('../../adapters/oracle/index.js');
+      return createOracleAdapter(cfg, log);
+    }
     case 'polling': {
       const { createPollingAdapter } = await import('../../adapters/polling/index.js');
       return createPollingAdapter(cfg, log);

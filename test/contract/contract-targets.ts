@@ -57,7 +57,7 @@ export async function startDb(kind: DbKind): Promise<Db> {
       break;
     case 'oracle':
       url = process.env.ORACLE_URL!;
-      schema = (new URL(url).username || 'SYSTEM').toUpperCase();
+      schema = (decodeURIComponent(new URL(url).username) || 'SYSTEM').toUpperCase();
       break;
     default: {
       const never: never = kind;

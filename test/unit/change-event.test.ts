@@ -114,7 +114,15 @@ describe('source blocks per connector', () => {
     );
     expect('origin' in pg.event).toBe(false);
     expect(connectorFieldKeys.postgres).toEqual(['lsn', 'txId', 'xmin']);
-    expect(connectorFieldKeys.oracle).toEqual(['scn', 'commit_scn', 'txId', 'rs_id', 'ssn']);
+    expect(connectorFieldKeys.oracle).toEqual([
+      'scn',
+      'commit_scn',
+      'txId',
+      'rs_id',
+      'ssn',
+      'redo_thread',
+      'user_name',
+    ]);
   });
 
   test.each(Object.keys(connectorFieldKeys) as Connector[])(
