@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { pollingSourceSchema } from '../../adapters/polling/config.js';
 import { mysqlSourceSchema } from '../../adapters/mysql/config.js';
+import { mssqlSourceSchema } from '../../adapters/mssql/config.js';
 import { postgresSourceSchema } from '../../adapters/postgres/config.js';
 import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
@@ -69,6 +70,7 @@ export const natsSchema = z
 export const sourceSchema = z.discriminatedUnion('kind', [
   postgresSourceSchema,
   mysqlSourceSchema,
+  mssqlSourceSchema,
   pollingSourceSchema,
   triggersSourceSchema,
 ]);

@@ -13,6 +13,10 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
       const { createMysqlAdapter } = await import('../../adapters/mysql/index.js');
       return createMysqlAdapter(cfg, log);
     }
+    case 'mssql': {
+      const { createMssqlAdapter } = await import('../../adapters/mssql/index.js');
+      return createMssqlAdapter(cfg, log);
+    }
     case 'polling': {
       const { createPollingAdapter } = await import('../../adapters/polling/index.js');
       return createPollingAdapter(cfg, log);
