@@ -174,7 +174,6 @@ export function* toBatches(
     return b;
   };
   for (const r of rows) {
-    if (compareCdc(r, from) <= 0) continue;
     if (txn !== null && r.lsn !== txn) yield flush({ mode: 'cdc', lsn: txn, seqval: MAX_SEQVAL, op: 4 });
     if (r.lsn !== txn) {
       txn = r.lsn;
@@ -193,13 +192,16 @@ export function* toBatches(
           ? r.image
           : null;
     pendingBefore = null;
-    const after = r.op === 1 ? null : r.image;
+    // Orders and serial numbers count the changes a resumed read skips, so they come out the same.
     const t = r.table;
+    const total = ++order;
     const tableOrder = (perTable.get(t.qualified) ?? 0) + 1;
     perTable.set(t.qualified, tableOrder);
     const serialKey = `${t.qualified}:${r.seqval}`;
     const serialNo = (serial.get(serialKey) ?? 0) + 1;
     serial.set(serialKey, serialNo);
+    if (compareCdc(r, from) <= 0) continue;
+    const after = r.op === 1 ? null : r.image;
     changes.push(
       makeChange(origin, {
         op: r.op === 1 ? 'd' : r.op === 2 ? 'c' : 'u',
@@ -213,7 +215,7 @@ export function* toBatches(
         commit_lsn: lsnText(r.lsn),
         change_lsn: lsnText(r.seqval),
         event_serial_no: serialNo,
-        transaction: { id: lsnText(r.lsn), total_order: ++order, data_collection_order: tableOrder },
+        transaction: { id: lsnText(r.lsn), total_order: total, data_collection_order: tableOrder },
         position: `${r.lsn}:${r.seqval}:${r.op}`,
         index: serialNo - 1,
       }),

@@ -1,0 +1,181 @@
+// The mssql adapter through the real `mssql` package and its tedious driver, against a FAKE TDS
+// server (test/support/fake-tds-server.ts; SQL Server cannot run here): login, SQL batches with
+// several result sets, every column type the adapter reads, ERROR tokens. The fake answers the
+// adapter's statements from the recorded rows the unit tests use, so the events must come out the
+// same after tedious has decoded them from the wire.
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMssqlAdapter } from '../../adapters/mssql/index.js';
+import { MssqlLoginError } from '../../adapters/mssql/mssql-errors.js';
+import { MssqlPoolExecutor } from '../../adapters/mssql/mssql-session.js';
+import { eventValue, kindOf } from '../../adapters/mssql/mssql-types.js';
+import type { SourceChange } from '../../src/core/change-event.js';
+import { OffsetLostError } from '../../src/core/errors.js';
+import {
+  startFakeTdsServer,
+  TdsServerError,
+  type FakeTdsServer,
+  type TdsColumn,
+} from '../support/fake-tds-server.js';
+import { quietLog } from '../support/harness.js';
+import { collect, mssqlConfig, recordedExecutor, respond, scenario } from '../support/mssql-recorded.js';
+
+const servers: FakeTdsServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function fake(...args: Parameters<typeof startFakeTdsServer>): Promise<FakeTdsServer> {
+  const s = await startFakeTdsServer(...args);
+  servers.push(s);
+  return s;
+}
+
+const url = (port: number) => `mssql://sa:pw@127.0.0.1:${port}/erp`;
+
+/** An event without what depends on the clock (the envelope's ts_ms, a snapshot read's ts_ms). */
+function stable(c: SourceChange) {
+  const { ts_ms: _t, ...event } = c.event;
+  const source = { ...event.source } as Record<string, unknown>;
+  if (event.op === 'r') delete source.ts_ms;
+  return { ...event, source, key: c.key, position: c.position, index: c.index };
+}
+
+describe('mssql adapter against a fake TDS server (real mssql/tedious driver)', () => {
+  it('fake TDS server: the real driver decodes every column type the adapter reads', async () => {
+    const columns: TdsColumn[] = [
+      { name: 'lsn', type: 'binary', precision: 10 },
+      { name: 'big', type: 'bigint' },
+      { name: 'dec', type: 'decimal', precision: 38, scale: 4 },
+      { name: 'cash', type: 'money' },
+      { name: 'born', type: 'date' },
+      { name: 'at', type: 'datetime2', scale: 7 },
+      { name: 'seen', type: 'datetimeoffset', scale: 7 },
+      { name: 'name', type: 'nvarchar' },
+      { name: 'blob', type: 'varbinary' },
+      { name: 'id', type: 'uniqueidentifier' },
+      { name: 'rv', type: 'binary', precision: 8 },
+      { name: 'flag', type: 'bit' },
+      { name: 'memo', type: 'ntext' },
+      { name: 'pic', type: 'image' },
+      { name: 'legacy', type: 'datetime' },
+    ];
+    const row = [
+      Buffer.from('0000002500000d9800a2', 'hex'),
+      '9007199254740993',
+      '12345678901234567890.1234',
+      '922337203685477.5807',
+      '1969-07-20',
+      '2024-02-29T13:14:15.1234567',
+      '2024-02-29T01:14:15.1234567+02:00',
+      'Grüße ☃',
+      Buffer.from([0, 1, 254, 255]),
+      '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+      Buffer.from('00000000000007d1', 'hex'),
+      true,
+      'ntext ☃',
+      Buffer.from([9, 8, 7]),
+      '2024-02-29T13:14:15.997',
+    ];
+    const srv = await fake(() => [{ columns, rows: [row, columns.map(() => null)] }]);
+    const db = new MssqlPoolExecutor(mssqlConfig({ url: url(srv.port) }), quietLog);
+    try {
+      const [[r, nulls] = []] = await db.batch('SELECT everything');
+      expect(r).toMatchObject({
+        lsn: Buffer.from('0000002500000d9800a2', 'hex'),
+        big: '9007199254740993', // tedious: bigint as a string
+        born: new Date('1969-07-20T00:00:00.000Z'),
+        name: 'Grüße ☃',
+        blob: Buffer.from([0, 1, 254, 255]),
+        id: '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+        flag: true,
+        memo: 'ntext ☃',
+        pic: Buffer.from([9, 8, 7]),
+        legacy: new Date('2024-02-29T13:14:15.997Z'),
+      });
+      // What the driver loses, and why the adapter's SELECTs CONVERT these types to text:
+      expect(typeof r!.dec).toBe('number');
+      expect(r!.cash).toBe(922337203685477.6);
+      expect((r!.at as Date).toISOString()).toBe('2024-02-29T13:14:15.123Z');
+      expect((r!.seen as Date).toISOString()).toBe('2024-02-28T23:14:15.123Z');
+      expect(Object.values(nulls!).every((v) => v === null)).toBe(true);
+      // Unconverted values still map to the event forms (with the driver's precision).
+      expect(eventValue(kindOf('bigint'), r!.big)).toBe('9007199254740993');
+      expect(eventValue(kindOf('date'), r!.born)).toBe('1969-07-20');
+      expect(eventValue(kindOf('datetimeoffset'), r!.seen)).toBe('2024-02-28T23:14:15.123Z');
+      expect(eventValue(kindOf('timestamp'), r!.rv)).toBe('AAAAAAAAB9E=');
+    } finally {
+      await db.close();
+    }
+    expect(srv.logins).toBeGreaterThanOrEqual(1);
+    expect(srv.batches).toEqual(['SELECT everything']);
+  });
+
+  it('fake TDS server: snapshot and CDC stream through the real driver give the events the recorded rows give', async () => {
+    const viaWire = scenario();
+    const srv = await fake((sql) => respond(viaWire, sql));
+    const adapter = createMssqlAdapter(mssqlConfig({ url: url(srv.port) }), quietLog);
+    const report = await adapter.preflight();
+    await adapter.close();
+    expect(report).toMatchObject({
+      ok: true,
+      facts: { database: 'erp', cdcEnabled: true, agentRunning: true },
+    });
+
+    const wire = await collect(new MssqlPoolExecutor(mssqlConfig({ url: url(srv.port) }), quietLog), {
+      snapshot: true,
+      count: 12,
+    });
+    const direct = await collect(recordedExecutor(scenario()), { snapshot: true, count: 12 });
+    expect(wire.changes).toHaveLength(12);
+    expect(wire.changes.map(stable)).toEqual(direct.changes.map(stable));
+    expect(wire.batches.map((b) => b.offset)).toEqual(direct.batches.map((b) => b.offset));
+    // It was the real driver on the wire: the mssql package resolved, and batches reached the fake.
+    expect(createRequire(import.meta.url).resolve('mssql')).toMatch(/node_modules[\\/]mssql[\\/]/);
+    expect(srv.batches.some((b) => /fn_cdc_get_all_changes_dbo_orders_v2/.test(b))).toBe(true);
+  });
+
+  it('fake TDS server: ERROR tokens are classified by number (313 OFFSET_LOST, 1205 retriable), a refused login is fatal', async () => {
+    const srv = await fake((sql) => {
+      if (/deadlock/.test(sql))
+        throw new TdsServerError(
+          1205,
+          'Transaction (Process ID 52) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.',
+          13,
+        );
+      throw new TdsServerError(
+        313,
+        'An insufficient number of arguments were supplied for the procedure or function cdc.fn_cdc_get_all_changes_ ... .',
+      );
+    });
+    const db = new MssqlPoolExecutor(mssqlConfig({ url: url(srv.port) }), quietLog);
+    try {
+      await expect(db.batch('SELECT deadlock')).rejects.toMatchObject({
+        code: 'MSSQL_ERROR',
+        number: 1205,
+        retriable: true,
+      });
+      await expect(
+        db.batch("SELECT * FROM cdc.fn_cdc_get_all_changes_x(0x00, 0x00, N'all')"),
+      ).rejects.toBeInstanceOf(OffsetLostError);
+    } finally {
+      await db.close();
+    }
+
+    const refusing = await fake(() => [], {
+      loginError: new TdsServerError(18456, "Login failed for user 'sa'."),
+    });
+    const db2 = new MssqlPoolExecutor(mssqlConfig({ url: url(refusing.port) }), quietLog);
+    try {
+      const err = await db2.batch('SELECT 1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(MssqlLoginError);
+      expect(err).toMatchObject({ code: 'MSSQL_LOGIN_FAILED', retriable: false });
+      expect((err as Error).message).toMatch(/Login failed for user 'sa'/);
+    } finally {
+      await db2.close();
+    }
+  });
+});
