@@ -3,19 +3,27 @@
 // several result sets, every column type the adapter reads, ERROR tokens. The fake answers the
 // adapter's statements from the recorded rows the unit tests use, so the events must come out the
 // same after tedious has decoded them from the wire.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMssqlAdapter } from '../../adapters/mssql/index.js';
 import { MssqlLoginError } from '../../adapters/mssql/mssql-errors.js';
 import { MssqlPoolExecutor } from '../../adapters/mssql/mssql-session.js';
 import { eventValue, kindOf } from '../../adapters/mssql/mssql-types.js';
 import type { SourceChange } from '../../src/core/change-event.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { parseConfig } from '../../src/config/load.js';
 import { OffsetLostError } from '../../src/core/errors.js';
+import { mssqlCatalog } from '../fixtures/rest/recorded-catalogs.js';
 import {
   startFakeTdsServer,
   TdsServerError,
   type FakeTdsServer,
   type TdsColumn,
+  type TdsType,
 } from '../support/fake-tds-server.js';
 import { quietLog } from '../support/harness.js';
 import { collect, mssqlConfig, recordedExecutor, respond, scenario } from '../support/mssql-recorded.js';
@@ -176,6 +184,121 @@ describe('mssql adapter against a fake TDS server (real mssql/tedious driver)', 
       expect((err as Error).message).toMatch(/Login failed for user 'sa'/);
     } finally {
       await db2.close();
+    }
+  });
+});
+
+/** The recorded catalog of the introspector tests (tedious type names) as the fake server's result sets. */
+const tdsTypes: Record<string, TdsType> = {
+  NVarChar: 'nvarchar',
+  VarChar: 'varchar',
+  Char: 'varchar',
+  Int: 'int',
+  Bit: 'bit',
+};
+function catalogOverTds(sql: string, params: readonly unknown[]) {
+  try {
+    const r = mssqlCatalog({ sql, bindings: params });
+    return [{ columns: r.columns.map((c) => ({ name: c.name, type: tdsTypes[c.type]! })), rows: r.rows }];
+  } catch (err) {
+    throw new TdsServerError(208, (err as Error).message);
+  }
+}
+
+describe('sluice init over SQL Server through the real tedious driver (fake TDS server)', () => {
+  it('fake TDS server: sluice init --url mssql://… introspects with sp_executesql RPCs and writes a config that validates', async () => {
+    const srv = await fake(catalogOverTds);
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-mssql-init-'));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const out = join(dir, 'sluice.yaml');
+      const dbUrl = url(srv.port);
+      await buildProgram().parseAsync(['node', 'sluice', 'init', '--url', dbUrl, '-o', out, '--force']);
+      const cfg = parse(await readFile(out, 'utf8')) as Record<string, unknown>;
+      expect(() => parseConfig(cfg, { ERP_DATABASE_URL: dbUrl })).not.toThrow();
+      const api = cfg.api as {
+        resources: Record<string, { table: string; key: string[]; fields: Record<string, unknown> }>;
+      };
+      expect(Object.keys(api.resources)).toEqual(['custmast', 'ordhdr', 'ordline']);
+      expect(api.resources.custmast!.key).toEqual(['custNo']);
+      expect(api.resources.custmast!.fields).toMatchObject({
+        actvFlg: { column: 'ACTV_FLG', codec: 'yn', nullable: false },
+        balAmt: { column: 'BAL_AMT', codec: 'decimal', options: { scale: 2 } },
+      });
+      // The catalog queries arrived on the wire as sp_executesql with their parameters decoded.
+      expect(srv.rpcs).toContainEqual({
+        sql: 'select distinct top (@p0) [ACTV_FLG] from [dbo].[CUSTMAST]',
+        params: [5],
+      });
+      expect(
+        srv.rpcs.some((r) => /INFORMATION_SCHEMA\.COLUMNS/.test(r.sql) && r.params[1] === 'ORDLINE'),
+      ).toBe(true);
+    } finally {
+      stderr.mockRestore();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('REST API over SQL Server through the real tedious driver (fake TDS server)', () => {
+  it('fake TDS server: GET /api/customers/:key reads the row with a bound key and applies the codecs', async () => {
+    const { parseConfigText } = await import('../../src/config/load.js');
+    const { createApiRuntime, createAppFromRuntime } = await import('../../src/http/server.js');
+    const srv = await fake((sql, params) => {
+      if (/from \[dbo\]\.\[CUSTMAST\]/i.test(sql))
+        return [
+          {
+            columns: [
+              { name: 'CUST_NO', type: 'varchar' },
+              { name: 'CUST_NM', type: 'nvarchar' },
+              { name: 'ACTV_FLG', type: 'varchar' },
+              { name: 'BAL_AMT', type: 'decimal', precision: 12, scale: 2 },
+            ],
+            rows: params.includes('C0000042') ? [['C0000042', 'ACME TOOLING  ', 'Y', '1520.00']] : [],
+          },
+        ];
+      // knex's hasTable, from the runtime's start-up check of each resource's table.
+      if (/FROM INFORMATION_SCHEMA\.TABLES WHERE TABLE_NAME = @p0/.test(sql))
+        return [
+          {
+            columns: [{ name: 'TABLE_NAME', type: 'nvarchar' }],
+            rows: params[0] === 'CUSTMAST' ? [['CUSTMAST']] : [],
+          },
+        ];
+      return catalogOverTds(sql, params);
+    });
+    const yaml = `
+api:
+  resources:
+    customers:
+      table: dbo.CUSTMAST
+      url: \${DB_URL}
+      key: [id]
+      fields:
+        id: { column: CUST_NO, codec: trim }
+        name: { column: CUST_NM, codec: trim }
+        active: { column: ACTV_FLG, codec: yn }
+        balance: { column: BAL_AMT, codec: decimal, options: { scale: 2 } }
+`;
+    const api = parseConfigText(yaml, { DB_URL: url(srv.port) }).api!;
+    const rt = await createApiRuntime(api, [], quietLog);
+    try {
+      const app = createAppFromRuntime(api, rt, quietLog);
+      const res = await app.request('/api/customers/C0000042');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        id: 'C0000042',
+        name: 'ACME TOOLING',
+        active: true,
+        balance: '1520.00',
+      });
+      expect((await app.request('/api/customers/NOPE')).status).toBe(404);
+      const read = srv.rpcs.find(
+        (r) => /from \[dbo\]\.\[CUSTMAST\]/i.test(r.sql) && r.params.includes('C0000042'),
+      );
+      expect(read?.sql).toMatch(/where \[CUST_NO\] = @p1$/i);
+    } finally {
+      await rt.close();
     }
   });
 });

@@ -4,7 +4,9 @@
 // PRELOGIN (encryption not supported, so no TLS), LOGIN7 (ENVCHANGE database and packet size,
 // LOGINACK, DONE), SQL_BATCH (the batch's text handed to a responder, whose result sets go back as
 // COLMETADATA + ROW tokens, or whose thrown error goes back as an ERROR token) and ATTENTION.
-// RPC and transaction-manager requests are answered with an error: the adapter sends batches only.
+// RPC requests of `sp_executesql` (what tedious's execSql sends, e.g. for knex) are answered the
+// same way, with their parameter values decoded for the common types; other RPCs and
+// transaction-manager requests are answered with an error.
 // It knows nothing of SQL; wire formats from MS-TDS and tedious's token parsers.
 import { createServer, type Server, type Socket } from 'node:net';
 
@@ -56,7 +58,8 @@ export class TdsServerError extends Error {
   }
 }
 
-export type TdsResponder = (sql: string) => readonly TdsResult[];
+/** Answers a SQL batch (`params` empty) or an `sp_executesql` RPC (its statement and parameter values). */
+export type TdsResponder = (sql: string, params: readonly unknown[]) => readonly TdsResult[];
 
 const PACKET = {
   SQL_BATCH: 0x01,
@@ -345,6 +348,121 @@ function resultTokens(results: readonly TdsResult[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** sp_executesql's answer: each result set ends with DONEINPROC, then RETURNSTATUS 0 and DONEPROC. */
+function rpcTokens(results: readonly TdsResult[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const r of results) {
+    parts.push(colMetadata(r.columns));
+    for (const row of r.rows) parts.push(u8(0xd1), ...r.columns.map((c, j) => encodeValue(c, row[j])));
+    const done = doneToken(DONE.MORE | DONE.COUNT, r.rows.length);
+    done[0] = 0xff;
+    parts.push(done);
+  }
+  const proc = doneToken(DONE.FINAL);
+  proc[0] = 0xfe;
+  parts.push(u8(0x79), i32(0), proc);
+  return Buffer.concat(parts);
+}
+
+/** The statement and parameter values of an sp_executesql RPC (INTN, BITN, FLTN, NVARCHAR incl. PLP, VARBINARY, VARCHAR). */
+export function decodeRpc(payload: Buffer): { sql: string; params: unknown[] } {
+  let at = payload.readUInt32LE(0); // ALL_HEADERS
+  const nameLen = payload.readUInt16LE(at);
+  at += 2;
+  if (nameLen !== 0xffff)
+    throw new TdsServerError(2812, 'fake TDS server: only sp_executesql RPCs are answered');
+  const procId = payload.readUInt16LE(at);
+  at += 2;
+  if (procId !== 10)
+    throw new TdsServerError(2812, `fake TDS server: RPC proc id ${procId} is not sp_executesql`);
+  at += 2; // option flags
+  const values: unknown[] = [];
+  while (at < payload.length) {
+    const nameChars = payload.readUInt8(at);
+    at += 1 + nameChars * 2 + 1; // name, status flags
+    const type = payload.readUInt8(at++);
+    switch (type) {
+      case 0x26: // INTN
+      case 0x68: // BITN
+      case 0x6d: {
+        // FLTN
+        at++; // max length
+        const len = payload.readUInt8(at++);
+        const v =
+          len === 0
+            ? null
+            : type === 0x68
+              ? payload.readUInt8(at) === 1
+              : type === 0x6d
+                ? len === 8
+                  ? payload.readDoubleLE(at)
+                  : payload.readFloatLE(at)
+                : len === 8
+                  ? Number(payload.readBigInt64LE(at))
+                  : len === 4
+                    ? payload.readInt32LE(at)
+                    : len === 2
+                      ? payload.readInt16LE(at)
+                      : payload.readUInt8(at);
+        at += len;
+        values.push(v);
+        break;
+      }
+      case 0xe7: // NVARCHAR
+      case 0xa7: // BIGVARCHAR
+      case 0xa5: {
+        // BIGVARBIN
+        const max = payload.readUInt16LE(at);
+        at += 2;
+        if (type !== 0xa5) at += 5; // collation
+        let bytes: Buffer | null;
+        if (max === 0xffff) {
+          // PLP: total length (8 bytes), chunks of (length, data), a zero terminator
+          const total = payload.readBigUInt64LE(at);
+          at += 8;
+          if (total === 0xffffffffffffffffn) bytes = null;
+          else {
+            const chunks: Buffer[] = [];
+            for (;;) {
+              const n = payload.readUInt32LE(at);
+              at += 4;
+              if (n === 0) break;
+              chunks.push(payload.subarray(at, at + n));
+              at += n;
+            }
+            bytes = Buffer.concat(chunks);
+          }
+        } else {
+          const n = payload.readUInt16LE(at);
+          at += 2;
+          bytes = n === 0xffff ? null : payload.subarray(at, at + n);
+          if (bytes) at += n;
+        }
+        values.push(
+          bytes === null
+            ? null
+            : type === 0xe7
+              ? bytes.toString('utf16le')
+              : type === 0xa7
+                ? bytes.toString('latin1')
+                : Buffer.from(bytes),
+        );
+        break;
+      }
+      default:
+        throw new TdsServerError(
+          8016,
+          `fake TDS server: RPC parameter type 0x${type.toString(16)} is not decoded`,
+        );
+    }
+  }
+  // sp_executesql's own parameters: @statement, @params (declarations), then the values.
+  const [sql, , ...params] = values;
+  if (typeof sql !== 'string')
+    throw new TdsServerError(8016, 'fake TDS server: sp_executesql without a statement');
+  return { sql, params };
+}
+
 function preloginReply(): Buffer {
   const options: [number, Buffer][] = [
     [0x00, Buffer.from([16, 0, 0x07, 0xd0, 0, 0])], // version 16.0.2000
@@ -391,6 +509,8 @@ export interface FakeTdsServer {
   readonly port: number;
   /** Every SQL batch received, in order. */
   readonly batches: string[];
+  /** Every sp_executesql RPC received, in order. */
+  readonly rpcs: { sql: string; params: unknown[] }[];
   /** Logins received (user names). */
   readonly logins: number;
   close(): Promise<void>;
@@ -410,6 +530,7 @@ export async function startFakeTdsServer(
 ): Promise<FakeTdsServer> {
   const database = options.database ?? 'erp';
   const batches: string[] = [];
+  const rpcs: { sql: string; params: unknown[] }[] = [];
   const sockets = new Set<Socket>();
   let logins = 0;
   const server: Server = createServer((socket) => {
@@ -459,13 +580,27 @@ export async function startFakeTdsServer(
           batches.push(sql);
           let results: readonly TdsResult[];
           try {
-            results = respond(sql);
+            results = respond(sql, []);
           } catch (err) {
             const e = err instanceof TdsServerError ? err : new TdsServerError(50000, (err as Error).message);
             send(Buffer.concat([errorToken(e.number, e.message, e.severity), doneToken(DONE.ERROR)]));
             return;
           }
           send(resultTokens(results));
+          return;
+        }
+        case PACKET.RPC: {
+          let results: readonly TdsResult[];
+          try {
+            const { sql, params } = decodeRpc(payload);
+            rpcs.push({ sql, params });
+            results = respond(sql, params);
+          } catch (err) {
+            const e = err instanceof TdsServerError ? err : new TdsServerError(50000, (err as Error).message);
+            send(Buffer.concat([errorToken(e.number, e.message, e.severity), doneToken(DONE.ERROR)]));
+            return;
+          }
+          send(rpcTokens(results));
           return;
         }
         case PACKET.ATTENTION:
@@ -502,6 +637,7 @@ export async function startFakeTdsServer(
   return {
     port,
     batches,
+    rpcs,
     get logins() {
       return logins;
     },
