@@ -24,7 +24,7 @@ export class MssqlLoginError extends MssqlError {
 
 /** What to do when the position is gone: the re-snapshot command. */
 export function resnapshotHint(source: string): string {
-  return `re-snapshot the source: stop sluice, run \`nats kv del sluice_offsets offset.${source}\` (the offset bucket of your nats.kvBucket) and start it again, or \`sluice snapshot ${source}\``;
+  return `re-snapshot the source: stop sluice, run \`nats kv del sluice_offsets offset.${source}\` (the offset bucket of your nats.kvBucket) and start it again`;
 }
 
 /** Logins refused: 18456 login failed, 18452 untrusted domain, 4060 cannot open the database, 18486/18487/18488 locked/expired/must change. */
