@@ -74,6 +74,8 @@ export async function poolConfig(cfg: Pick<MssqlSourceConfig, 'url' | 'name' | '
 
 export class MssqlPoolExecutor implements MssqlExecutor {
   #pool: Promise<MssqlPool> | null = null;
+  /** How often a streamed read paused the driver because its consumer fell behind. */
+  pauses = 0;
 
   constructor(
     private readonly cfg: MssqlSourceConfig,
@@ -122,7 +124,10 @@ export class MssqlPoolExecutor implements MssqlExecutor {
     });
     req.on('row', (row) => {
       queue.push({ set, row });
-      if (queue.length >= highWaterMark && !paused) paused = req.pause();
+      if (queue.length >= highWaterMark && !paused) {
+        paused = req.pause();
+        this.pauses++;
+      }
       notify();
     });
     req.on('error', (err) => {

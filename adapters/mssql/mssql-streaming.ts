@@ -93,6 +93,30 @@ export function checkNotLost(
   }
 }
 
+/**
+ * OFFSET_LOST when a capture instance was dropped before it was read up to where its successor
+ * starts (sp_cdc_disable_table on the old instance too early, after a schema change).
+ */
+export function checkNoneDropped(
+  before: readonly MssqlTable[],
+  after: readonly MssqlTable[],
+  from: CdcOffset,
+  facts: WindowFacts,
+  source: string,
+): void {
+  for (const old of before)
+    for (const ci of old.captures) {
+      if (facts.instances.has(ci.name)) continue;
+      const successor = after
+        .find((t) => t.qualified === old.qualified)
+        ?.captures.find((c) => compareLsn(c.startLsn, ci.startLsn) > 0);
+      if (!successor || compareLsn(from.lsn, successor.startLsn) < 0)
+        throw new OffsetLostError(
+          `capture instance ${ci.name} of ${old.qualified} was dropped before ${source} read it up to ${successor ? lsnText(successor.startLsn) : 'a successor'}: its unread changes are gone (drop an old capture instance only after the source has passed the new one's start_lsn); ${resnapshotHint(source)}`,
+        );
+    }
+}
+
 /** One SELECT per capture instance over [from, to] (narrowed to what the instance covers), plus the commit times. */
 export function changesBatch(
   tables: readonly MssqlTable[],
@@ -249,7 +273,9 @@ export async function* streamCdc(
     const now = [...facts.instances.keys()];
     if (now.length !== known.size || now.some((n) => !known.has(n))) {
       // A capture instance was added (schema change) or dropped: read the catalog again.
+      const before = tables;
       tables = await o.tables(true);
+      checkNoneDropped(before, tables, from, facts, o.source);
     }
     checkNotLost(tables, from, facts, o.source);
     const max = facts.maxLsn;

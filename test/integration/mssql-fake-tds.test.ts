@@ -23,9 +23,11 @@ import {
   TdsServerError,
   type FakeTdsServer,
   type TdsColumn,
+  type TdsResult,
   type TdsType,
 } from '../support/fake-tds-server.js';
 import { quietLog } from '../support/harness.js';
+import { waitFor } from '../support/ports.js';
 import { collect, mssqlConfig, recordedExecutor, respond, scenario } from '../support/mssql-recorded.js';
 
 const servers: FakeTdsServer[] = [];
@@ -301,4 +303,46 @@ api:
       await rt.close();
     }
   });
+});
+
+describe('snapshot streaming through the real driver (fake TDS server)', () => {
+  it('fake TDS server: a 20,000-row table arrives in order in chunks of snapshotChunkSize, the driver paused in between', async () => {
+    const s = scenario();
+    const n = 20_000;
+    const srv = await fake((sql) => {
+      const sets = respond(s, sql);
+      if (!/BEGIN TRANSACTION/.test(sql)) return sets;
+      // The snapshot batch: the max LSN, then dbo.orders (made large here), then dbo.customers.
+      const [position, orders, customers] = sets as [TdsResult, TdsResult, TdsResult];
+      const rows = Array.from({ length: n }, (_, i) => [
+        i + 1,
+        `${i}.00`,
+        '2024-01-01T00:00:00.0000000',
+        `row ${i + 1}`,
+        'OPEN',
+      ]);
+      return [position, { columns: orders.columns, rows }, customers];
+    });
+    const cfg = mssqlConfig({ url: url(srv.port), snapshotChunkSize: 500 });
+    const db = new MssqlPoolExecutor(cfg, quietLog);
+    const adapter = createMssqlAdapter(cfg, quietLog, db);
+    const sizes: number[] = [];
+    const ids: unknown[] = [];
+    try {
+      for await (const b of adapter.snapshot({ signal: new AbortController().signal, log: quietLog }, null)) {
+        sizes.push(b.changes.length);
+        for (const c of b.changes) if (c.event.source.table === 'orders') ids.push(c.key.id);
+        // A consumer that does not take the next batch until the driver has paused: it must wait
+        // with a bounded buffer instead of reading the whole table into memory.
+        if (sizes.length === 1) await waitFor(async () => db.pauses > 0, 'the driver paused', 30_000, 5);
+      }
+    } finally {
+      await adapter.close();
+    }
+    expect(db.pauses).toBeGreaterThan(0);
+    expect(ids).toHaveLength(n);
+    expect(ids.every((id, i) => id === i + 1)).toBe(true);
+    expect(Math.max(...sizes)).toBe(500);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(n + 1);
+  }, 60_000);
 });

@@ -271,3 +271,29 @@ describe('SQL Server error classification', () => {
     expect(classifyMssqlError(cause, 'q', 'erp').cause).toBe(cause);
   });
 });
+
+describe('mssql capture instances changing while streaming', () => {
+  it('an old capture instance dropped before it was read up to its successor is OFFSET_LOST', async () => {
+    // Streaming from B with dbo_orders and dbo_orders_v2; then the DBA drops dbo_orders early.
+    const s = scenario();
+    const db = recordedExecutor(s);
+    const real = db.batch.bind(db);
+    let polls = 0;
+    db.batch = async (sql) => {
+      if (/fn_cdc_map_lsn_to_time/.test(sql) && ++polls === 1)
+        s.instances = ['dbo_customers', 'dbo_orders_v2'];
+      return real(sql);
+    };
+    const err = await collect(db, {
+      from: { mode: 'cdc', lsn: L.B.replace(/:/g, ''), seqval: 'ffffffffffffffffffff', op: 4 },
+      count: 1,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OffsetLostError);
+    expect((err as Error).message).toMatch(
+      /capture instance dbo_orders of dbo\.orders was dropped before erp read it up to 00000026:00000010:0003/,
+    );
+  });
+});
