@@ -5,10 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import { createMssqlAdapter } from '../../adapters/mssql/index.js';
 import { classifyMssqlError, MssqlLoginError } from '../../adapters/mssql/mssql-errors.js';
+import type { MssqlExecutor } from '../../adapters/mssql/mssql-session.js';
 import { changeEventSchema, type SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError, SourceUnavailableError } from '../../src/core/errors.js';
 import { quietLog } from '../support/harness.js';
 import { collect, L, mssqlConfig, recordedExecutor, scenario } from '../support/mssql-recorded.js';
+
+/** The error streaming from the end of commit `lsn` fails with (null if it does not). */
+const streamFailure = (db: MssqlExecutor, lsn: string) =>
+  collect(db, {
+    from: { mode: 'cdc', lsn: lsn.replace(/:/g, ''), seqval: 'ffffffffffffffffffff', op: 4 },
+    count: 1,
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 const brief = (c: SourceChange) => {
   const e = c.event;
@@ -140,13 +151,7 @@ describe('mssql adapter on recorded rows (no server)', () => {
 
   it('an offset below sys.fn_cdc_get_min_lsn() is OFFSET_LOST naming the re-snapshot command', async () => {
     const s = scenario({ minLsn: { dbo_orders: L.B, dbo_customers: L.enabled, dbo_orders_v2: L.D } });
-    const err = await collect(recordedExecutor(s), {
-      from: { mode: 'cdc', lsn: L.A.replace(/:/g, ''), seqval: 'ffffffffffffffffffff', op: 4 },
-      count: 1,
-    }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await streamFailure(recordedExecutor(s), L.A);
     expect(err).toBeInstanceOf(OffsetLostError);
     expect((err as Error).message).toMatch(
       /fn_cdc_get_min_lsn\('dbo_orders'\).*nats kv del sluice_offsets offset\.erp/,
@@ -284,13 +289,7 @@ describe('mssql capture instances changing while streaming', () => {
         s.instances = ['dbo_customers', 'dbo_orders_v2'];
       return real(sql);
     };
-    const err = await collect(db, {
-      from: { mode: 'cdc', lsn: L.B.replace(/:/g, ''), seqval: 'ffffffffffffffffffff', op: 4 },
-      count: 1,
-    }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await streamFailure(db, L.B);
     expect(err).toBeInstanceOf(OffsetLostError);
     expect((err as Error).message).toMatch(
       /capture instance dbo_orders of dbo\.orders was dropped before erp read it up to 00000026:00000010:0003/,
