@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pollingSourceSchema } from '../../adapters/polling/config.js';
 import { mysqlSourceSchema } from '../../adapters/mysql/config.js';
 import { oracleSourceSchema } from '../../adapters/oracle/config.js';
+import { mssqlSourceSchema } from '../../adapters/mssql/config.js';
 import { postgresSourceSchema } from '../../adapters/postgres/config.js';
 import { triggersSourceSchema } from '../../adapters/triggers/config.js';
 import { apiSchema, checkApiReferences } from './api.js';
@@ -71,6 +72,7 @@ export const sourceSchema = z.discriminatedUnion('kind', [
   postgresSourceSchema,
   mysqlSourceSchema,
   oracleSourceSchema,
+  mssqlSourceSchema,
   pollingSourceSchema,
   triggersSourceSchema,
 ]);

@@ -17,6 +17,10 @@ export async function createSourceAdapter(cfg: SourceConfig, log: Logger): Promi
       const { createOracleAdapter } = await import('../../adapters/oracle/index.js');
       return createOracleAdapter(cfg, log);
     }
+    case 'mssql': {
+      const { createMssqlAdapter } = await import('../../adapters/mssql/index.js');
+      return createMssqlAdapter(cfg, log);
+    }
     case 'polling': {
       const { createPollingAdapter } = await import('../../adapters/polling/index.js');
       return createPollingAdapter(cfg, log);
