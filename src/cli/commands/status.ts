@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
+import { liveMembers } from '../../nats/fleet.js';
 import { kvKey } from '../../nats/subjects.js';
 import { routedSources } from '../../delivery/resource-events.js';
 import { routerConsumerName, routerLag } from '../../delivery/router.js';
@@ -29,6 +30,7 @@ export function registerStatus(program: Command): void {
         const store = kv ? new KvOffsetStore(kv) : null;
         const jsm = await jetstreamManager(nc);
         const routed = new Set(routedSources(cfg.api?.resources ?? {}));
+        const members = kv ? await liveMembers(kv).catch(() => []) : [];
         for (const s of cfg.sources) {
           const row: Record<string, unknown> = { source: s.name, kind: s.kind };
           const stored = await store?.load(s.name).catch(() => null);
@@ -55,9 +57,14 @@ export function registerStatus(program: Command): void {
                 : live
                   ? 'taking over'
                   : `not running (last: ${body.state})`;
-            if (live) row.owner = leaseBody.owner;
+            if (live) {
+              row.owner = leaseBody.owner;
+              // The fleet member (process) holding it: instance id, host and pid.
+              const m = members.find((mm) => mm.instance === leaseBody.instance);
+              if (m) Object.assign(row, { instance: m.instance, host: m.host, pid: m.pid });
+            }
             if (body?.detail) row.detail = body.detail;
-            if (body?.pid) row.pid = body.pid;
+            if (body?.pid && row.pid === undefined) row.pid = body.pid;
             Object.assign(
               row,
               (await adapter.status(offset).catch((err: unknown) => ({ facts: { error: String(err) } })))
@@ -81,6 +88,15 @@ export function registerStatus(program: Command): void {
           out.push(row);
         }
         out.push(...(await webhookStatusRows(nc, kv, cfg)));
+        // The processes of the fleet sharing this config, with the sources each holds.
+        for (const m of members)
+          out.push({
+            member: m.instance,
+            host: m.host,
+            pid: m.pid,
+            startedAt: m.startedAt,
+            sources: m.sources,
+          });
         if (cfg.sinks.length > 0) {
           const { sinkStatusRows } = await import('../../sink/sink-status.js');
           out.push(...(await sinkStatusRows(nc, cfg, kv)));
@@ -96,10 +112,12 @@ export function registerStatus(program: Command): void {
         process.stdout.write(
           typeof row.sink === 'string'
             ? `sink ${row.sink} (from ${row.from as string}): ${row.state as string}\n`
-            : `${row.source} (${row.kind}): ${row.state}\n`,
+            : typeof row.member === 'string'
+              ? `fleet member ${row.member}\n`
+              : `${row.source} (${row.kind}): ${row.state}\n`,
         );
         for (const [k, v] of Object.entries(row)) {
-          if (k === 'source' || k === 'kind' || k === 'state' || k === 'sink' || k === 'from') continue;
+          if (['source', 'kind', 'state', 'sink', 'from', 'member'].includes(k)) continue;
           const shown =
             typeof v === 'number' && /Bytes$/.test(k)
               ? `${v} (${formatBytes(v)})`
@@ -113,9 +131,13 @@ export function registerStatus(program: Command): void {
 }
 
 /** The lease at `key` while unexpired, else null. */
-async function liveLease(kv: KV | null, key: string): Promise<{ owner: string; expiresAt: number } | null> {
+async function liveLease(
+  kv: KV | null,
+  key: string,
+): Promise<{ owner: string; expiresAt: number; instance?: string } | null> {
   const e = await kv?.get(key).catch(() => null);
-  const body = e && e.value.length > 0 ? e.json<{ owner: string; expiresAt: number }>() : null;
+  const body =
+    e && e.value.length > 0 ? e.json<{ owner: string; expiresAt: number; instance?: string }>() : null;
   return body !== null && body.expiresAt > Date.now() ? body : null;
 }
 
