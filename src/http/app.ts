@@ -23,6 +23,8 @@ import { changesHandler, type ChangeSource } from './resource-changes.js';
 import { getHandler, listHandler } from './resource-reads.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import { createHandler, modifyHandler } from './resource-writes.js';
+import type { StatusSource } from './status-board.js';
+import { statusRoutes } from './status-page.js';
 
 export interface AppDeps {
   readonly api: ApiConfig;
@@ -35,6 +37,8 @@ export interface AppDeps {
   readonly feed?: ChangeSource;
   /** Clock for rate limiting (tests). */
   readonly now?: () => number;
+  /** Behind GET /status and /status.json; without it those routes are not served. */
+  readonly status?: StatusSource;
   /** Where rate limits count (default: this process's memory). */
   readonly rateLimitCounter?: RateLimitCounter;
   /** Extra per-resource paths for the OpenAPI document (routes added beside the resource routes). */
@@ -61,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (c.req.method === 'HEAD') c.res.headers.delete('content-type');
   });
   observabilityRoutes(app, deps.databases, registry);
+  if (deps.status) statusRoutes(app, deps.status);
 
   const openapi = buildOpenApi(api, deps.resources, { pathBuilders: deps.openApiPaths ?? [] });
   app.get(`${base}/openapi.json`, (c) => c.json(withServers(openapi, api, c.req.url)));

@@ -22,6 +22,7 @@ import type { ResourceRuntime } from './resource-runtime.js';
 import type { Hono } from 'hono';
 import type { AppEnv } from './env.js';
 import type { RateLimitCounter } from './rate-limit.js';
+import { StatusBoard, type StatusSource } from './status-board.js';
 
 export interface ApiRuntime {
   readonly resources: ReadonlyMap<string, ResourceRuntime>;
@@ -183,6 +184,7 @@ export function createAppFromRuntime(
   registry?: Registry,
   feed?: ChangeSource,
   rateLimitCounter?: RateLimitCounter,
+  status?: StatusSource,
 ): Hono<AppEnv> {
   return createApp({
     api,
@@ -193,6 +195,7 @@ export function createAppFromRuntime(
     ...(registry ? { registry } : {}),
     ...(feed ? { feed } : {}),
     ...(rateLimitCounter ? { rateLimitCounter } : {}),
+    ...(status ? { status } : {}),
   });
 }
 
@@ -249,7 +252,9 @@ export async function startApi(
     idleTimeout: api.changes.idleTimeout,
     log,
   });
-  const app = createAppFromRuntime(api, rt, log, registry, feed, limits.counter);
+  // GET /status: reads NATS (and the sources' databases) only while someone watches it.
+  const status = new StatusBoard(cfg, { log });
+  const app = createAppFromRuntime(api, rt, log, registry, feed, limits.counter, status);
   const sep = api.listen.lastIndexOf(':');
   const hostname = api.listen.slice(0, sep);
   const port = Number(api.listen.slice(sep + 1));
@@ -261,6 +266,7 @@ export async function startApi(
     });
   } catch (err) {
     await feed.close();
+    await status.close();
     await limits.close();
     await rt.close();
     throw err;
@@ -274,6 +280,7 @@ export async function startApi(
       // Open event streams end first (their clients reconnect elsewhere), or server.close waits on them.
       await feed.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await status.close();
       await limits.close();
       await rt.close();
     },
