@@ -7,6 +7,7 @@
 // others' shares grow again. Who streams a source is still decided only by the source's lease
 // (compare-and-set) and fenced by the offset's revision: the share only decides who tries.
 import type { KV } from '@nats-io/kv';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FleetShare } from '../core/fleet-share.js';
 import type { Logger } from '../core/source-adapter.js';
@@ -22,6 +23,20 @@ export interface MemberBody {
   expiresAt: number;
   /** The sources this member holds (or is about to take). */
   sources: string[];
+  /**
+   * Which fleet: a hash of the config's source names. Processes sharing the bucket with another
+   * set of sources (one process per source, say) are not members of this fleet and do not shrink
+   * its share.
+   */
+  fleet: string;
+}
+
+/** The fleet id of a set of source names. */
+export function fleetId(sources: readonly string[]): string {
+  return createHash('sha256')
+    .update([...sources].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export class Fleet implements FleetShare {
@@ -29,6 +44,7 @@ export class Fleet implements FleetShare {
   readonly #kv: KV;
   readonly #ttlMs: number;
   readonly #sourceCount: number;
+  readonly #fleet: string;
   readonly #log: Logger;
   readonly #held = new Set<string>();
   readonly #startedAt = new Date().toISOString();
@@ -37,10 +53,11 @@ export class Fleet implements FleetShare {
   #timer: NodeJS.Timeout | null = null;
   #beat: Promise<void> | null = null;
 
-  constructor(kv: KV, opts: { sourceCount: number; ttlMs: number; log: Logger }) {
+  constructor(kv: KV, opts: { sources: readonly string[]; ttlMs: number; log: Logger }) {
     this.#kv = kv;
     this.#ttlMs = opts.ttlMs;
-    this.#sourceCount = opts.sourceCount;
+    this.#sourceCount = opts.sources.length;
+    this.#fleet = fleetId(opts.sources);
     this.#log = opts.log;
     // A KV key token: letters, digits, - and _ only.
     const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
@@ -50,9 +67,12 @@ export class Fleet implements FleetShare {
   /** Announces this member and counts the others before any source is taken; then beats every ttl/3. */
   async start(): Promise<void> {
     await this.#heartbeat();
-    this.#timer = setInterval(() => {
-      this.#beat ??= this.#heartbeat().finally(() => (this.#beat = null));
-    }, Math.max(100, this.#ttlMs / 3));
+    this.#timer = setInterval(
+      () => {
+        this.#beat ??= this.#heartbeat().finally(() => (this.#beat = null));
+      },
+      Math.max(100, this.#ttlMs / 3),
+    );
     this.#timer.unref();
   }
 
@@ -100,10 +120,11 @@ export class Fleet implements FleetShare {
       startedAt: this.#startedAt,
       expiresAt: Date.now() + this.#ttlMs,
       sources: [...this.#held].sort(),
+      fleet: this.#fleet,
     };
     try {
       await this.#kv.put(kvKey('member', this.instance), JSON.stringify(body));
-      const live = await liveMembers(this.#kv);
+      const live = (await liveMembers(this.#kv)).filter((m) => m.fleet === this.#fleet);
       // This member counts even if its own write is not visible yet.
       const n = Math.max(1, live.length + (live.some((m) => m.instance === this.instance) ? 0 : 1));
       if (n !== this.#members)
@@ -118,8 +139,9 @@ export class Fleet implements FleetShare {
 
 /** Every member whose entry is unexpired. */
 export async function liveMembers(kv: KV): Promise<MemberBody[]> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys('member.*')) keys.push(k);
+  // A key rewritten while the listing runs can be listed twice.
+  const keys = new Set<string>();
+  for await (const k of await kv.keys('member.*')) keys.add(k);
   const out: MemberBody[] = [];
   for (const k of keys) {
     const e = await kv.get(k);

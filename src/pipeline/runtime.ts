@@ -38,7 +38,7 @@ export async function startRuntime(
   // Every `sluice run` with sources is a member of the fleet of processes sharing this config.
   const fleet =
     cfg.sources.length > 0
-      ? new Fleet(kv, { sourceCount: cfg.sources.length, ttlMs: cfg.nats.leaseTtl, log })
+      ? new Fleet(kv, { sources: cfg.sources.map((s) => s.name), ttlMs: cfg.nats.leaseTtl, log })
       : null;
   await fleet?.start();
   const coordinators: SourceCoordinator[] = [];

@@ -8,7 +8,7 @@ import type { AnySourceAdapter, Logger } from '../core/source-adapter.js';
 import { routedSources } from '../delivery/resource-events.js';
 import { routerConsumerName, routerLag } from '../delivery/router.js';
 import { webhookStatusRows } from '../delivery/webhooks/webhook-status.js';
-import { liveMembers } from '../nats/fleet.js';
+import { fleetId, liveMembers } from '../nats/fleet.js';
 import { KvOffsetStore } from '../nats/offset-store.js';
 import { kvKey } from '../nats/subjects.js';
 import { createSourceAdapter } from './adapters.js';
@@ -28,7 +28,10 @@ export async function statusRows(
   const store = kv ? new KvOffsetStore(kv) : null;
   const jsm = await jetstreamManager(nc);
   const routed = new Set(routedSources(cfg.api?.resources ?? {}));
-  const members = kv ? await liveMembers(kv).catch(() => []) : [];
+  const fleet = fleetId(cfg.sources.map((s) => s.name));
+  // The processes of this config's fleet (others may share the bucket with other sources).
+  const everyone = kv ? await liveMembers(kv).catch(() => []) : [];
+  const members = everyone.filter((m) => m.fleet === fleet);
   for (const s of cfg.sources) {
     const row: Record<string, unknown> = { source: s.name, kind: s.kind };
     const stored = await store?.load(s.name).catch(() => null);
@@ -60,7 +63,7 @@ export async function statusRows(
       if (live) {
         row.owner = leaseBody.owner;
         // The fleet member (process) holding it: instance id, host and pid.
-        const m = members.find((mm) => mm.instance === leaseBody.instance);
+        const m = everyone.find((mm) => mm.instance === leaseBody.instance);
         if (m) Object.assign(row, { instance: m.instance, host: m.host, pid: m.pid });
       }
       if (body?.detail) row.detail = body.detail;
