@@ -219,6 +219,22 @@ export const apiSchema = z
       })
       .optional()
       .describe('Off when absent'),
+    limitStore: z
+      .strictObject({
+        kind: z
+          .enum(['memory', 'nats'])
+          .default('memory')
+          .describe(
+            'Where rateLimit and authFailureLimit count: memory (each process alone) or nats (a KV bucket every process behind a balancer shares, so together they admit the limit once)',
+          ),
+        bucket: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, _ or -')
+          .default('sluice_limits')
+          .describe('The NATS KV bucket of the shared counters (kind nats); created if missing'),
+      })
+      .prefault({})
+      .describe('Counters of the rate limits'),
     authFailureLimit: z
       .union([
         z.literal(false),

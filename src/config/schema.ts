@@ -95,7 +95,7 @@ export const configSchema = z
       })
       .prefault({}),
     metrics: z
-      .strictObject({ listen: z.string().optional().describe('host:port for /metrics when no api is set') })
+      .strictObject({ listen: z.string().optional().describe('host:port for /metrics, /healthz and the /status page when no api is set') })
       .prefault({}),
   })
   .superRefine((cfg, ctx) => {

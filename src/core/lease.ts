@@ -25,9 +25,15 @@ export interface Lease extends LeaseFence {
   readonly held: boolean;
   /**
    * Waits until this instance holds the lease (false if `signal` aborts first), then keeps it
-   * renewed; `onLost` fires if it is lost.
+   * renewed; `onLost` fires if it is lost. With `gate`, a take is tried only while `gate.reserve()`
+   * grants a place (a fleet's share), and the place is returned with `gate.cancel()` when the take fails.
    */
-  acquire(signal: AbortSignal, log: Logger, onLost: (err: Error) => void): Promise<boolean>;
+  acquire(
+    signal: AbortSignal,
+    log: Logger,
+    onLost: (err: Error) => void,
+    gate?: { reserve(): boolean; cancel(): void },
+  ): Promise<boolean>;
   /** Gives the lease up if this instance holds it (clean shutdown). */
   drop(): Promise<void>;
 }

@@ -18,11 +18,13 @@ import {
   problemResponse,
   UnauthorizedProblem,
 } from './problem.js';
-import { clientAddress, rateLimit, RateLimiter } from './rate-limit.js';
+import { clientAddress, rateLimit, RateLimiter, type RateLimitCounter } from './rate-limit.js';
 import { changesHandler, type ChangeSource } from './resource-changes.js';
 import { getHandler, listHandler } from './resource-reads.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import { createHandler, modifyHandler } from './resource-writes.js';
+import type { StatusSource } from './status-board.js';
+import { statusRoutes } from './status-page.js';
 
 export interface AppDeps {
   readonly api: ApiConfig;
@@ -35,6 +37,10 @@ export interface AppDeps {
   readonly feed?: ChangeSource;
   /** Clock for rate limiting (tests). */
   readonly now?: () => number;
+  /** Behind GET /status and /status.json; without it those routes are not served. */
+  readonly status?: StatusSource;
+  /** Where rate limits count (default: this process's memory). */
+  readonly rateLimitCounter?: RateLimitCounter;
   /** Extra per-resource paths for the OpenAPI document (routes added beside the resource routes). */
   readonly openApiPaths?: readonly ResourcePathBuilder[];
 }
@@ -59,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (c.req.method === 'HEAD') c.res.headers.delete('content-type');
   });
   observabilityRoutes(app, deps.databases, registry);
+  if (deps.status) statusRoutes(app, deps.status);
 
   const openapi = buildOpenApi(api, deps.resources, { pathBuilders: deps.openApiPaths ?? [] });
   app.get(`${base}/openapi.json`, (c) => c.json(withServers(openapi, api, c.req.url)));
@@ -69,22 +76,30 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     maxSize: 1024 * 1024,
     onError: (c) => problemResponse(new PayloadTooLargeProblem('the body is larger than 1 MiB'), c.req.path),
   });
-  const clock = deps.now ? { now: deps.now } : {};
+  const shared = {
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.rateLimitCounter ? { counter: deps.rateLimitCounter } : {}),
+  };
   const limiter = api.rateLimit
-    ? new RateLimiter({ limit: api.rateLimit.limit, windowMs: api.rateLimit.window, ...clock })
+    ? new RateLimiter({ limit: api.rateLimit.limit, windowMs: api.rateLimit.window, ...shared })
     : undefined;
   const failures = api.authFailureLimit
-    ? new RateLimiter({ limit: api.authFailureLimit.limit, windowMs: api.authFailureLimit.window, ...clock })
+    ? new RateLimiter({
+        limit: api.authFailureLimit.limit,
+        windowMs: api.authFailureLimit.window,
+        scope: 'auth',
+        ...shared,
+      })
     : undefined;
   /**
    * Failed authentication never reaches the per-caller limit (there is no caller): it is counted
    * per client address, in the failure budget and in the address's share of `rateLimit`, so
    * guessing keys or tokens runs into 429 like any other flood.
    */
-  const countFailure = (c: Context<AppEnv>) => {
+  const countFailure = async (c: Context<AppEnv>) => {
     const ip = `ip:${clientAddress(c, api.trustProxy)}`;
-    failures?.take(ip, 'failed authentications');
-    limiter?.take(ip);
+    await failures?.take(ip, 'failed authentications');
+    await limiter?.take(ip);
   };
   // The body limit (then authentication) in one middleware, one step less on every request. The
   // limit applies only where bodies are read: bodyLimit builds the full fetch Request, which reads
@@ -98,7 +113,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
           authorization: c.req.header('authorization'),
         });
       } catch (err) {
-        if (err instanceof UnauthorizedProblem) countFailure(c);
+        if (err instanceof UnauthorizedProblem) await countFailure(c);
         throw err;
       }
       c.set('principal', principal);

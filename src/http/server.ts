@@ -21,6 +21,8 @@ import type { ChangeSource } from './resource-changes.js';
 import type { ResourceRuntime } from './resource-runtime.js';
 import type { Hono } from 'hono';
 import type { AppEnv } from './env.js';
+import type { RateLimitCounter } from './rate-limit.js';
+import { StatusBoard, type StatusSource } from './status-board.js';
 
 export interface ApiRuntime {
   readonly resources: ReadonlyMap<string, ResourceRuntime>;
@@ -181,6 +183,8 @@ export function createAppFromRuntime(
   log?: Log,
   registry?: Registry,
   feed?: ChangeSource,
+  rateLimitCounter?: RateLimitCounter,
+  status?: StatusSource,
 ): Hono<AppEnv> {
   return createApp({
     api,
@@ -190,7 +194,35 @@ export function createAppFromRuntime(
     ...(log ? { log } : {}),
     ...(registry ? { registry } : {}),
     ...(feed ? { feed } : {}),
+    ...(rateLimitCounter ? { rateLimitCounter } : {}),
+    ...(status ? { status } : {}),
   });
+}
+
+/**
+ * With `api.limitStore.kind: nats`, the counters every REST process shares (its own NATS
+ * connection, closed by `close`); otherwise none (each process counts in memory).
+ */
+async function sharedLimits(
+  cfg: SluiceConfig,
+  api: ApiConfig,
+  log: AppLogger,
+): Promise<{ counter?: RateLimitCounter; close(): Promise<void> }> {
+  const windows = [api.rateLimit?.window ?? 0, api.authFailureLimit ? api.authFailureLimit.window : 0];
+  if (api.limitStore.kind !== 'nats' || Math.max(...windows) === 0) return { close: async () => {} };
+  const { connectNats } = await import('../nats/connection.js');
+  const { KvRateLimitCounter } = await import('../nats/kv-rate-counter.js');
+  const nc = await connectNats(cfg.nats, log, 'sluice-api-limits');
+  try {
+    const counter = await KvRateLimitCounter.open(nc, api.limitStore.bucket, Math.max(...windows), {
+      replicas: cfg.nats.streamConfig.replicas,
+      log,
+    });
+    return { counter, close: () => nc.drain().catch(() => {}) };
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
 }
 
 /**
@@ -204,6 +236,13 @@ export async function startApi(
   const api = cfg.api;
   if (!api) throw new ConfigError('no api section in the config');
   const rt = await createApiRuntime(api, cfg.sources, log);
+  let limits;
+  try {
+    limits = await sharedLimits(cfg, api, log);
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
   // One registry per process: /metrics shows the sources' pipeline metrics beside the HTTP ones.
   const registry = processRegistry;
   // Connects to NATS on the first /changes request only.
@@ -213,7 +252,9 @@ export async function startApi(
     idleTimeout: api.changes.idleTimeout,
     log,
   });
-  const app = createAppFromRuntime(api, rt, log, registry, feed);
+  // GET /status: reads NATS (and the sources' databases) only while someone watches it.
+  const status = new StatusBoard(cfg, { log });
+  const app = createAppFromRuntime(api, rt, log, registry, feed, limits.counter, status);
   const sep = api.listen.lastIndexOf(':');
   const hostname = api.listen.slice(0, sep);
   const port = Number(api.listen.slice(sep + 1));
@@ -225,6 +266,8 @@ export async function startApi(
     });
   } catch (err) {
     await feed.close();
+    await status.close();
+    await limits.close();
     await rt.close();
     throw err;
   }
@@ -237,6 +280,8 @@ export async function startApi(
       // Open event streams end first (their clients reconnect elsewhere), or server.close waits on them.
       await feed.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await status.close();
+      await limits.close();
       await rt.close();
     },
   };

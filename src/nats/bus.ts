@@ -21,6 +21,8 @@ export interface NatsBusOptions {
   readonly publishWindow: number;
   readonly publishTimeoutMs: number;
   readonly leaseTtlMs: number;
+  /** The fleet member id of this process, written into its leases. */
+  readonly instance?: string;
 }
 
 export class NatsBus implements SourceBus {
@@ -41,7 +43,7 @@ export class NatsBus implements SourceBus {
   }
 
   lease(source: string): Lease {
-    return new SourceLease(this.#o.kv, source, this.#o.leaseTtlMs);
+    return new SourceLease(this.#o.kv, source, this.#o.leaseTtlMs, 'lease', this.#o.instance);
   }
 
   lastPublished(source: string, signal: AbortSignal): Promise<SourceContext['lastPublished']> {

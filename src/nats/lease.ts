@@ -15,6 +15,8 @@ import { kvKey, type KvEntryKind } from './subjects.js';
 interface LeaseBody {
   owner: string;
   expiresAt: number;
+  /** The fleet member (sluice process) holding it, for `sluice status`. */
+  instance?: string;
 }
 
 export class SourceLease implements Lease {
@@ -36,6 +38,7 @@ export class SourceLease implements Lease {
     source: string,
     ttlMs: number,
     kind: Extract<KvEntryKind, 'lease' | 'router' | 'webhook-lease' | 'sinkLease'> = 'lease',
+    readonly instance?: string,
   ) {
     this.#kv = kv;
     this.#key = kvKey(kind, source);
@@ -52,11 +55,19 @@ export class SourceLease implements Lease {
   }
 
   /** Waits until this instance holds the lease, then keeps it renewed; `onLost` fires if it is lost. */
-  async acquire(signal: AbortSignal, log: Logger, onLost: (err: Error) => void): Promise<boolean> {
+  async acquire(
+    signal: AbortSignal,
+    log: Logger,
+    onLost: (err: Error) => void,
+    gate?: { reserve(): boolean; cancel(): void },
+  ): Promise<boolean> {
     this.#log = log;
     let told = false;
     while (!signal.aborted) {
-      if (await this.#tryTake()) {
+      const reserved = gate ? gate.reserve() : true;
+      const took = reserved && (await this.#tryTake());
+      if (reserved && !took) gate?.cancel();
+      if (took) {
         this.#timer = setInterval(
           () => {
             this.#renew().catch((err: unknown) => {
@@ -69,8 +80,9 @@ export class SourceLease implements Lease {
         this.#timer.unref();
         return true;
       }
-      if (!told) log.info({ lease: this.#key }, 'another instance holds this lease; waiting to take over');
-      told = true;
+      if (!told && reserved)
+        log.info({ lease: this.#key }, 'another instance holds this lease; waiting to take over');
+      told ||= reserved;
       await sleep(Math.max(100, this.#ttlMs / 3), signal); // a stopping standby stops at once
     }
     return false;
@@ -78,7 +90,12 @@ export class SourceLease implements Lease {
 
   #body(): { text: string; expiresAt: number } {
     const expiresAt = Date.now() + this.#ttlMs;
-    return { text: JSON.stringify({ owner: this.owner, expiresAt } satisfies LeaseBody), expiresAt };
+    const body: LeaseBody = {
+      owner: this.owner,
+      expiresAt,
+      ...(this.instance ? { instance: this.instance } : {}),
+    };
+    return { text: JSON.stringify(body), expiresAt };
   }
 
   async #tryTake(): Promise<boolean> {

@@ -62,7 +62,7 @@ export function conflictSubject(prefix: string, sink: string): string {
  * Sinks keep their lease and status under kinds of their own too.
  */
 export type KvEntryKind =
-  'offset' | 'lease' | 'status' | 'router' | 'webhook-lease' | 'sinkLease' | 'sinkStatus';
+  'offset' | 'lease' | 'status' | 'router' | 'webhook-lease' | 'sinkLease' | 'sinkStatus' | 'member';
 
 /**
  * The KV key of one source's (or webhook's) entry: `<kind>.<source as one token>`. KV keys take no `%`, so the

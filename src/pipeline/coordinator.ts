@@ -2,6 +2,7 @@
 // retriable errors with backoff from the committed offset. See source-state.ts for the lifecycle.
 import type { SourceBus } from '../core/bus.js';
 import { errorMessage, isRetriable, LeaseLostError, OffsetConflictError } from '../core/errors.js';
+import type { FleetShare } from '../core/fleet-share.js';
 import type { Lease } from '../core/lease.js';
 import type { OffsetStore } from '../core/offset-store.js';
 import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-adapter.js';
@@ -17,7 +18,14 @@ export interface CoordinatorDeps {
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
+  /** With a fleet: this process takes no more than its share and hands over what it holds past it. */
+  readonly fleet?: FleetShare;
 }
+
+/** How often a holder asks the fleet whether to hand its source over. */
+const YIELD_CHECK_MS = 1000;
+/** How long a hand-off may take to stop and commit before the source is stopped hard. */
+const HAND_OFF_GRACE_MS = 15_000;
 
 export class SourceCoordinator {
   readonly #d: CoordinatorDeps;
@@ -47,6 +55,9 @@ export class SourceCoordinator {
     const signal = this.#abort.signal;
     const store = d.bus.offsets;
     const lease = this.#lease;
+    const name = d.adapter.name;
+    const fleet = d.fleet;
+    const gate = fleet ? { reserve: () => fleet.reserve(name), cancel: () => fleet.release(name) } : undefined;
 
     this.#fire('start');
     try {
@@ -55,23 +66,51 @@ export class SourceCoordinator {
         const stopInner = () => inner.abort();
         signal.addEventListener('abort', stopInner, { once: true });
         const leaseState: { lost: Error | null } = { lost: null };
+        const handOff = new AbortController();
+        let yieldCheck: NodeJS.Timeout | null = null;
+        let hardStop: NodeJS.Timeout | null = null;
         try {
-          const got = await lease.acquire(signal, log, (err) => {
-            leaseState.lost = err;
-            inner.abort();
-          });
+          const got = await lease.acquire(
+            signal,
+            log,
+            (err) => {
+              leaseState.lost = err;
+              inner.abort();
+            },
+            gate,
+          );
           if (!got) break;
           this.#fire('leaseAcquired');
-          await this.#runHeld(store, lease, inner.signal);
+          if (fleet) {
+            yieldCheck = setInterval(() => {
+              if (handOff.signal.aborted || !fleet.shouldYield(name)) return;
+              log.info({}, 'this process holds more than its share of the fleet: handing the source over');
+              handOff.abort();
+              hardStop = setTimeout(() => inner.abort(), HAND_OFF_GRACE_MS);
+            }, YIELD_CHECK_MS);
+            yieldCheck.unref();
+          }
+          await this.#runHeld(store, lease, inner.signal, handOff.signal);
         } catch (err) {
           // Another instance holds the source now (or wrote its offset): stand by, never exit.
           if (!(err instanceof LeaseLostError || err instanceof OffsetConflictError)) throw err;
           leaseState.lost = err;
         } finally {
+          if (yieldCheck) clearInterval(yieldCheck);
+          if (hardStop) clearTimeout(hardStop);
           signal.removeEventListener('abort', stopInner);
           inner.abort();
         }
         if (signal.aborted) break;
+        if (handOff.signal.aborted && leaseState.lost === null) {
+          // Stopped and committed: now the lease goes, and a member below its share takes the source.
+          await lease.drop();
+          fleet?.release(name);
+          this.#detail = 'handed over to another member of the fleet';
+          this.#fire('leaseLost');
+          continue;
+        }
+        fleet?.release(name);
         const lost = leaseState.lost ?? new LeaseLostError('stopped without a reason');
         this.#detail = errorMessage(lost);
         log.warn(
@@ -88,6 +127,7 @@ export class SourceCoordinator {
       throw err;
     } finally {
       await lease.drop();
+      fleet?.release(name);
       await d.adapter.close().catch(() => {});
     }
   }
@@ -96,13 +136,13 @@ export class SourceCoordinator {
    * Runs the source while this instance holds the lease: load the offset, snapshot if needed,
    * stream; retriable errors restart from the committed offset. Returns once `held` aborts.
    */
-  async #runHeld(store: OffsetStore, lease: Lease, held: AbortSignal): Promise<void> {
+  async #runHeld(store: OffsetStore, lease: Lease, held: AbortSignal, handOff: AbortSignal): Promise<void> {
     const d = this.#d;
     const name = d.adapter.name;
     const log = d.log;
     const commitToAck = metrics.commitLatency.labels({ source: name });
     let attempt = 0;
-    while (!held.aborted) {
+    while (!held.aborted && !handOff.aborted) {
       const publisher = d.bus.publisher({
         log,
         onRetry: () => metrics.publishRetries.inc({ source: name }),
@@ -122,6 +162,10 @@ export class SourceCoordinator {
         void publisher.close();
       };
       held.addEventListener('abort', relay, { once: true });
+      // A hand-off ends the source's batches but keeps the publisher: what was read is stored and
+      // its offset committed (the dispatcher's final flush) before the lease is dropped.
+      const endBatches = () => ctxAbort.abort();
+      handOff.addEventListener('abort', endBatches, { once: true });
       try {
         const stored = await store.load(name);
         let offset: unknown = stored ? d.adapter.offsets.parse(stored.offset) : null;
@@ -151,9 +195,10 @@ export class SourceCoordinator {
         log.info({ from: offset === null ? 'slot start' : d.adapter.offsets.describe(offset) }, 'streaming');
         attempt = 0;
         await dispatcher.run(d.adapter.stream(ctx, offset));
+        if (handOff.aborted) break;
         if (!held.aborted) throw new Error('the change stream ended unexpectedly');
       } catch (err) {
-        if (held.aborted) break;
+        if (held.aborted || handOff.aborted) break;
         if (!isRetriable(err)) throw err;
         attempt++;
         metrics.sourceRestarts.inc({ source: name });
@@ -168,6 +213,7 @@ export class SourceCoordinator {
         this.#fire('backoffElapsed');
       } finally {
         held.removeEventListener('abort', relay);
+        handOff.removeEventListener('abort', endBatches);
         ctxAbort.abort();
         await d.adapter.close().catch(() => {});
         await publisher.close();

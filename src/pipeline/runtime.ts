@@ -5,6 +5,7 @@ import type { Logger } from '../core/source-adapter.js';
 import { SourceRoutes, routedSources } from '../delivery/resource-events.js';
 import { ResourceRouter } from '../delivery/router.js';
 import { NatsBus } from '../nats/bus.js';
+import { Fleet } from '../nats/fleet.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
 import { startWebhooks, type WebhookRuntime } from '../delivery/webhooks/index.js';
@@ -21,6 +22,8 @@ export interface Runtime {
   readonly routers: readonly ResourceRouter[];
   /** The sinks (`sinks:`), each under its own lease. */
   readonly sinks: readonly SinkRunner[];
+  /** This process's membership of the fleet sharing the config (null without sources). */
+  readonly fleet: Fleet | null;
   /** Settles when every source and sink has stopped; rejects with the first failure. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -32,6 +35,12 @@ export async function startRuntime(
 ): Promise<Runtime> {
   const nc = await connectNats(cfg.nats, log);
   const { jsm, kv } = await provision(nc, cfg.nats, log);
+  // Every `sluice run` with sources is a member of the fleet of processes sharing this config.
+  const fleet =
+    cfg.sources.length > 0
+      ? new Fleet(kv, { sources: cfg.sources.map((s) => s.name), ttlMs: cfg.nats.leaseTtl, log })
+      : null;
+  await fleet?.start();
   const coordinators: SourceCoordinator[] = [];
   for (const s of cfg.sources) {
     const slog = log.child ? log.child({ source: s.name }) : log;
@@ -48,10 +57,12 @@ export async function startRuntime(
           publishWindow: cfg.nats.publish.window,
           publishTimeoutMs: cfg.nats.publish.timeout,
           leaseTtlMs: cfg.nats.leaseTtl,
+          ...(fleet ? { instance: fleet.instance } : {}),
         }),
         prefix: cfg.nats.subjectPrefix,
         commitIntervalMs: cfg.nats.commitInterval,
         log: slog,
+        ...(fleet ? { fleet } : {}),
       }),
     );
   }
@@ -107,6 +118,7 @@ export async function startRuntime(
     for (const r of routers) r.stop();
     for (const s of sinks) s.stop();
     await Promise.allSettled([...runs, webhooks.stop()]);
+    await fleet?.stop();
     await nc.drain().catch(() => {});
   };
   const done = (async () => {
@@ -117,5 +129,5 @@ export async function startRuntime(
       throw err;
     }
   })();
-  return { nc, coordinators, routers, webhooks, sinks, done, stop };
+  return { nc, coordinators, routers, webhooks, sinks, done, stop, fleet };
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { startRuntime } from '../../pipeline/runtime.js';
 import { createLogger } from '../../util/logger.js';
+import { StatusBoard } from '../../http/status-board.js';
 import { startMetricsServer } from '../../util/metrics-server.js';
 
 export function registerRun(program: Command): void {
@@ -17,8 +18,15 @@ export function registerRun(program: Command): void {
       const api = cfg.api ? await (await import('../../http/server.js')).startApi(cfg, log) : null;
       if (api) log.info({ url: api.url }, 'REST API listening');
       // Without the REST API, metrics.listen serves /metrics on its own.
-      const metricsServer = !api && cfg.metrics.listen ? await startMetricsServer(cfg.metrics.listen) : null;
-      if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
+      const metricsServer =
+        !api && cfg.metrics.listen
+          ? await startMetricsServer(cfg.metrics.listen, new StatusBoard(cfg, { log }))
+          : null;
+      if (metricsServer)
+        log.info(
+          { url: `${metricsServer.url}/metrics`, status: `${metricsServer.url}/status` },
+          'metrics listening',
+        );
       const stopped = new Promise<void>((resolve) => {
         const onSignal = (sig: string) => {
           log.info({ signal: sig }, 'stopping');
