@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { loadConfig } from '../../config/load.js';
+import { secrets } from '../../config/secrets.js';
 import { connectNats } from '../../nats/connection.js';
 import { KvOffsetStore } from '../../nats/offset-store.js';
 import { kvKey } from '../../nats/subjects.js';
@@ -21,6 +22,8 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       const cfg = await loadConfig(opts.config);
+      // A detail or error text never shows a secret the config loaded.
+      const print = (text: string) => process.stdout.write(secrets.redact(text));
       const log = createLogger('error');
       const nc = await connectNats({ ...cfg.nats }, undefined, 'sluice-status');
       const out: Record<string, unknown>[] = [];
@@ -89,11 +92,11 @@ export function registerStatus(program: Command): void {
         await nc.close();
       }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        print(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
       for (const row of out) {
-        process.stdout.write(
+        print(
           typeof row.sink === 'string'
             ? `sink ${row.sink} (from ${row.from as string}): ${row.state as string}\n`
             : `${row.source} (${row.kind}): ${row.state}\n`,
@@ -106,7 +109,7 @@ export function registerStatus(program: Command): void {
               : Array.isArray(v)
                 ? v.join(', ')
                 : String(v);
-          process.stdout.write(`  ${k.padEnd(18)} ${shown}\n`);
+          print(`  ${k.padEnd(18)} ${shown}\n`);
         }
       }
     });
