@@ -6,7 +6,7 @@ import { serve } from '@hono/node-server';
 import type { Registry } from 'prom-client';
 import { registry as processRegistry } from '../util/metrics.js';
 import { openDatabase, tlsForUrl, type ApiDatabase } from '../sql/database.js';
-import type { DbTls } from '../sql/sql-tls.js';
+import { certificateError, type DbTls } from '../sql/sql-tls.js';
 import { ResourceStore } from '../resources/resource-store.js';
 import { resourceDatabaseUrl, type ApiConfig } from '../config/api.js';
 import type { SluiceConfig } from '../config/schema.js';
@@ -206,7 +206,10 @@ export async function startApi(
 ): Promise<{ close(): Promise<void>; url: string }> {
   const api = cfg.api;
   if (!api) throw new ConfigError('no api section in the config');
-  const rt = await createApiRuntime(api, cfg.sources, log);
+  const rt = await createApiRuntime(api, cfg.sources, log).catch((err: unknown) => {
+    // A database certificate that is not trusted is final: say so instead of a bare driver message.
+    throw certificateError(err, 'the REST API cannot open its database') ?? err;
+  });
   // One registry per process: /metrics shows the sources' pipeline metrics beside the HTTP ones.
   const registry = processRegistry;
   // Connects to NATS on the first /changes request only.

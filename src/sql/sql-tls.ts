@@ -66,6 +66,9 @@ const CERTIFICATE_CODES = new Set([
   'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
   'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
   'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+  // mysql2 replaces the OpenSSL code of any failed handshake with its own (the reason stays in
+  // the message): the certificates or TLS settings are wrong either way, and a retry cannot help.
+  'HANDSHAKE_SSL_ERROR',
 ]);
 
 const HINTS: Record<string, string> = {
@@ -77,6 +80,7 @@ const HINTS: Record<string, string> = {
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the server rejected our client certificate',
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the server says our client certificate has expired',
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server requires a client certificate (tls.cert/tls.key)',
+  HANDSHAKE_SSL_ERROR: 'the TLS handshake failed (check tls.ca, the host name and the certificate dates)',
 };
 
 /** The OpenSSL/Node code of a certificate failure in `err` or its causes, or null. */
