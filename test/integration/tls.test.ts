@@ -16,6 +16,9 @@ import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsCertificateError } from '../../src/core/errors.js';
 import { openDatabase } from '../../src/sql/database.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startRuntime } from '../../src/pipeline/runtime.js';
+import { quietLog } from '../support/harness.js';
 import { classifySqlError } from '../../src/sql/sql-errors.js';
 import { BridgeError } from '../../src/core/errors.js';
 import { ROOT, sluice } from '../support/cli.js';
@@ -339,12 +342,13 @@ describe('every hop on TLS', () => {
   describe.skipIf(mariadbMissing !== undefined)(
     `MariaDB over TLS${mariadbMissing ? ` (skipped: ${mariadbMissing})` : ''}`,
     () => {
-      it('connects verify-full with the CA, and a foreign CA is a non-retriable certificate error', async () => {
+      it('a mysql source reads snapshot and binlog over verify-full TLS; a foreign CA is a non-retriable certificate error', async () => {
         const cert = await ca.issue('mariadb');
         const maria = await TestMariaDB.start([
           `--ssl-cert=${cert.cert}`,
           `--ssl-key=${cert.key}`,
           `--ssl-ca=${ca.caFile}`,
+          '--performance-schema=ON',
         ]);
         try {
           const db = await openDatabase(maria.url(), { tls: { mode: 'verify-full', ca: ca.caFile } });
@@ -353,6 +357,51 @@ describe('every hop on TLS', () => {
               { Value: string }[],
             ];
             expect(rows[0][0]!.Value).toMatch(/^TLS/);
+            await db.knex.raw('CREATE TABLE sluice_test.acct (id int PRIMARY KEY, name varchar(20))');
+            await db.knex.raw(`INSERT INTO sluice_test.acct VALUES (1, 'snapshot')`);
+            const { api: _api, ...raw } = config({
+              source: {
+                name: 'my',
+                kind: 'mysql',
+                url: maria.url(),
+                tables: ['sluice_test.acct'],
+                tls: { ca: ca.caFile },
+              },
+            });
+            const cfg = parseConfig({ ...raw, webhooks: [] });
+            const rt = await startRuntime(cfg, quietLog);
+            try {
+              await waitFor(
+                async () => rt.coordinators[0]!.state === 'streaming' || null,
+                'mysql source streaming',
+                60_000,
+              );
+              await db.knex.raw(`INSERT INTO sluice_test.acct VALUES (2, 'binlog')`);
+              const subjects = await waitFor(
+                async () => {
+                  const info = await (
+                    await jetstreamManager(rt.nc)
+                  ).streams.info('SLUICE', {
+                    subjects_filter: 'sluice.my.>',
+                  });
+                  const n = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+                  return n >= 2 ? info.state.subjects : null;
+                },
+                'the snapshot row and the binlog insert in the stream',
+                60_000,
+              );
+              expect(Object.keys(subjects).some((k) => k.includes('acct'))).toBe(true);
+              // zongji's binlog connection is encrypted too (the server's own view of it).
+              const dump = (await db.knex.raw(
+                `SELECT s.VARIABLE_VALUE AS v FROM performance_schema.threads t
+                   JOIN performance_schema.status_by_thread s USING (THREAD_ID)
+                  WHERE s.VARIABLE_NAME = 'Ssl_version' AND t.PROCESSLIST_COMMAND LIKE 'Binlog Dump%'`,
+              )) as [{ v: string }[]];
+              expect(dump[0].length).toBeGreaterThan(0);
+              expect(dump[0].every((r) => r.v.startsWith('TLS'))).toBe(true);
+            } finally {
+              await rt.stop();
+            }
           } finally {
             await db.close();
           }
