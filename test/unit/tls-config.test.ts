@@ -1,6 +1,7 @@
 // The pieces of issue 17 that need no server: `${file:}` secrets and their redaction, the NATS
 // connect plan, each driver's TLS options, HSTS, and the HTTPS certificate reloader.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { SecretRegistry, secrets } from '../../src/config/secrets.js';
 import { AuthenticationError, NatsUnavailableError, TlsCertificateError } from '../../src/core/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { createAuthenticator } from '../../src/http/auth.js';
-import { TlsReloader } from '../../src/http/tls-reloader.js';
+import { httpsServerOptions, TlsReloader } from '../../src/http/tls-reloader.js';
 import { natsConnectPlan } from '../../src/nats/connect-options.js';
 import { classifyNatsConnectError } from '../../src/nats/connection.js';
 import { errors } from '@nats-io/transport-node';
@@ -22,6 +23,7 @@ import { postgresDialect } from '../../src/sql/postgres/postgres-dialect.js';
 import { classifySqlError } from '../../src/sql/sql-errors.js';
 import { BridgeError } from '../../src/core/errors.js';
 import type { DbTls } from '../../src/sql/sql-tls.js';
+import { TestCa } from '../support/test-certs.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfakefakefakefake\n-----END CERTIFICATE-----\n';
 const SEED = 'SUAGMJH5XLGZKQQWAWKRZJIGMOU4HPFUYLXJMXOO5NLFEO2OOQJ5LPRDPM';
@@ -281,4 +283,39 @@ describe('HTTPS', () => {
       reloader.close();
     }
   });
+});
+
+describe('api.tls client certificates', () => {
+  it('with a CA, a client without a certificate from it is refused; one with is served', async () => {
+    const ca = await TestCa.create();
+    try {
+      const server = await ca.issue('api');
+      const client = await ca.issue('client', { client: true });
+      const https = createServer(
+        httpsServerOptions({ cert: server.cert, key: server.key, ca: ca.caFile, hstsMaxAge: 0 }),
+        (_req, res) => res.end('ok'),
+      );
+      await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+      const port = (https.address() as { port: number }).port;
+      const get = (cert?: { cert: string; key: string }) =>
+        new Promise<string>((resolve, reject) => {
+          const req = request(`https://127.0.0.1:${port}/`, { ca: ca.caPem, ...(cert ?? {}) }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(body));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      try {
+        await expect(get()).rejects.toThrow();
+        expect(await get({ cert: client.certPem, key: client.keyPem })).toBe('ok');
+      } finally {
+        https.closeAllConnections();
+        await new Promise((r) => https.close(r));
+      }
+    } finally {
+      await ca.remove();
+    }
+  }, 60_000);
 });
