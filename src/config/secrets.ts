@@ -23,18 +23,25 @@ export class SecretRegistry {
     }
   }
 
-  /** The password of a URL (`scheme://user:password@host`), if any. */
+  /**
+   * The password of a URL (`scheme://user:password@host/db`), if any. A password that equals
+   * another part of the URL (`postgres://postgres:postgres@...` in development) is not hidden:
+   * masking it would mask the scheme, user and database names in every line while hiding nothing.
+   */
   addUrlPassword(url: string | undefined): void {
     if (!url) return;
-    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(url);
-    if (m?.[1]) {
-      this.add(m[1]);
-      try {
-        this.add(decodeURIComponent(m[1]));
-      } catch {
-        // not percent-encoded: the raw form is registered
-      }
+    const m = /^([a-z][a-z0-9+.-]*):\/\/([^:@/]*):([^@/]*)@([^/?]*)(?:\/([^?]*))?/i.exec(url);
+    if (!m?.[3]) return;
+    const [, scheme, user, raw, host, db] = m;
+    let password = raw;
+    try {
+      password = decodeURIComponent(raw);
+    } catch {
+      // not percent-encoded: the raw form is the password
     }
+    if ([scheme, user, host, db].some((part) => part === raw || part === password)) return;
+    this.add(raw);
+    this.add(password);
   }
 
   get size(): number {
