@@ -4,6 +4,7 @@
 import { BridgeError, OffsetLostError } from '../../src/core/errors.js';
 import { errorProps } from '../../src/sql/sql-dialect.js';
 import { classifySqlError } from '../../src/sql/sql-errors.js';
+import { certificateError } from '../../src/sql/sql-tls.js';
 
 export class MysqlError extends BridgeError {
   override readonly code: string = 'MYSQL_ERROR';
@@ -28,6 +29,8 @@ const LOST = new Set([1236, 1945, 1955]);
 
 export function classifyMysqlError(err: unknown, context: string, source: string): BridgeError {
   if (err instanceof BridgeError) return err;
+  const cert = certificateError(err, context);
+  if (cert) return cert;
   const p = errorProps(err);
   // MariaDB tells the older reader (as error 1236) when a newer one connects with its server_id.
   if (/same server_uuid\/server_id|same server_id|same server_uuid/i.test(p.message))

@@ -62,7 +62,7 @@ export class MysqlSession {
 
   async knex(): Promise<Knex> {
     if (this.#knex) return this.#knex;
-    const config = await mysqlDialect.sourceKnexConfig(this.cfg.url);
+    const config = await mysqlDialect.sourceKnexConfig(this.cfg.url, this.cfg.tls);
     const { default: knexFactory } = await import('knex');
     const knex = knexFactory({ ...config, pool: { ...config.pool, min: 0, max: 3 } });
     try {
@@ -83,7 +83,10 @@ export class MysqlSession {
 
   /** mysql2 options of the binlog connection (zongji): values as exact as the snapshot's. */
   async binlogOptions(): Promise<Record<string, unknown>> {
-    const base = (await mysqlDialect.knexConfig(this.cfg.url)).connection as Record<string, unknown>;
+    const base = (await mysqlDialect.knexConfig(this.cfg.url, this.cfg.tls)).connection as Record<
+      string,
+      unknown
+    >;
     const { database: _db, ...rest } = base;
     return { ...rest, dateStrings: true, timezone: 'Z', decimalNumbers: false, jsonStrings: true };
   }

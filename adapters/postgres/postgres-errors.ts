@@ -1,5 +1,6 @@
 // Classifies node-postgres errors by SQLSTATE and socket error code into BridgeErrors.
 import { BridgeError, OffsetLostError, SourceUnavailableError } from '../../src/core/errors.js';
+import { certificateError } from '../../src/sql/sql-tls.js';
 
 export class SlotBusyError extends BridgeError {
   override readonly code = 'PG_SLOT_BUSY';
@@ -31,6 +32,8 @@ const NETWORK_CODES = new Set([
 
 export function classifyPgError(err: unknown, context: string): BridgeError {
   if (err instanceof BridgeError) return err;
+  const cert = certificateError(err, context);
+  if (cert) return cert;
   const e = err as { code?: string; message?: string };
   const msg = `${context}: ${e?.message ?? String(err)}`;
   const code = e?.code;

@@ -9,6 +9,7 @@ import {
 } from '../../src/core/change-event.js';
 import type { Logger } from '../../src/core/source-adapter.js';
 import { VERSION } from '../../src/version.js';
+import { postgresSsl } from '../../src/sql/postgres/postgres-dialect.js';
 import type { PostgresSourceConfig } from './config.js';
 import { tableInfo, type TableInfo } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
@@ -40,6 +41,7 @@ export class PgSession {
       application_name: `sluice:${this.cfg.name}`,
       types: RAW_TYPES,
       connectionTimeoutMillis: 10_000,
+      ...postgresSsl(this.cfg.tls),
       ...(replication ? { replication: 'database' } : {}),
     };
   }

@@ -3,6 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { BridgeError, ConfigError, PreflightError, errorMessage } from '../core/errors.js';
+import { secrets } from '../config/secrets.js';
 import { EXIT_RUNTIME, EXIT_USAGE } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
 
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(err: unknown): number {
+  // Error messages can carry what a driver echoed back (a URL, a DSN): known secrets never show.
+  const stderr = { write: (text: string) => process.stderr.write(secrets.redact(text)) };
   if (err instanceof CommanderError) {
     if (
       err.code === 'commander.helpDisplayed' ||
@@ -41,16 +44,16 @@ export function reportError(err: unknown): number {
     return EXIT_USAGE;
   }
   if (err instanceof ConfigError) {
-    process.stderr.write(`sluice: ${err.message}\n`);
+    stderr.write(`sluice: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof PreflightError) {
-    process.stderr.write(`sluice: ${err.message}\n  ${err.problems.join('\n  ')}\n`);
+    stderr.write(`sluice: ${err.message}\n  ${err.problems.join('\n  ')}\n`);
     return EXIT_RUNTIME;
   }
   const code = err instanceof BridgeError ? ` [${err.code}]` : '';
-  process.stderr.write(`sluice: ${errorMessage(err)}${code}\n`);
-  if (process.env.SLUICE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  stderr.write(`sluice: ${errorMessage(err)}${code}\n`);
+  if (process.env.SLUICE_DEBUG) stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   return EXIT_RUNTIME;
 }
 

@@ -182,6 +182,26 @@ export const authSchema = z
   .prefault({});
 export type AuthConfig = z.output<typeof authSchema>;
 
+export const apiTlsSchema = z
+  .strictObject({
+    cert: z.string().min(1).describe('Server certificate chain file (PEM); reloaded on change or SIGHUP'),
+    key: z.string().min(1).describe('Private key file of the certificate (PEM)'),
+    ca: z
+      .string()
+      .optional()
+      .describe(
+        'CA file of client certificates: with it, clients must present one that chains to it (mutual TLS)',
+      ),
+    hstsMaxAge: z
+      .number()
+      .int()
+      .min(0)
+      .default(31_536_000)
+      .describe('Strict-Transport-Security max-age in seconds (0 turns the header off)'),
+  })
+  .describe('HTTPS; absent: plain HTTP (loopback, or behind a TLS-terminating proxy)');
+export type ApiTlsConfig = z.output<typeof apiTlsSchema>;
+
 export const apiSchema = z
   .strictObject({
     listen: z
@@ -189,6 +209,7 @@ export const apiSchema = z
       .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
       .default('127.0.0.1:8080')
       .describe('Address the REST service listens on'),
+    tls: apiTlsSchema.optional(),
     basePath: z
       .string()
       .regex(/^\/[A-Za-z0-9/_-]*$/, 'expected a path like /api')

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { interpolate, type InterpolationProblem } from './env.js';
 import { configSchema, type SluiceConfig } from './schema.js';
+import { secrets } from './secrets.js';
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -40,7 +41,25 @@ export function parseConfig(
   const result = configSchema.safeParse(interpolated);
   if (!result.success) lines.push(...issueLines(result.error.issues));
   if (lines.length > 0) throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`, lines);
+  registerSecrets(result.data!);
   return deepFreeze(result.data!);
+}
+
+/** The config's secret values, so that no log line, status output or error message shows them. */
+function registerSecrets(cfg: SluiceConfig): void {
+  secrets.add(cfg.nats.pass);
+  secrets.add(cfg.nats.token);
+  for (const s of cfg.sources) secrets.addUrlPassword(s.url);
+  for (const s of cfg.sinks) secrets.addUrlPassword(s.url);
+  for (const w of cfg.webhooks) {
+    secrets.add(w.secret);
+    for (const v of Object.values(w.headers ?? {})) secrets.add(v);
+  }
+  if (cfg.api) {
+    secrets.addUrlPassword(cfg.api.database);
+    for (const r of Object.values(cfg.api.resources)) secrets.addUrlPassword(r.url);
+    secrets.add(cfg.api.auth.jwt?.secret);
+  }
 }
 
 export function parseConfigText(

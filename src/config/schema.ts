@@ -14,6 +14,21 @@ import { checkSinkReferences, sinkSchema } from './sinks.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
+const natsTlsSchema = z
+  .strictObject({
+    ca: z.string().optional().describe('CA file the server certificate must chain to (default: system CAs)'),
+    cert: z.string().optional().describe('Client certificate file (mutual TLS, `tls { verify: true }`)'),
+    key: z.string().optional().describe('Private key file of the client certificate'),
+    handshakeFirst: z
+      .boolean()
+      .default(false)
+      .describe('TLS before the INFO line (server `handshake_first: true`)'),
+  })
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+    message: 'set cert and key together (mutual TLS), or neither',
+  })
+  .describe('TLS to NATS; the server certificate is always verified (chain and host name)');
+
 export const natsSchema = z
   .strictObject({
     servers: z
@@ -33,9 +48,18 @@ export const natsSchema = z
       .regex(token)
       .default('sluice_offsets')
       .describe('KV bucket for committed offsets and leases'),
-    user: z.string().optional(),
-    pass: z.string().optional(),
-    token: z.string().optional(),
+    user: z.string().optional().describe('User name (with pass)'),
+    pass: z.string().optional().describe('Password (with user); never logged'),
+    token: z.string().optional().describe('Authentication token; never logged'),
+    creds: z
+      .string()
+      .optional()
+      .describe('A .creds file (user JWT + nkey seed), as nsc and managed NATS issue them'),
+    nkey: z
+      .string()
+      .optional()
+      .describe('An nkey seed (SU...): a file path, or the seed itself (e.g. ${file:/run/secrets/nkey})'),
+    tls: natsTlsSchema.optional(),
     streamConfig: z
       .strictObject({
         replicas: z.number().int().min(1).max(5).default(1),
@@ -65,6 +89,21 @@ export const natsSchema = z
     leaseTtl: duration('10s').describe(
       'How long a crashed instance keeps a source before a standby (or its restart) takes over',
     ),
+  })
+  .superRefine((n, ctx) => {
+    const methods = [
+      n.creds !== undefined && 'creds',
+      n.nkey !== undefined && 'nkey',
+      (n.user !== undefined || n.pass !== undefined) && 'user/pass',
+      n.token !== undefined && 'token',
+    ].filter((m) => m !== false);
+    if (methods.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `choose one authentication method, not ${methods.join(' and ')}`,
+      });
+    if ((n.user === undefined) !== (n.pass === undefined))
+      ctx.addIssue({ code: 'custom', message: 'set user and pass together' });
   })
   .prefault({});
 

@@ -1,5 +1,6 @@
 // The `sinks` section: apply one source's events to another database (docs/sinks.md).
 import { z } from 'zod';
+import { dbTlsSchema } from './db-tls.js';
 import { duration } from './duration.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
@@ -52,6 +53,7 @@ export const sinkSchema = z.strictObject({
     .regex(token, 'expected letters, digits, _ or -')
     .describe('Names the consumer, the position row, the lease and the dead-letter subject'),
   url: z.string().min(1).describe('Target database URL (postgres://, mysql://, mariadb://, sqlite:, ...)'),
+  tls: dbTlsSchema.optional(),
   from: z.string().regex(token, 'expected a source name').describe('The source whose events are applied'),
   tables: z
     .record(z.string().regex(tableName, 'expected schema.table'), sinkTableSchema)

@@ -1,5 +1,6 @@
 // Config keys that several source kinds share. No driver import here: the config loader reads it.
 import { z } from 'zod';
+import { dbTlsSchema } from './db-tls.js';
 import { duration, parseDuration } from './duration.js';
 
 export const sourceName = z
@@ -18,6 +19,7 @@ export const commonSourceShape = {
     .enum(['initial', 'never'])
     .default('initial')
     .describe('initial: read existing rows first; never: stream only'),
+  tls: dbTlsSchema.optional(),
 };
 
 /** postgres://, mysql://, mariadb://, sqlite:, mssql:// or oracle:// (the dialects in src/sql). */

@@ -77,6 +77,19 @@ export class PublishError extends BridgeError {
   override readonly code = 'PUBLISH_FAILED';
 }
 
+/**
+ * A TLS peer was not trusted: its certificate does not chain to the configured CA, has expired,
+ * or does not name the host. Never retried: the same certificate fails the same way every time.
+ */
+export class TlsCertificateError extends BridgeError {
+  override readonly code = 'TLS_CERTIFICATE';
+}
+
+/** A server refused Sluice's credentials (NATS authorization violation, wrong nkey or token). Never retried. */
+export class AuthenticationError extends BridgeError {
+  override readonly code = 'AUTH_FAILED';
+}
+
 export function isRetriable(err: unknown): boolean {
   return err instanceof BridgeError ? err.retriable : false;
 }

@@ -64,6 +64,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     if (c.req.method === 'HEAD') c.res.headers.delete('content-type');
   });
+  // Over HTTPS, browsers are told to use nothing else for this host.
+  const hsts = api.tls && api.tls.hstsMaxAge > 0 ? `max-age=${api.tls.hstsMaxAge}; includeSubDomains` : null;
+  if (hsts)
+    app.use('*', async (c, next) => {
+      await next();
+      c.res.headers.set('strict-transport-security', hsts);
+    });
   observabilityRoutes(app, deps.databases, registry);
   if (deps.status) statusRoutes(app, deps.status);
 

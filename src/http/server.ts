@@ -1,10 +1,12 @@
 // Wiring from config to a listening REST service: databases, mappings, stores, policies,
 // idempotency tables, authenticator, then createApp + @hono/node-server.
 import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Registry } from 'prom-client';
 import { registry as processRegistry } from '../util/metrics.js';
-import { openDatabase, type ApiDatabase } from '../sql/database.js';
+import { openDatabase, tlsForUrl, type ApiDatabase } from '../sql/database.js';
+import { certificateError, type DbTls } from '../sql/sql-tls.js';
 import { ResourceStore } from '../resources/resource-store.js';
 import { resourceDatabaseUrl, type ApiConfig } from '../config/api.js';
 import type { SluiceConfig } from '../config/schema.js';
@@ -23,6 +25,7 @@ import type { Hono } from 'hono';
 import type { AppEnv } from './env.js';
 import type { RateLimitCounter } from './rate-limit.js';
 import { StatusBoard, type StatusSource } from './status-board.js';
+import { httpsServerOptions, TlsReloader } from './tls-reloader.js';
 
 export interface ApiRuntime {
   readonly resources: ReadonlyMap<string, ResourceRuntime>;
@@ -83,7 +86,7 @@ function creatable(cfg: ApiConfig['resources'][string]): boolean {
  */
 export async function createApiRuntime(
   api: ApiConfig,
-  sources: readonly { name: string; url?: string | undefined }[],
+  sources: readonly { name: string; url?: string | undefined; tls?: DbTls | undefined }[],
   log: Log = { warn: () => {}, error: () => {} },
 ): Promise<ApiRuntime> {
   const authEnabled = api.auth.apiKeys.length > 0 || api.auth.jwt !== undefined;
@@ -98,7 +101,7 @@ export async function createApiRuntime(
         throw new ConfigError(`api.resources.${name}: no database (set source, url or api.database)`);
       let entry = byUrl.get(url);
       if (!entry) {
-        const db = await openDatabase(url, { log });
+        const db = await openDatabase(url, { log, tls: tlsForUrl(url, sources) });
         const idempotency = new IdempotencyStore(db, api.idempotency.ttl, (err) =>
           log.error({ err }, 'idempotency purge failed'),
         );
@@ -151,7 +154,7 @@ export async function createApiRuntime(
  */
 export async function migrateApi(
   api: ApiConfig,
-  sources: readonly { name: string; url?: string | undefined }[],
+  sources: readonly { name: string; url?: string | undefined; tls?: DbTls | undefined }[],
   down: boolean,
 ): Promise<{ database: string; done: string[] }[]> {
   const urls = new Set<string>();
@@ -163,7 +166,7 @@ export async function migrateApi(
   }
   const out: { database: string; done: string[] }[] = [];
   for (const url of urls) {
-    const db = await openDatabase(url);
+    const db = await openDatabase(url, { tls: tlsForUrl(url, sources) });
     try {
       const store = new IdempotencyStore(db, api.idempotency.ttl);
       const done = down ? await store.uninstall() : await store.install();
@@ -235,7 +238,10 @@ export async function startApi(
 ): Promise<{ close(): Promise<void>; url: string }> {
   const api = cfg.api;
   if (!api) throw new ConfigError('no api section in the config');
-  const rt = await createApiRuntime(api, cfg.sources, log);
+  const rt = await createApiRuntime(api, cfg.sources, log).catch((err: unknown) => {
+    // A database certificate that is not trusted is final: say so instead of a bare driver message.
+    throw certificateError(err, 'the REST API cannot open its database') ?? err;
+  });
   let limits;
   try {
     limits = await sharedLimits(cfg, api, log);
@@ -259,11 +265,16 @@ export async function startApi(
   const hostname = api.listen.slice(0, sep);
   const port = Number(api.listen.slice(sep + 1));
   let server: ReturnType<typeof serve>;
+  let reloader: TlsReloader | null = null;
   try {
+    const tls = api.tls
+      ? { createServer: createHttpsServer, serverOptions: httpsServerOptions(api.tls) }
+      : {};
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
+      const s = serve({ fetch: app.fetch, hostname, port, ...tls }, () => resolve(s));
       s.once('error', reject);
     });
+    if (api.tls) reloader = new TlsReloader(server as HttpsServer, api.tls, log);
   } catch (err) {
     await feed.close();
     await status.close();
@@ -272,12 +283,14 @@ export async function startApi(
     throw err;
   }
   const addr = server.address() as AddressInfo;
-  const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${addr.port}`;
+  const scheme = api.tls ? 'https' : 'http';
+  const url = `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${addr.port}`;
   log.info({ url, resources: [...rt.resources.keys()] }, 'REST API listening');
   return {
     url,
     async close() {
       // Open event streams end first (their clients reconnect elsewhere), or server.close waits on them.
+      reloader?.close();
       await feed.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await status.close();

@@ -11,7 +11,7 @@ export async function sinkInitMigration(
   sink: SinkConfig,
   source: SourceConfig,
 ): Promise<string> {
-  const db = await openDatabase(source.url);
+  const db = await openDatabase(source.url, { tls: source.tls });
   try {
     const introspector = await db.dialect.introspector?.();
     if (!introspector) throw new ConfigError(`cannot read the schema of ${db.dialect.name} databases`);

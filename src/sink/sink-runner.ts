@@ -89,7 +89,7 @@ export class SinkRunner {
     // The source session's config: values as change events carry them (and UTC on MySQL).
     // With twoWay, every write is marked with the sink's origin (two-way sync without echo).
     const knex = knexFactory(
-      await dialect.sinkKnexConfig(d.cfg.url, d.cfg.twoWay ? sinkOrigin(d.cfg.name) : null),
+      await dialect.sinkKnexConfig(d.cfg.url, d.cfg.twoWay ? sinkOrigin(d.cfg.name) : null, d.cfg.tls),
     );
     const applier = new SinkApplier(
       dialect,

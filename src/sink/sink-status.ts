@@ -39,7 +39,7 @@ export async function sinkStatusRows(
     if (body?.detail) row.detail = body.detail;
     if (live && body?.eventsPerSecond !== undefined) row.eventsPerSecond = body.eventsPerSecond;
     row.lagEvents = await sinkConsumerPending(jsm, cfg.nats.stream, s.name);
-    const db = await openDatabase(s.url).catch(() => null);
+    const db = await openDatabase(s.url, { tls: s.tls }).catch(() => null);
     try {
       const pos = db
         ? ((await db.knex(POSITION_TABLE).where({ sink: s.name }).first()) as

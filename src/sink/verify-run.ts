@@ -2,6 +2,7 @@
 // introspected schema, the stream position the comparison starts at, the comparison, and a second
 // look at the differing rows once the sink has applied everything the stream held by the end
 // (both sides may take writes while verify runs).
+import type { DbTls } from '../sql/sql-tls.js';
 import type { Knex } from 'knex';
 import type { SluiceConfig, SourceConfig } from '../config/schema.js';
 import type { SinkConfig } from '../config/sinks.js';
@@ -46,10 +47,10 @@ interface Opened {
   readonly dialect: SqlDialect;
 }
 
-async function open(url: string): Promise<Opened> {
+async function open(url: string, tls: DbTls | undefined): Promise<Opened> {
   const dialect = await dialectForUrl(url);
   const { default: knexFactory } = await import('knex');
-  return { knex: knexFactory(await dialect.sourceKnexConfig(url)), dialect };
+  return { knex: knexFactory(await dialect.sourceKnexConfig(url, tls)), dialect };
 }
 
 export async function runVerify(
@@ -65,8 +66,8 @@ export async function runVerify(
   if (sink.from !== source.name)
     throw new ConfigError(`sink ${sink.name} applies source ${sink.from}, not ${source.name}`);
   const started = Date.now();
-  const src = await open(source.url);
-  const dst = await open(sink.url);
+  const src = await open(source.url, source.tls);
+  const dst = await open(sink.url, sink.tls);
   try {
     const mapping = new SinkMapping(sink, cfg.api?.resources ?? {});
     const introspector = await src.dialect.introspector?.();

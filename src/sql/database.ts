@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { SqlDialect } from './sql-dialect.js';
 import { dialectForUrl } from './dialects.js';
+import type { DbTls } from './sql-tls.js';
 
 /** Where a database's state changes are logged (pino's signature). */
 export interface DatabaseLog {
@@ -81,10 +82,24 @@ function knexLog(log: DatabaseLog | undefined, database: string): Knex.Config['l
   };
 }
 
-export async function openDatabase(url: string, options: { log?: DatabaseLog } = {}): Promise<ApiDatabase> {
+/** The `tls` of the source or sink whose URL is `url` (the API reads the databases they name). */
+export function tlsForUrl(
+  url: string,
+  configured: readonly { url?: string | undefined; tls?: DbTls | undefined }[],
+): DbTls | undefined {
+  return configured.find((c) => c.url === url && c.tls !== undefined)?.tls;
+}
+
+export async function openDatabase(
+  url: string,
+  options: { log?: DatabaseLog; tls?: DbTls | undefined } = {},
+): Promise<ApiDatabase> {
   const dialect = await dialectForUrl(url);
   const { default: knexFactory } = await import('knex');
-  const knex = knexFactory({ ...(await dialect.knexConfig(url)), log: knexLog(options.log, dialect.name) });
+  const knex = knexFactory({
+    ...(await dialect.knexConfig(url, options.tls)),
+    log: knexLog(options.log, dialect.name),
+  });
   const availability = new Availability(dialect.name, options.log);
   return {
     url,

@@ -8,6 +8,7 @@ import type { Introspector } from './introspector.js';
 import { BridgeError } from '../core/errors.js';
 import { dq } from './quote.js';
 import type { TriggerCapture } from './trigger-ddl.js';
+import type { DbTls } from './sql-tls.js';
 
 /** A row to write, by column name. */
 export type SqlRow = Record<string, unknown>;
@@ -53,13 +54,16 @@ export interface SqlDialect {
   estimateCount(knex: Knex, schema: string | undefined, table: string): Promise<number>;
   /** Reads tables, keys and foreign keys for `sluice init`; absent where not implemented. */
   readonly introspector?: () => Promise<Introspector>;
-  /** knex config (client, connection options) for a URL of this dialect. */
-  knexConfig(url: string): Promise<Knex.Config>;
+  /**
+   * knex config (client, connection options) for a URL of this dialect, with the source's or
+   * sink's `tls` mapped to the driver's options (verify-full unless the mode says otherwise).
+   */
+  knexConfig(url: string, tls?: DbTls): Promise<Knex.Config>;
   /**
    * knex config for a change source's session: values as change events carry them (e.g. int8 as
    * a number within ±2^53 on PostgreSQL). Default: knexConfig.
    */
-  sourceKnexConfig(url: string): Promise<Knex.Config>;
+  sourceKnexConfig(url: string, tls?: DbTls): Promise<Knex.Config>;
   /** An identifier as this database quotes it (`"x"`, `` `x` ``, `[x]`). Default double quotes. */
   quoteIdentifier(name: string): string;
   /** A statement that proves a connection works. Default `SELECT 1`. */
@@ -109,7 +113,7 @@ export interface SqlDialect {
    * marked so that a source capturing this database can tell it apart (PostgreSQL: the session's
    * replication origin). Default: sourceKnexConfig; with an origin, an error (not supported yet).
    */
-  sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config>;
+  sinkKnexConfig(url: string, origin: string | null, tls?: DbTls): Promise<Knex.Config>;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -230,15 +234,20 @@ export const dialectBase = {
   chunkHashSql: () => null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
-  sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
-    return this.knexConfig(url);
+  sourceKnexConfig(this: SqlDialect, url: string, tls?: DbTls): Promise<Knex.Config> {
+    return this.knexConfig(url, tls);
   },
-  async sinkKnexConfig(this: SqlDialect, url: string, origin: string | null): Promise<Knex.Config> {
+  async sinkKnexConfig(
+    this: SqlDialect,
+    url: string,
+    origin: string | null,
+    tls?: DbTls,
+  ): Promise<Knex.Config> {
     if (origin !== null)
       throw new BridgeError(
         `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL`,
       );
-    return this.sourceKnexConfig(url);
+    return this.sourceKnexConfig(url, tls);
   },
   isUnavailable(err: unknown): boolean {
     // No pooled connection came in time (knex's KnexTimeoutError, not a named export under ESM).

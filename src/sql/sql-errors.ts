@@ -7,6 +7,7 @@ import { mysqlDialect } from './mysql/mysql-dialect.js';
 import { oracleDialect } from './oracle/oracle-dialect.js';
 import { postgresDialect } from './postgres/postgres-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
+import { certificateError } from './sql-tls.js';
 import { errorProps } from './sql-dialect.js';
 import { sqliteDialect } from './sqlite/sqlite-dialect.js';
 
@@ -37,6 +38,9 @@ export function classifySqlError(
   dialect?: SqlDialect,
 ): BridgeError {
   if (err instanceof BridgeError) return err;
+  // Before "unavailable": a rejected certificate closes the socket too, but retrying cannot help.
+  const cert = certificateError(err, context);
+  if (cert) return cert;
   const msg = `${context}: ${errorProps(err).message}`;
   const asked = dialect ? [dialect] : dialects;
   if (asked.some((d) => d.isUnavailable(err))) return new SourceUnavailableError(msg, { cause: err });

@@ -1,6 +1,7 @@
 // A change source's connection to a SQL database (what polling and triggers share): one knex
 // pool through the database's dialect, the visibility horizon, table keys, and how an event is
 // put together.
+import type { DbTls } from './sql-tls.js';
 import type { Knex } from 'knex';
 import type { SqlDialect } from './sql-dialect.js';
 import { dialectForUrl } from './dialects.js';
@@ -14,6 +15,7 @@ export interface SessionConfig {
   readonly name: string;
   readonly url: string;
   readonly lookBack?: number | undefined;
+  readonly tls?: DbTls | undefined;
 }
 
 export class SqlSession {
@@ -53,7 +55,7 @@ export class SqlSession {
   async open(): Promise<Knex> {
     if (this.#knex) return this.#knex;
     const dialect = await dialectForUrl(this.cfg.url);
-    const config = await dialect.sourceKnexConfig(this.cfg.url);
+    const config = await dialect.sourceKnexConfig(this.cfg.url, this.cfg.tls);
     const { default: knexFactory } = await import('knex');
     const knex = knexFactory({ ...config, pool: { min: 0, max: 4, ...(config.pool ?? {}) } });
     this.#dialect = dialect;

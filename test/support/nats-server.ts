@@ -28,9 +28,11 @@ export class TestNatsServer implements NatsEndpoint {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<TestNatsServer> {
+  /** `args` are added to the command line (e.g. `-c file` for TLS and authorization blocks). */
+  static async start(args: readonly string[] = []): Promise<TestNatsServer> {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-nats-'));
     const s = new TestNatsServer(await freePort(), dir);
+    s.setArgs(args);
     await s.startProcess();
     return s;
   }

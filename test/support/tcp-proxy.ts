@@ -7,6 +7,8 @@ import { freePort } from './ports.js';
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Client connections accepted so far (how many times a process tried to connect). */
+  accepted = 0;
 
   private constructor(
     readonly port: number,
@@ -27,6 +29,7 @@ export class TcpProxy {
   async restore(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.targetPort, '127.0.0.1');
       for (const s of [client, upstream]) {
         this.sockets.add(s);

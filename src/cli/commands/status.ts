@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { secrets } from '../../config/secrets.js';
 import { connectNats } from '../../nats/connection.js';
 import { statusRows } from '../../pipeline/status-rows.js';
 import { createLogger } from '../../util/logger.js';
@@ -14,6 +15,8 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       const cfg = await loadConfig(opts.config);
+      // A detail or error text never shows a secret the config loaded.
+      const print = (text: string) => process.stdout.write(secrets.redact(text));
       const log = createLogger('error');
       const nc = await connectNats({ ...cfg.nats }, undefined, 'sluice-status');
       let out: Record<string, unknown>[];
@@ -23,11 +26,11 @@ export function registerStatus(program: Command): void {
         await nc.close();
       }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        print(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
       for (const row of out) {
-        process.stdout.write(
+        print(
           typeof row.sink === 'string'
             ? `sink ${row.sink} (from ${row.from as string}): ${row.state as string}\n`
             : typeof row.member === 'string'
@@ -42,7 +45,7 @@ export function registerStatus(program: Command): void {
               : Array.isArray(v)
                 ? v.join(', ')
                 : String(v);
-          process.stdout.write(`  ${k.padEnd(18)} ${shown}\n`);
+          print(`  ${k.padEnd(18)} ${shown}\n`);
         }
       }
     });

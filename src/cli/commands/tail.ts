@@ -3,6 +3,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { connectNats } from '../../nats/connection.js';
+import type { NatsConnectConfig } from '../../nats/connect-options.js';
 import { toStoredEvent, type StoredEvent } from '../../nats/stream-reader.js';
 import { resourceEventSchema } from '../../delivery/resource-event.js';
 
@@ -32,9 +33,11 @@ export function registerTail(program: Command): void {
         let servers = opts.server ? [opts.server] : null;
         let stream = opts.stream ?? null;
         let prefix = 'sluice';
+        let nats: NatsConnectConfig | null = null;
         if (!servers || !stream) {
           try {
             const cfg = await loadConfig(opts.config);
+            nats = cfg.nats;
             servers ??= cfg.nats.servers;
             stream ??= cfg.nats.stream;
             prefix = cfg.nats.subjectPrefix;
@@ -44,7 +47,8 @@ export function registerTail(program: Command): void {
             stream ??= 'SLUICE';
           }
         }
-        const nc = await connectNats({ servers });
+        // TLS and credentials come from the config even when --server overrides the URL.
+        const nc = await connectNats({ ...nats, servers }, undefined, 'sluice-tail');
         const js = jetstream(nc);
         const consumer = await js.consumers.get(stream, {
           filter_subjects: subject ?? `${prefix}.>`,

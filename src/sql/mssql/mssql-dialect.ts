@@ -14,6 +14,7 @@ import {
 import { mssqlHorizon } from './mssql-horizon.js';
 import { mssqlTriggerCapture } from './mssql-triggers.js';
 import { ConfigError } from '../../core/errors.js';
+import { readPem, type DbTls } from '../sql-tls.js';
 
 const kinds: Record<number, DbErrorKind> = {
   2627: 'unique',
@@ -57,6 +58,27 @@ function flag(params: URLSearchParams, name: string, fallback: boolean): boolean
   throw new ConfigError(`mssql:// URL: ${name}=${v} is not true or false`, [`${name}: not a boolean`]);
 }
 
+/**
+ * tedious `encrypt`/`trustServerCertificate` for a source's or sink's `tls` (over the URL's
+ * flags). tedious checks the host name whenever it checks the chain, so verify-ca is verify-full
+ * here; `ca`/`cert`/`key` go to its secure context.
+ */
+export function mssqlTlsOptions(tls: DbTls | undefined): Record<string, unknown> {
+  if (!tls) return {};
+  if (tls.mode === 'disable') return { encrypt: false };
+  const details = {
+    ...(tls.ca ? { ca: readPem(tls.ca, 'ca') } : {}),
+    ...(tls.cert ? { cert: readPem(tls.cert, 'cert') } : {}),
+    ...(tls.key ? { key: readPem(tls.key, 'key') } : {}),
+  };
+  return {
+    encrypt: true,
+    trustServerCertificate: tls.mode === 'require',
+    ...(Object.keys(details).length > 0 ? { cryptoCredentialsDetails: details } : {}),
+    ...(tls.servername ? { serverName: tls.servername } : {}),
+  };
+}
+
 export const mssqlDialect: SqlDialect = {
   ...dialectBase,
   name: 'mssql',
@@ -80,7 +102,7 @@ export const mssqlDialect: SqlDialect = {
    * encrypt defaults to false and trustServerCertificate to true (legacy servers rarely have a
    * trusted certificate); knex passes `options` through to tedious.
    */
-  async knexConfig(url: string): Promise<Knex.Config> {
+  async knexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     const p = urlParts(url);
     const instanceName = p.params.get('instanceName');
     return {
@@ -95,6 +117,7 @@ export const mssqlDialect: SqlDialect = {
           encrypt: flag(p.params, 'encrypt', false),
           trustServerCertificate: flag(p.params, 'trustServerCertificate', true),
           ...(instanceName ? { instanceName } : {}),
+          ...mssqlTlsOptions(tls),
         },
       },
       pool: { min: 0, max: 10 },

@@ -14,6 +14,7 @@ import {
 import { int64, localIso } from '../changelog-values.js';
 import { mysqlHorizon } from './mysql-horizon.js';
 import { mysqlTriggerCapture } from './mysql-triggers.js';
+import { readPem, type DbTls } from '../sql-tls.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1062: 'unique',
@@ -43,6 +44,23 @@ const unreachableCodes = new Set([
   'ER_SERVER_SHUTDOWN',
 ]);
 const unreachableNumbers = new Set([1040, 1053, 2002, 2003, 2006, 2013]);
+
+/**
+ * mysql2 `ssl` (the binlog connection of zongji uses the same options): verify-full adds
+ * `verifyIdentity`, mysql2's host name check; require turns off the chain check.
+ */
+export function mysqlSsl(tls: DbTls | undefined): { ssl?: Record<string, unknown> } {
+  if (!tls || tls.mode === 'disable') return {};
+  return {
+    ssl: {
+      rejectUnauthorized: tls.mode !== 'require',
+      verifyIdentity: tls.mode === 'verify-full',
+      ...(tls.ca ? { ca: readPem(tls.ca, 'ca') } : {}),
+      ...(tls.cert ? { cert: readPem(tls.cert, 'cert') } : {}),
+      ...(tls.key ? { key: readPem(tls.key, 'key') } : {}),
+    },
+  };
+}
 
 export const mysqlDialect: SqlDialect = {
   ...dialectBase,
@@ -89,7 +107,7 @@ export const mysqlDialect: SqlDialect = {
       ? dialectBase.estimateCount(knex, schema, table)
       : Number(row.n);
   },
-  async knexConfig(url: string): Promise<Knex.Config> {
+  async knexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     const p = urlParts(url);
     const connection: Knex.MySql2ConnectionConfig = {
       host: p.host,
@@ -103,14 +121,15 @@ export const mysqlDialect: SqlDialect = {
       bigNumberStrings: true,
       decimalNumbers: false,
       ...(p.params.get('socket') ? { socketPath: p.params.get('socket')! } : {}),
+      ...mysqlSsl(tls),
     };
     return { client: 'mysql2', connection, pool: { min: 0, max: 10 } };
   },
-  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+  async sourceKnexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     // Values as change events carry them (README "Change events"): BIGINT as a number within
     // ±2^53, DATETIME ISO without zone, TIMESTAMP ISO in UTC (the session's zone is UTC, so its
     // text is UTC), every fractional digit kept.
-    const config = await mysqlDialect.knexConfig(url);
+    const config = await mysqlDialect.knexConfig(url, tls);
     const typeCast = (field: { type: string; string(): string | null }, next: () => unknown): unknown => {
       if (field.type === 'LONGLONG') return int64(field.string());
       if (field.type === 'DATETIME') return localIso(field.string());

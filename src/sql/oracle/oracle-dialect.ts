@@ -13,6 +13,7 @@ import {
 } from '../sql-dialect.js';
 import { oracleHorizon } from './oracle-horizon.js';
 import { oracleTriggerCapture } from './oracle-triggers.js';
+import type { DbTls } from '../sql-tls.js';
 
 const kinds: Record<number, DbErrorKind> = {
   1: 'unique', // ORA-00001
@@ -61,6 +62,20 @@ const unreachableNumbers = new Set([
   1033, 1034, 1089, 1090, 3113, 3114, 3135, 12170, 12514, 12528, 12537, 12541, 12547,
 ]);
 
+/**
+ * node-oracledb Thin TCPS options: the trusted CA comes from a wallet directory (ewallet.pem),
+ * or the system CAs without one; verify-full matches the server certificate's DN to the host.
+ * Thin mode always checks the chain, so `require` is verify-ca here.
+ */
+export function oracleTlsOptions(tls: DbTls | undefined): Record<string, unknown> {
+  if (!tls || tls.mode === 'disable') return {};
+  return {
+    sslServerDNMatch: tls.mode === 'verify-full',
+    ...(tls.wallet ? { walletLocation: tls.wallet, configDir: tls.wallet } : {}),
+    ...(tls.walletPassword ? { walletPassword: tls.walletPassword } : {}),
+  };
+}
+
 export const oracleDialect: SqlDialect = {
   ...dialectBase,
   name: 'oracle',
@@ -81,14 +96,16 @@ export const oracleDialect: SqlDialect = {
       : Number(row.n);
   },
   /** oracle://user:password@host[:port]/service_name: an Easy Connect string for Thin mode. */
-  async knexConfig(url: string): Promise<Knex.Config> {
+  async knexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     const p = urlParts(url);
+    const secure = tls !== undefined && tls.mode !== 'disable';
     return {
       client: 'oracledb',
       connection: {
         ...(p.user ? { user: p.user } : {}),
         ...(p.password ? { password: p.password } : {}),
-        connectString: `${p.host}:${p.port ?? 1521}/${p.database ?? 'FREEPDB1'}`,
+        connectString: `${secure ? 'tcps://' : ''}${p.host}:${p.port ?? (secure ? 2484 : 1521)}/${p.database ?? 'FREEPDB1'}`,
+        ...oracleTlsOptions(tls),
       },
       pool: { min: 0, max: 10 },
     };

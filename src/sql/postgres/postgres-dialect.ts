@@ -12,6 +12,7 @@ import {
 } from '../sql-dialect.js';
 import { int64, localIso, utcIso } from '../changelog-values.js';
 import { postgresHorizon } from './postgres-horizon.js';
+import { nodeTlsOptions, type DbTls } from '../sql-tls.js';
 import { moneyDigits, postgresTriggerCapture } from './postgres-triggers.js';
 
 const textTypes = new Set([1082, 1083, 1114, 1184, 1266]); // date, time, timestamp, timestamptz, timetz
@@ -30,6 +31,15 @@ const pgConnectionLost = new Set([
   'Connection terminated due to connection timeout',
   'Client has encountered a connection error and is not queryable',
 ]);
+
+/**
+ * node-postgres `ssl` for a source's or sink's `tls` (libpq's sslmode semantics: verify-full
+ * checks chain and host name). Absent: nothing, so an `sslmode` in the URL still decides.
+ */
+export function postgresSsl(tls: DbTls | undefined): { ssl?: false | object } {
+  if (!tls) return {};
+  return { ssl: nodeTlsOptions(tls) ?? false };
+}
 
 export const postgresDialect: SqlDialect = {
   ...dialectBase,
@@ -77,7 +87,7 @@ export const postgresDialect: SqlDialect = {
     const n = Number(res.rows[0]?.n ?? -1);
     return n >= 0 ? n : dialectBase.estimateCount(knex, schema, table); // -1: never analysed
   },
-  async knexConfig(url: string): Promise<Knex.Config> {
+  async knexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     const pg = (await import('pg')).default;
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
@@ -85,12 +95,12 @@ export const postgresDialect: SqlDialect = {
     };
     return {
       client: 'pg',
-      connection: { connectionString: url, types } as Knex.PgConnectionConfig,
+      connection: { connectionString: url, types, ...postgresSsl(tls) } as Knex.PgConnectionConfig,
       pool: { min: 0, max: 10 },
     };
   },
-  async sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config> {
-    const config = await postgresDialect.sourceKnexConfig(url);
+  async sinkKnexConfig(url: string, origin: string | null, tls?: DbTls): Promise<Knex.Config> {
+    const config = await postgresDialect.sourceKnexConfig(url, tls);
     if (origin === null) return config;
     // Every session of the sink writes under its replication origin: the commit records it, and a
     // postgres source capturing this database reads it back (pgoutput's Origin message).
@@ -111,11 +121,11 @@ export const postgresDialect: SqlDialect = {
       },
     };
   },
-  async sourceKnexConfig(url: string): Promise<Knex.Config> {
+  async sourceKnexConfig(url: string, tls?: DbTls): Promise<Knex.Config> {
     // Values as change events carry them (README "Change events"), the same as the postgres
     // source's: int8 as a number within ±2^53, timestamps ISO (UTC `Z` when zoned, every digit),
     // money as its digits; every other type as REST reads it.
-    const config = await postgresDialect.knexConfig(url);
+    const config = await postgresDialect.knexConfig(url, tls);
     const conn = config.connection as {
       types: { getTypeParser(oid: number, f?: 'text' | 'binary'): (v: string) => unknown };
     };
