@@ -44,11 +44,24 @@ function nkeySeed(value: string): Uint8Array {
   return new TextEncoder().encode(seed);
 }
 
+/**
+ * The text of a `.creds` file: `nats.creds` is the file's path, or its content when the config
+ * read it with `${file:...}`. The seed and the JWT inside are registered as secrets one by one, so
+ * neither shows in a log line even when printed alone.
+ */
+function credsText(value: string): string {
+  // nats.js's parser wants the newline after the last block, which `${file:}` trims.
+  const text = value.includes('-----BEGIN NATS USER JWT-----') ? `${value}\n` : readSecret(value, 'creds');
+  secrets.add(text);
+  for (const m of text.matchAll(/-----BEGIN [A-Z ]+-----\s*([A-Za-z0-9._=-]+)\s*------?END/g)) secrets.add(m[1]);
+  return text;
+}
+
 export function natsConnectPlan(cfg: NatsConnectConfig): NatsConnectPlan {
   const options: NodeConnectionOptions = { servers: [...cfg.servers] };
   let auth: NatsAuthMethod = 'none';
   if (cfg.creds !== undefined) {
-    options.authenticator = credsAuthenticator(new TextEncoder().encode(readSecret(cfg.creds, 'creds')));
+    options.authenticator = credsAuthenticator(new TextEncoder().encode(credsText(cfg.creds)));
     auth = 'creds';
   } else if (cfg.nkey !== undefined) {
     options.authenticator = nkeyAuthenticator(nkeySeed(cfg.nkey));

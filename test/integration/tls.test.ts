@@ -4,7 +4,6 @@
 // a webhook work over them; a wrong CA, an expired certificate and a wrong nkey each fail at once
 // with a clear error (connection attempts counted through a TCP proxy); secrets given as files
 // appear in no log line and in no `status`/`validate` output.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -21,7 +20,7 @@ import { startRuntime } from '../../src/pipeline/runtime.js';
 import { quietLog } from '../support/harness.js';
 import { classifySqlError } from '../../src/sql/sql-errors.js';
 import { BridgeError } from '../../src/core/errors.js';
-import { ROOT, sluice } from '../support/cli.js';
+import { runSluice, sluice, type SluiceRun as Run } from '../support/cli.js';
 import { mariadbMissing, TestMariaDB } from '../support/mariadb-server.js';
 import { TestNatsServer } from '../support/nats-server.js';
 import { freePort, waitFor } from '../support/ports.js';
@@ -30,29 +29,6 @@ import { LEGACY_DDL, LEGACY_TABLES, legacyApi } from '../support/resource-worklo
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { TestCa, type IssuedCert } from '../support/test-certs.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
-
-interface Run {
-  code: number | null;
-  stderr: string;
-}
-
-/** `sluice run` as a child process with every log line captured (debug level: the most output). */
-function runSluice(configFile: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', configFile],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'debug' },
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
-  return { child, exited, logs: () => stderr };
-}
 
 /** Runs `sluice run` expecting it to stop by itself; kills it after `ms` (a retry loop would hang). */
 async function runToFailure(configFile: string, ms = 60_000): Promise<Run> {

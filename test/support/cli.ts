@@ -24,3 +24,27 @@ export function sluice(
     });
   });
 }
+
+export interface SluiceRun {
+  code: number | null;
+  /** stdout and stderr together, in arrival order. */
+  stderr: string;
+}
+
+/** `sluice run` as a child process with every log line captured (debug level: the most output). */
+export function runSluice(configFile: string) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', configFile],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'debug' },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<SluiceRun>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  return { child, exited, logs: () => stderr };
+}
