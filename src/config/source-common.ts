@@ -1,6 +1,7 @@
 // Config keys that several source kinds share. No driver import here: the config loader reads it.
 import { z } from 'zod';
 import { duration, parseDuration } from './duration.js';
+import { outboxSchema } from './outbox.js';
 
 export const sourceName = z
   .string()
@@ -18,6 +19,12 @@ export const commonSourceShape = {
     .enum(['initial', 'never'])
     .default('initial')
     .describe('initial: read existing rows first; never: stream only'),
+  outbox: z
+    .array(outboxSchema)
+    .default([])
+    .describe(
+      'Tables published as application events on <prefix>.outbox.<aggregate>.<type> (README "Outbox")',
+    ),
 };
 
 /** postgres://, mysql://, mariadb://, sqlite:, mssql:// or oracle:// (the dialects in src/sql). */

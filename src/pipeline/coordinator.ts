@@ -8,6 +8,7 @@ import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-ada
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
+import type { OutboxRouter } from './outbox-router.js';
 import { SOURCE_STATES, transition, type SourceEvent, type SourceState } from './source-state.js';
 
 export interface CoordinatorDeps {
@@ -17,6 +18,8 @@ export interface CoordinatorDeps {
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
+  /** The source's outbox tables, routed as application events. */
+  readonly outbox?: OutboxRouter | undefined;
 }
 
 export class SourceCoordinator {
@@ -136,6 +139,8 @@ export class SourceCoordinator {
           store,
           fence: lease,
           onFailed: () => ctxAbort.abort(),
+          keepDeadLetter: (id, body) => d.bus.keepDeadLetter(id, body),
+          outbox: d.outbox,
           prefix: d.prefix,
           commitIntervalMs: d.commitIntervalMs,
           log,

@@ -5,6 +5,7 @@ import type { Logger } from '../core/source-adapter.js';
 import { SourceRoutes, routedSources } from '../delivery/resource-events.js';
 import { ResourceRouter } from '../delivery/router.js';
 import { NatsBus } from '../nats/bus.js';
+import { OutboxRouter } from './outbox-router.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
 import { startWebhooks, type WebhookRuntime } from '../delivery/webhooks/index.js';
@@ -48,10 +49,14 @@ export async function startRuntime(
           publishWindow: cfg.nats.publish.window,
           publishTimeoutMs: cfg.nats.publish.timeout,
           leaseTtlMs: cfg.nats.leaseTtl,
+          replicas: cfg.nats.streamConfig.replicas,
+          storage: cfg.nats.streamConfig.storage,
         }),
         prefix: cfg.nats.subjectPrefix,
         commitIntervalMs: cfg.nats.commitInterval,
         log: slog,
+        outbox:
+          s.outbox.length > 0 ? new OutboxRouter(s.outbox, s.name, cfg.nats.subjectPrefix, slog) : undefined,
       }),
     );
   }
