@@ -209,7 +209,7 @@ function keylessId(
 }
 
 /** Keyset pages in key order (resumable); tables without a key are read through one cursor. */
-async function* readTable(
+export async function* readTable(
   s: PgSession,
   reader: pg.Client,
   t: TableInfo,

@@ -27,6 +27,7 @@ import {
 import { replicationSocket, type PausableSocket } from './postgres-replication-internals.js';
 import type { PgSession } from './postgres-session.js';
 import type { Decoder } from './postgres-types.js';
+import { parseRequest, RESNAPSHOT_PREFIX, Resnapshot, WATERMARK_PREFIX } from './postgres-resnapshot.js';
 
 const { LogicalReplicationService, PgoutputPlugin } = lr;
 
@@ -63,6 +64,8 @@ interface Txn {
   pending: SourceChange[];
   /** The Sluice sink that wrote this transaction (its replication origin), if one did. */
   origin?: string;
+  /** A re-snapshot request committed by this transaction (postgres-resnapshot.ts). */
+  resnap?: Uint8Array;
 }
 
 /** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
@@ -179,6 +182,14 @@ export class PgReplicationStream {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
     let resumed: SnapshotRange[] | undefined = from.resumed;
+    // An online re-snapshot in progress (from the offset after a restart, or requested while streaming).
+    let resnap = from.resnap ? new Resnapshot(s, admin, from.resnap, ctx.log) : null;
+    if (resnap && !(await resnap.startChunk())) resnap = null;
+    const offsetAt = (lsn: string): PgOffset => ({
+      lsn,
+      ...(resumed ? { resumed } : {}),
+      ...(resnap ? { resnap: resnap.progress } : {}),
+    });
     let txn: Txn | null = null;
     let lastOffsetLsn = from.lsn;
     // Committed transactions not yet handed over. While more messages are already queued, the
@@ -221,6 +232,7 @@ export class PgReplicationStream {
             // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
             const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {
+              resnap?.observe(c);
               const unread = resumed ? await notYetRead(resumed, c, this.#judge(admin, txn.commitLsn)) : c;
               if (unread) txn.pending.push(unread);
             }
@@ -239,26 +251,64 @@ export class PgReplicationStream {
             lastOffsetLsn = end;
             if (ready.length === 0) ready = txn.pending;
             else for (const c of txn.pending) ready.push(c);
-            readyOffset = resumed ? { lsn: end, resumed } : { lsn: end };
+            const request = txn.resnap;
             txn = null;
+            if (request) {
+              resnap = new Resnapshot(
+                s,
+                admin,
+                parseRequest(request, s.tables, `${end}`.replace('/', '-')),
+                ctx.log,
+              );
+              ctx.log.info(
+                { id: resnap.progress.id, tables: resnap.progress.tables },
+                'online re-snapshot requested',
+              );
+              if (!(await resnap.startChunk())) resnap = null;
+            }
+            readyOffset = offsetAt(end);
             break;
           }
           case 'keepalive': {
             const at = normalize(lsn);
             if (!txn && compareLsn(at, lastOffsetLsn) > 0) {
               lastOffsetLsn = at;
-              readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
+              readyOffset = offsetAt(at);
             }
             break;
           }
           case 'message': {
+            if (msg.transactional && txn && msg.prefix === RESNAPSHOT_PREFIX) {
+              txn.resnap = msg.content;
+              break;
+            }
+            if (!msg.transactional && !txn && resnap && msg.prefix === WATERMARK_PREFIX) {
+              if (resnap.onWatermark(msg.content) === 'high') {
+                // The chunk's rows that no change in the window superseded, then the next chunk.
+                for (const c of resnap.finishChunk(Date.now())) ready.push(c);
+                const more = await resnap.startChunk();
+                const progress = resnap.progress;
+                if (!more) {
+                  ctx.log.info({ id: progress.id, rows: progress.rows }, 'online re-snapshot complete');
+                  resnap = null;
+                } else
+                  ctx.log.debug(
+                    { id: progress.id, table: progress.tables[0], rows: progress.rows },
+                    're-snapshot progress',
+                  );
+                const at = msg.messageLsn ? normalize(msg.messageLsn) : lastOffsetLsn;
+                if (compareLsn(at, lastOffsetLsn) > 0) lastOffsetLsn = at;
+                readyOffset = offsetAt(lastOffsetLsn);
+              }
+              break;
+            }
             // A heartbeat outside any transaction: a resumable point with nothing to publish, so a
             // quiet captured database lets its slot advance on a busy server.
             if (!msg.transactional && !txn && msg.prefix === HEARTBEAT_PREFIX && msg.messageLsn) {
               const at = normalize(msg.messageLsn);
               if (compareLsn(at, lastOffsetLsn) > 0) {
                 lastOffsetLsn = at;
-                readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
+                readyOffset = offsetAt(at);
               }
             }
             break;

@@ -61,7 +61,9 @@ export class Dispatcher {
       for await (const batch of batches) {
         this.#throwIfFailed();
         const publisher = this.#d.publisher;
+        let reads = 0;
         for (const c of batch.changes) {
+          if (c.event.op === 'r') reads++;
           // Synchronous while the window has room, so a batch leaves in one tick.
           const route = this.#d.outbox?.route(c);
           let req: PublishRequest | null;
@@ -75,6 +77,7 @@ export class Dispatcher {
               : await this.#deadLetter(c, 'max_payload exceeded');
           if (publisher.trySend(req) === 0) await publisher.publish(req);
         }
+        if (reads > 0) metrics.snapshotRows.inc({ source: this.#d.adapter.name }, reads);
         if (batch.offset !== null) {
           last = batch.offset;
           this.#pending.push({ seq: this.#d.publisher.lastSeq, offset: batch.offset });
