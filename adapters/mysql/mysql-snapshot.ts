@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SourceChange } from '../../src/core/change-event.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { resumedRanges, resumePoint, type ResumeStart } from '../../src/core/snapshot-resume.js';
 import { chunkQuery } from '../../src/sql/keyset.js';
 import { bindable } from '../../src/sql/sql-values.js';
 import { rawRows } from '../../src/sql/raw-rows.js';
@@ -82,51 +83,6 @@ export async function openReadView(s: MysqlSession, facts: ServerFacts): Promise
   }
 }
 
-/** Where to pick up an interrupted snapshot: the committed progress, or later if the stream already holds later rows. */
-function resumePoint(
-  from: NonNullable<MysqlOffset['snapshot']>,
-  ctx: SourceContext,
-  tables: readonly TableInfo[],
-): { table: string; after: unknown[] | null; ordinal: number } {
-  const last = ctx.lastPublished;
-  const point = { table: from.table, after: from.after, ordinal: from.ordinal };
-  if (!last || last.position !== from.position || last.index < from.ordinal) return point;
-  const ev = last.event as { source?: { schema?: string; table?: string } } | undefined;
-  const qualified = `${ev?.source?.schema}.${ev?.source?.table}`;
-  const t = tables.find((x) => x.qualified === qualified);
-  if (!t || t.key.length === 0) return point;
-  const key = last.key as Record<string, unknown>;
-  return { table: qualified, after: t.key.map((k) => bindable(key[k])), ordinal: last.index + 1 };
-}
-
-/**
- * The ranges read after the offset's point: earlier resumes' ranges stay for the tables already
- * finished; the current table's earlier ranges end where this resume starts; the rest is read now.
- */
-function resumedRanges(
-  tables: readonly TableInfo[],
-  previous: readonly SnapshotRange[],
-  start: { table: string; after: unknown[] | null },
-  at: BinlogPoint,
-): SnapshotRange[] {
-  const idx = Math.max(
-    0,
-    tables.findIndex((t) => t.qualified === start.table),
-  );
-  const done = new Set(tables.slice(0, idx).map((t) => t.qualified));
-  const out: SnapshotRange[] = previous.filter((r) => done.has(r.table));
-  const current = tables[idx];
-  if (current && current.key.length > 0 && start.after) {
-    for (const r of previous)
-      if (r.table === current.qualified) out.push(r.upTo === null ? { ...r, upTo: start.after } : r);
-    out.push({ table: current.qualified, after: start.after, upTo: null, at });
-  } else if (current) {
-    out.push({ table: current.qualified, after: null, upTo: null, at });
-  }
-  for (const t of tables.slice(idx + 1)) out.push({ table: t.qualified, after: null, upTo: null, at });
-  return out;
-}
-
 export async function* snapshot(
   s: MysqlSession,
   ctx: SourceContext,
@@ -142,13 +98,13 @@ export async function* snapshot(
   try {
     let base: BinlogPoint;
     let position: string;
-    let start: { table: string; after: unknown[] | null; ordinal: number };
+    let start: ResumeStart;
     let resumed: SnapshotRange[] | undefined;
     view = await openReadView(s, facts);
     if (from?.snapshot) {
       base = { file: from.file, pos: from.pos, ...(from.gtid !== undefined ? { gtid: from.gtid } : {}) };
       position = from.snapshot.position;
-      start = resumePoint(from.snapshot, ctx, tables);
+      start = resumePoint(from.snapshot, ctx.lastPublished, tables, bindable);
       resumed = resumedRanges(tables, from.resumed ?? [], start, view.at);
       ctx.log.info(
         { table: start.table, ordinal: start.ordinal, at: view.at },

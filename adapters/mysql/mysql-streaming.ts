@@ -25,6 +25,7 @@ import type {
 import type { SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError, SourceUnavailableError } from '../../src/core/errors.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { notYetRead, rangesPending, type ResumeJudge } from '../../src/core/snapshot-resume.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
 import { resnapshotHint } from './mysql-errors.js';
 import {
@@ -302,7 +303,7 @@ export class BinlogStream {
     const commit = (item: Item) => {
       if (txn) {
         // A resumed snapshot's ranges were read after every transaction committed up to their point.
-        if (resumed && resumed.every((r) => !this.#before(txn!, r.at, facts))) resumed = undefined;
+        if (resumed && !rangesPending(resumed, (at) => this.#before(txn!, at, facts))) resumed = undefined;
         if (ready.length === 0) ready = txn.pending;
         else for (const c of txn.pending) ready.push(c);
       }
@@ -344,7 +345,7 @@ export class BinlogStream {
           case 'deleterows': {
             txn ??= begin(item, e.gtid ?? null, facts.serverId, null);
             for (const c of this.#toChanges(txn, e as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent)) {
-              const unread = resumed ? await this.#notYetRead(resumed, txn, c, facts) : c;
+              const unread = resumed ? await notYetRead(resumed, c, this.#judge(txn, facts)) : c;
               if (unread) txn.pending.push(unread);
             }
             if (txn.pending.length >= s.cfg.maxBatchRows) {
@@ -547,38 +548,15 @@ export class BinlogStream {
     }
   }
 
-  /**
-   * What of change `c` (of `txn`) the stream still owes, given a resumed snapshot's ranges: each
-   * range was read in a view at `at`, so it holds the effect of every transaction committed
-   * before `at`. A change of such a transaction to a key inside such a range is already in what
-   * was read (null); any other change is not. An update that moves a row to another key touches
-   * two keys, judged separately (as in the PostgreSQL source): both read, nothing; neither read,
-   * the update; only the new key read, a delete of the old key (published earlier, at the offset's
-   * point, and gone now); only the old key read, an insert of the new key (the old one was never
-   * published, or was published as a different row the update must not touch).
-   */
-  async #notYetRead(
-    ranges: readonly SnapshotRange[],
-    txn: Txn,
-    c: SourceChange,
-    facts: ServerFacts,
-  ): Promise<SourceChange | null> {
-    const src = c.event.source;
-    const qualified = `${src.schema}.${src.table}`;
-    const candidates = ranges.filter((r) => r.table === qualified && this.#before(txn, r.at, facts));
-    if (candidates.length === 0) return c;
-    if (candidates.some((r) => r.after === null && r.upTo === null)) return null;
-    const t = this.s.tables.get(qualified);
-    if (!t || t.key.length === 0) return null;
-    const key = t.key.map((k) => c.key[k]);
-    const read = await this.#inRanges(candidates, key);
-    const before = c.event.op === 'u' ? c.event.before : null;
-    const oldKey = before && t.key.every((k) => before[k] !== undefined) ? t.key.map((k) => before[k]) : null;
-    if (!before || !oldKey || JSON.stringify(oldKey) === JSON.stringify(key)) return read ? null : c;
-    const oldRead = await this.#inRanges(candidates, oldKey);
-    if (read === oldRead) return read ? null : c;
-    if (read) return { ...c, key: this.s.keyOf(t, before), event: { ...c.event, op: 'd', after: null } };
-    return { ...c, event: { ...c.event, op: 'c', before: null } };
+  /** How a change of `txn` is judged against resumed ranges (src/core/snapshot-resume.ts). */
+  #judge(txn: Txn, facts: ServerFacts): ResumeJudge<BinlogPoint> {
+    return {
+      committedBefore: (at) => this.#before(txn, at, facts),
+      table: (qualified) => this.s.tables.get(qualified),
+      keyValue: (v) => v,
+      inRanges: (ranges, key) => this.#inRanges(ranges, key),
+      keyOf: (t, row) => this.s.keyOf(this.s.tables.get(t.qualified), row),
+    };
   }
 
   /** True when `key` lies in one of `ranges` (all of one table; bounds exclusive after, inclusive up to). */

@@ -17,6 +17,7 @@ import { pgOffsetCodec, type PgOffset } from './postgres-offset.js';
 import { runPreflight } from './postgres-preflight.js';
 import { PgSession } from './postgres-session.js';
 import { snapshot } from './postgres-snapshot.js';
+import { RESNAPSHOT_PREFIX } from './postgres-resnapshot.js';
 import { HEARTBEAT_PREFIX, PgReplicationStream } from './postgres-streaming.js';
 
 export class PostgresAdapter implements SourceAdapter<PgOffset> {
@@ -143,6 +144,23 @@ export class PostgresAdapter implements SourceAdapter<PgOffset> {
   #stopHeartbeat(): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
+  }
+
+  async requestSnapshot(tables: readonly string[]): Promise<string> {
+    const id = `r${Date.now().toString(36)}`;
+    const admin = await this.#s.connect();
+    try {
+      // Transactional: the stream sees it in commit order (postgres-resnapshot.ts).
+      await admin.query('SELECT pg_logical_emit_message(true, $1, $2)', [
+        RESNAPSHOT_PREFIX,
+        JSON.stringify(tables.length > 0 ? { id, tables } : { id }),
+      ]);
+      return id;
+    } catch (err) {
+      throw classifyPgError(err, 'cannot request a re-snapshot');
+    } finally {
+      await admin.end().catch(() => {});
+    }
   }
 
   async acknowledge(offset: PgOffset): Promise<void> {

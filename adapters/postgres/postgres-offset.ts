@@ -52,6 +52,15 @@ const offsetSchema = z.object({
    * (a key change is judged for its old and its new key separately: PgReplicationStream#notYetRead).
    */
   resumed: z.array(rangeSchema).optional(),
+  /** Present while an online re-snapshot runs (postgres-resnapshot.ts): the tables left and the last key read. */
+  resnap: z
+    .object({
+      id: z.string(),
+      tables: z.array(z.string()),
+      after: z.array(z.unknown()).nullable(),
+      rows: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 export type PgOffset = z.infer<typeof offsetSchema>;
@@ -72,6 +81,9 @@ export const pgOffsetCodec: OffsetCodec<PgOffset> = {
   describe(o) {
     if (o.snapshot)
       return `snapshot of ${o.snapshot.table} (${o.snapshot.ordinal} rows read), then from ${o.lsn}`;
-    return o.resumed ? `${o.lsn} (skipping changes already read by a resumed snapshot)` : o.lsn;
+    const at = o.resumed ? `${o.lsn} (skipping changes already read by a resumed snapshot)` : o.lsn;
+    return o.resnap
+      ? `${at}, re-snapshot ${o.resnap.id} at ${o.resnap.tables[0] ?? 'its end'} (${o.resnap.rows} rows read)`
+      : at;
   },
 };

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError } from '../../src/core/errors.js';
 import { keysetSnapshot, type KeysetPage } from '../../src/core/keyset-snapshot.js';
+import { resumedRanges, resumePoint, type ResumeStart } from '../../src/core/snapshot-resume.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { quoteIdent, slotInfo, type TableInfo } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
@@ -40,53 +41,7 @@ async function createSlotWithSnapshot(s: PgSession, slot: string, temporary: boo
   }
 }
 
-/** Where to pick up an interrupted snapshot: the committed progress, or later if the stream already holds later rows. */
-function resumePoint(
-  from: NonNullable<PgOffset['snapshot']>,
-  ctx: SourceContext,
-  tables: readonly TableInfo[],
-): { table: string; after: unknown[] | null; ordinal: number } {
-  const last = ctx.lastPublished;
-  const point = { table: from.table, after: from.after, ordinal: from.ordinal };
-  if (!last || last.position !== from.position || last.index < from.ordinal) return point;
-  const ev = last.event as { source?: { schema?: string; table?: string } } | undefined;
-  const qualified = `${ev?.source?.schema}.${ev?.source?.table}`;
-  const t = tables.find((x) => x.qualified === qualified);
-  if (!t || t.key.length === 0) return point;
-  const key = last.key as Record<string, unknown>;
-  // Key values as they were published are decoded values; text forms are what we compare with in SQL.
-  return { table: qualified, after: t.key.map((k) => toSqlText(key[k])), ordinal: last.index + 1 };
-}
-
-/**
- * The ranges read after `lsn`: earlier resumes' ranges stay for the tables already finished; the
- * current table's earlier ranges end where this resume starts; the rest is read now, at `at`.
- */
-function resumedRanges(
-  tables: readonly TableInfo[],
-  previous: readonly SnapshotRange[],
-  start: { table: string; after: unknown[] | null },
-  at: string,
-): SnapshotRange[] {
-  const idx = Math.max(
-    0,
-    tables.findIndex((t) => t.qualified === start.table),
-  );
-  const done = new Set(tables.slice(0, idx).map((t) => t.qualified));
-  const out: SnapshotRange[] = previous.filter((r) => done.has(r.table));
-  const current = tables[idx];
-  if (current && current.key.length > 0 && start.after) {
-    // Earlier ranges of this table that began before the new start now end at it.
-    for (const r of previous)
-      if (r.table === current.qualified) out.push(r.upTo === null ? { ...r, upTo: start.after } : r);
-    out.push({ table: current.qualified, after: start.after, upTo: null, at });
-  } else if (current) {
-    out.push({ table: current.qualified, after: null, upTo: null, at });
-  }
-  for (const t of tables.slice(idx + 1)) out.push({ table: t.qualified, after: null, upTo: null, at });
-  return out;
-}
-
+/** Key values as they were published are decoded values; text forms are what we compare with in SQL. */
 function toSqlText(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === 'object') return JSON.stringify(v);
@@ -105,7 +60,7 @@ export async function* snapshot(
   try {
     let lsn: string;
     let position: string;
-    let start: { table: string; after: unknown[] | null; ordinal: number };
+    let start: ResumeStart;
     let resumed: SnapshotRange[] | undefined;
     if (from?.snapshot) {
       if (!(await slotInfo(admin, s.slot)))
@@ -114,7 +69,7 @@ export async function* snapshot(
         );
       lsn = from.lsn;
       position = from.snapshot.position;
-      start = resumePoint(from.snapshot, ctx, tables);
+      start = resumePoint(from.snapshot, ctx.lastPublished, tables, toSqlText);
       exported = await createSlotWithSnapshot(s, `${s.slot}_resume_${process.pid}`, true);
       resumed = resumedRanges(tables, from.resumed ?? [], start, exported.consistentPoint);
       ctx.log.info(
@@ -254,7 +209,7 @@ function keylessId(
 }
 
 /** Keyset pages in key order (resumable); tables without a key are read through one cursor. */
-async function* readTable(
+export async function* readTable(
   s: PgSession,
   reader: pg.Client,
   t: TableInfo,

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { BridgeError, OffsetLostError } from '../../src/core/errors.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
+import { notYetRead, rangesPending, type ResumeJudge } from '../../src/core/snapshot-resume.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
 import { slotInfo } from './postgres-catalog.js';
 import { classifyPgError, PostgresError } from './postgres-errors.js';
@@ -26,6 +27,7 @@ import {
 import { replicationSocket, type PausableSocket } from './postgres-replication-internals.js';
 import type { PgSession } from './postgres-session.js';
 import type { Decoder } from './postgres-types.js';
+import { parseRequest, RESNAPSHOT_PREFIX, Resnapshot, WATERMARK_PREFIX } from './postgres-resnapshot.js';
 
 const { LogicalReplicationService, PgoutputPlugin } = lr;
 
@@ -62,6 +64,8 @@ interface Txn {
   pending: SourceChange[];
   /** The Sluice sink that wrote this transaction (its replication origin), if one did. */
   origin?: string;
+  /** A re-snapshot request committed by this transaction (postgres-resnapshot.ts). */
+  resnap?: Uint8Array;
 }
 
 /** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
@@ -178,6 +182,14 @@ export class PgReplicationStream {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
     let resumed: SnapshotRange[] | undefined = from.resumed;
+    // An online re-snapshot in progress (from the offset after a restart, or requested while streaming).
+    let resnap = from.resnap ? new Resnapshot(s, admin, from.resnap, ctx.log) : null;
+    if (resnap && !(await resnap.startChunk())) resnap = null;
+    const offsetAt = (lsn: string): PgOffset => ({
+      lsn,
+      ...(resumed ? { resumed } : {}),
+      ...(resnap ? { resnap: resnap.progress } : {}),
+    });
     let txn: Txn | null = null;
     let lastOffsetLsn = from.lsn;
     // Committed transactions not yet handed over. While more messages are already queued, the
@@ -220,7 +232,8 @@ export class PgReplicationStream {
             // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
             const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {
-              const unread = resumed ? await this.#notYetRead(admin, resumed, txn.commitLsn, c) : c;
+              resnap?.observe(c);
+              const unread = resumed ? await notYetRead(resumed, c, this.#judge(admin, txn.commitLsn)) : c;
               if (unread) txn.pending.push(unread);
             }
             if (txn.pending.length >= s.cfg.maxBatchRows) {
@@ -233,30 +246,69 @@ export class PgReplicationStream {
           case 'commit': {
             if (!txn) break;
             const end = normalize(msg.commitEndLsn ?? lsn);
-            if (resumed && resumed.every((r) => compareLsn(txn!.commitLsn, r.at) >= 0)) resumed = undefined;
+            if (resumed && !rangesPending(resumed, (at) => compareLsn(txn!.commitLsn, at) < 0))
+              resumed = undefined;
             lastOffsetLsn = end;
             if (ready.length === 0) ready = txn.pending;
             else for (const c of txn.pending) ready.push(c);
-            readyOffset = resumed ? { lsn: end, resumed } : { lsn: end };
+            const request = txn.resnap;
             txn = null;
+            if (request) {
+              resnap = new Resnapshot(
+                s,
+                admin,
+                parseRequest(request, s.tables, `${end}`.replace('/', '-')),
+                ctx.log,
+              );
+              ctx.log.info(
+                { id: resnap.progress.id, tables: resnap.progress.tables },
+                'online re-snapshot requested',
+              );
+              if (!(await resnap.startChunk())) resnap = null;
+            }
+            readyOffset = offsetAt(end);
             break;
           }
           case 'keepalive': {
             const at = normalize(lsn);
             if (!txn && compareLsn(at, lastOffsetLsn) > 0) {
               lastOffsetLsn = at;
-              readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
+              readyOffset = offsetAt(at);
             }
             break;
           }
           case 'message': {
+            if (msg.transactional && txn && msg.prefix === RESNAPSHOT_PREFIX) {
+              txn.resnap = msg.content;
+              break;
+            }
+            if (!msg.transactional && !txn && resnap && msg.prefix === WATERMARK_PREFIX) {
+              if (resnap.onWatermark(msg.content) === 'high') {
+                // The chunk's rows that no change in the window superseded, then the next chunk.
+                for (const c of resnap.finishChunk(Date.now())) ready.push(c);
+                const more = await resnap.startChunk();
+                const progress = resnap.progress;
+                if (!more) {
+                  ctx.log.info({ id: progress.id, rows: progress.rows }, 'online re-snapshot complete');
+                  resnap = null;
+                } else
+                  ctx.log.debug(
+                    { id: progress.id, table: progress.tables[0], rows: progress.rows },
+                    're-snapshot progress',
+                  );
+                const at = msg.messageLsn ? normalize(msg.messageLsn) : lastOffsetLsn;
+                if (compareLsn(at, lastOffsetLsn) > 0) lastOffsetLsn = at;
+                readyOffset = offsetAt(lastOffsetLsn);
+              }
+              break;
+            }
             // A heartbeat outside any transaction: a resumable point with nothing to publish, so a
             // quiet captured database lets its slot advance on a busy server.
             if (!msg.transactional && !txn && msg.prefix === HEARTBEAT_PREFIX && msg.messageLsn) {
               const at = normalize(msg.messageLsn);
               if (compareLsn(at, lastOffsetLsn) > 0) {
                 lastOffsetLsn = at;
-                readyOffset = resumed ? { lsn: at, resumed } : { lsn: at };
+                readyOffset = offsetAt(at);
               }
             }
             break;
@@ -427,72 +479,44 @@ export class PgReplicationStream {
     }
   }
 
-  /**
-   * The part of `c` that no resumed snapshot already holds: `c` itself, nothing, or (for a key
-   * change) only its delete or only its insert.
-   *
-   * Why this is exact: the consumer's copy of a key k is the row read for k at the snapshot S(k)
-   * whose range covers k (the slot's own snapshot at `lsn`, or a resumed range's `at`), and then
-   * every change to k committed after S(k). So a change's effect on k is sent iff its commit is not
-   * before S(k). An update that moves a row from key `old` to key `new` affects two keys: it
-   * removes `old` and sets `new`, and the two may lie in ranges read at different snapshots. Judged
-   * by the new key alone (as before), a row moved from a range read at `lsn` into a range read
-   * later lost its delete, and the row stayed in the stream forever; a row moved the other way
-   * arrived as an update of a key the consumer never held, which could also delete a different
-   * row that took the old key before the later snapshot. Per key: both halves read, nothing; none
-   * read, the update; only the new key read, a delete of the old key (the new row is in the
-   * snapshot); only the old key read, an insert of the new key (the old one was never published,
-   * or was published as a different row the update must not touch).
-   */
-  async #notYetRead(
-    admin: pg.Client,
-    ranges: readonly SnapshotRange[],
-    commitLsn: string,
-    c: SourceChange,
-  ): Promise<SourceChange | null> {
-    const src = c.event.source;
-    const qualified = `${src.schema}.${src.table}`;
-    const candidates = ranges.filter((r) => r.table === qualified && compareLsn(commitLsn, r.at) < 0);
-    if (candidates.length === 0) return c;
-    if (candidates.some((r) => r.after === null && r.upTo === null)) return null;
-    const t = this.s.tables.get(qualified);
-    if (!t || t.key.length === 0) return null;
-    const key = t.key.map((k) => toText(c.key[k]));
-    const read = await this.#inRanges(admin, candidates, t, key);
-    const before = c.event.op === 'u' ? c.event.before : null;
-    const oldKey =
-      before && t.key.every((k) => before[k] !== undefined) ? t.key.map((k) => toText(before[k])) : null;
-    if (!before || !oldKey || JSON.stringify(oldKey) === JSON.stringify(key)) return read ? null : c;
-    const oldRead = await this.#inRanges(admin, candidates, t, oldKey);
-    if (read === oldRead) return read ? null : c;
-    if (read) return { ...c, key: this.s.keyOf(t, before, []), event: { ...c.event, op: 'd', after: null } };
-    return { ...c, event: { ...c.event, op: 'c', before: null } };
+  /** How a change is judged against resumed ranges (src/core/snapshot-resume.ts), for a transaction committed at `commitLsn`. */
+  #judge(admin: pg.Client, commitLsn: string): ResumeJudge<string> {
+    return {
+      committedBefore: (at) => compareLsn(commitLsn, at) < 0,
+      table: (qualified) => this.s.tables.get(qualified),
+      keyValue: toText,
+      inRanges: (ranges, key) => {
+        const t = this.s.tables.get(ranges[0]!.table)!;
+        return inRanges(admin, ranges, t, key);
+      },
+      keyOf: (t, row) => this.s.keyOf(this.s.tables.get(t.qualified), row, []),
+    };
   }
+}
 
-  /** True when `key` lies in one of `ranges` (all of table `t`). */
-  async #inRanges(
-    admin: pg.Client,
-    ranges: readonly SnapshotRange[],
-    t: { keyTypes: readonly string[] },
-    key: readonly unknown[],
-  ): Promise<boolean> {
-    const row = (from: number) => `ROW(${t.keyTypes.map((ty, i) => `$${from + i}::${ty}`).join(', ')})`;
-    for (const r of ranges) {
-      const conds: string[] = [];
-      const values: unknown[] = [...key];
-      if (r.after) {
-        conds.push(`${row(1)} > ${row(values.length + 1)}`);
-        values.push(...r.after);
-      }
-      if (r.upTo) {
-        conds.push(`${row(1)} <= ${row(values.length + 1)}`);
-        values.push(...r.upTo);
-      }
-      const { rows } = await admin.query(`SELECT (${conds.join(' AND ')}) AS hit`, values);
-      if (rows[0]?.hit === 't' || rows[0]?.hit === true) return true;
+/** True when `key` lies in one of `ranges` (all of table `t`), compared by PostgreSQL with the key's types. */
+async function inRanges(
+  admin: pg.Client,
+  ranges: readonly SnapshotRange[],
+  t: { keyTypes: readonly string[] },
+  key: readonly unknown[],
+): Promise<boolean> {
+  const row = (from: number) => `ROW(${t.keyTypes.map((ty, i) => `$${from + i}::${ty}`).join(', ')})`;
+  for (const r of ranges) {
+    const conds: string[] = [];
+    const values: unknown[] = [...key];
+    if (r.after) {
+      conds.push(`${row(1)} > ${row(values.length + 1)}`);
+      values.push(...r.after);
     }
-    return false;
+    if (r.upTo) {
+      conds.push(`${row(1)} <= ${row(values.length + 1)}`);
+      values.push(...r.upTo);
+    }
+    const { rows } = await admin.query(`SELECT (${conds.join(' AND ')}) AS hit`, values);
+    if (rows[0]?.hit === 't' || rows[0]?.hit === true) return true;
   }
+  return false;
 }
 
 function onlyDefined(o: Record<string, unknown>): Record<string, unknown> {

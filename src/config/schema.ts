@@ -11,6 +11,7 @@ import { byteSize, duration } from './duration.js';
 import { checkWebhookReferences, deliveryLogSchema, webhookSchema } from './webhooks.js';
 import { reservedSubjectTokens } from '../delivery/resource-event.js';
 import { checkSinkReferences, sinkSchema } from './sinks.js';
+import { tableListed } from './outbox.js';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
@@ -154,6 +155,15 @@ export const configSchema = z
           message: `duplicate source name "${s.name}" (also sources[${first}])`,
         });
       else seen.set(s.name, i);
+      s.outbox.forEach((o, j) => {
+        const tables = s.tables.map((t) => (typeof t === 'string' ? t : t.table));
+        if (!tableListed(tables, o.table))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', i, 'outbox', j, 'table'],
+            message: `${o.table} is not among the source's tables; add it to tables so its rows are captured`,
+          });
+      });
     });
     checkApiReferences(cfg, ctx);
     checkWebhookReferences(cfg, ctx);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { dbTlsSchema } from './db-tls.js';
 import { duration, parseDuration } from './duration.js';
+import { outboxSchema } from './outbox.js';
 
 export const sourceName = z
   .string()
@@ -20,6 +21,12 @@ export const commonSourceShape = {
     .default('initial')
     .describe('initial: read existing rows first; never: stream only'),
   tls: dbTlsSchema.optional(),
+  outbox: z
+    .array(outboxSchema)
+    .default([])
+    .describe(
+      'Tables published as application events on <prefix>.outbox.<aggregate>.<type> (README "Outbox")',
+    ),
 };
 
 /** postgres://, mysql://, mariadb://, sqlite:, mssql:// or oracle:// (the dialects in src/sql). */

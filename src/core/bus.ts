@@ -27,6 +27,11 @@ export interface SourceBus {
    * resume; throws a retriable error when that cannot be read.
    */
   lastPublished(source: string, signal: AbortSignal): Promise<SourceContext['lastPublished']>;
+  /**
+   * Keeps the body of an event that cannot be published (larger than max_payload) under its
+   * Nats-Msg-Id, so `sluice dlq replay` can publish it once it fits; returns where it is kept.
+   */
+  keepDeadLetter(msgId: string, body: string): Promise<{ bucket: string; name: string }>;
   /** Records the state of a source for `sluice status` (best effort). */
   writeStatus(source: string, status: object): Promise<void>;
 }

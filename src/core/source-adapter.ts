@@ -93,6 +93,12 @@ export interface SourceAdapter<O> {
   stream(ctx: SourceContext, from: O | null): AsyncIterable<ChangeBatch<O>>;
   /** Tells the source that everything up to `offset` is durably published and committed. */
   acknowledge(offset: O): Promise<void>;
+  /**
+   * Asks the running stream for an online re-snapshot of `tables` (every captured table when
+   * empty), interleaved with streaming; returns the request's id, which the offset's description
+   * names while it runs. Absent where the source cannot do it.
+   */
+  requestSnapshot?(tables: readonly string[]): Promise<string>;
   /** Slot lag, retained log and similar facts for `sluice status`. */
   status(committed: O | null): Promise<SourceStatus>;
   /** Idempotent. */

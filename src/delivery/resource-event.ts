@@ -90,4 +90,4 @@ export function resourceDeadLetterSubject(prefix: string, resource: string): str
   return `${prefix}.dlq.resources.${escapeToken(resource)}`;
 }
 
-export const reservedSubjectTokens = ['resources', 'dlq', 'conflicts'] as const;
+export const reservedSubjectTokens = ['resources', 'dlq', 'conflicts', 'outbox'] as const;

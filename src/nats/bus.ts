@@ -6,6 +6,7 @@ import type { PublisherHooks, SourceBus } from '../core/bus.js';
 import type { Lease } from '../core/lease.js';
 import type { Publisher } from '../core/publisher.js';
 import type { SourceContext } from '../core/source-adapter.js';
+import { DeadLetterBodies, deadLetterBucket } from './dead-letter-bodies.js';
 import { SourceLease } from './lease.js';
 import { KvOffsetStore } from './offset-store.js';
 import { JetStreamPublisher } from './publisher.js';
@@ -23,15 +24,27 @@ export interface NatsBusOptions {
   readonly leaseTtlMs: number;
   /** The fleet member id of this process, written into its leases. */
   readonly instance?: string;
+  /** Replicas and storage of the dead-letter body bucket (the stream's). */
+  readonly replicas?: number;
+  readonly storage?: 'file' | 'memory';
 }
 
 export class NatsBus implements SourceBus {
   readonly offsets: KvOffsetStore;
   readonly #o: NatsBusOptions;
+  readonly #bodies: DeadLetterBodies;
 
   constructor(opts: NatsBusOptions) {
     this.#o = opts;
     this.offsets = new KvOffsetStore(opts.kv);
+    this.#bodies = new DeadLetterBodies(opts.nc, deadLetterBucket(opts.stream), {
+      replicas: opts.replicas ?? 1,
+      storage: opts.storage ?? 'file',
+    });
+  }
+
+  keepDeadLetter(msgId: string, body: string): Promise<{ bucket: string; name: string }> {
+    return this.#bodies.keep(msgId, body);
   }
 
   publisher(hooks: PublisherHooks): Publisher {

@@ -9,6 +9,7 @@ import type { AnySourceAdapter, Logger, SourceContext } from '../core/source-ada
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { Dispatcher } from './dispatcher.js';
+import type { OutboxRouter } from './outbox-router.js';
 import { SOURCE_STATES, transition, type SourceEvent, type SourceState } from './source-state.js';
 
 export interface CoordinatorDeps {
@@ -20,6 +21,8 @@ export interface CoordinatorDeps {
   readonly log: Logger;
   /** With a fleet: this process takes no more than its share and hands over what it holds past it. */
   readonly fleet?: FleetShare;
+  /** The source's outbox tables, routed as application events. */
+  readonly outbox?: OutboxRouter | undefined;
 }
 
 /** How often a holder asks the fleet whether to hand its source over. */
@@ -180,6 +183,8 @@ export class SourceCoordinator {
           store,
           fence: lease,
           onFailed: () => ctxAbort.abort(),
+          keepDeadLetter: (id, body) => d.bus.keepDeadLetter(id, body),
+          outbox: d.outbox,
           prefix: d.prefix,
           commitIntervalMs: d.commitIntervalMs,
           log,

@@ -9,6 +9,7 @@ import type { Publisher, PublishRequest } from '../core/publisher.js';
 import type { AnySourceAdapter, ChangeBatch, Logger } from '../core/source-adapter.js';
 import { deadLetterSubject, eventSubject, msgId } from '../nats/subjects.js';
 import { metrics } from '../util/metrics.js';
+import type { OutboxRouter } from './outbox-router.js';
 
 export interface DispatcherDeps {
   readonly adapter: AnySourceAdapter;
@@ -21,6 +22,10 @@ export interface DispatcherDeps {
    * found while the source is idle would otherwise wait for its next batch to surface.
    */
   readonly onFailed?: (err: Error) => void;
+  /** Keeps the body of an event too large to publish, for `sluice dlq replay` (see DeadLetterBodies). */
+  readonly keepDeadLetter?: (msgId: string, body: string) => Promise<{ bucket: string; name: string }>;
+  /** Routes the rows of outbox tables as application events (absent: no outbox configured). */
+  readonly outbox?: OutboxRouter | undefined;
   readonly prefix: string;
   readonly commitIntervalMs: number;
   readonly log: Logger;
@@ -56,11 +61,23 @@ export class Dispatcher {
       for await (const batch of batches) {
         this.#throwIfFailed();
         const publisher = this.#d.publisher;
+        let reads = 0;
         for (const c of batch.changes) {
+          if (c.event.op === 'r') reads++;
           // Synchronous while the window has room, so a batch leaves in one tick.
-          const req = this.#request(c);
+          const route = this.#d.outbox?.route(c);
+          let req: PublishRequest | null;
+          if (route === undefined)
+            req = this.#request(c) ?? (await this.#deadLetter(c, 'max_payload exceeded'));
+          else if (route.kind === 'skip') continue;
+          else if (route.kind === 'invalid') req = await this.#deadLetter(c, route.reason);
+          else
+            req = this.#fits(route.request.payload)
+              ? route.request
+              : await this.#deadLetter(c, 'max_payload exceeded');
           if (publisher.trySend(req) === 0) await publisher.publish(req);
         }
+        if (reads > 0) metrics.snapshotRows.inc({ source: this.#d.adapter.name }, reads);
         if (batch.offset !== null) {
           last = batch.offset;
           this.#pending.push({ seq: this.#d.publisher.lastSeq, offset: batch.offset });
@@ -101,25 +118,60 @@ export class Dispatcher {
     return s;
   }
 
-  #request(c: SourceChange): PublishRequest {
+  /** The publish request of `c`; null when it is too large for the server (see #deadLetter). */
+  #request(c: SourceChange): PublishRequest | null {
+    const d = this.#d;
+    const src = c.event.source;
+    const payload = JSON.stringify(c.event);
+    if (!this.#fits(payload)) return null;
+    return {
+      subject: this.#subject(src.schema, src.table, c.event.op),
+      payload,
+      msgId: msgId(d.adapter.name, c.position, c.index),
+      headers: eventHeaders(c),
+      committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
+    };
+  }
+
+  /** True when `payload` fits the server's max_payload with room for the headers. */
+  #fits(payload: string | Uint8Array): boolean {
+    const max = this.#d.publisher.maxPayload;
+    if (typeof payload !== 'string') return payload.byteLength + HEADER_ALLOWANCE <= max;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
+    return (
+      payload.length * 3 + HEADER_ALLOWANCE <= max || Buffer.byteLength(payload) + HEADER_ALLOWANCE <= max
+    );
+  }
+
+  /**
+   * A poison event: too large for the server, or an outbox row that is no event. Its body is kept aside (keepDeadLetter) and a small
+   * record goes to the dead-letter subject, in order, instead of stopping the pipeline. The record's
+   * own Nats-Msg-Id is the event's plus `/dlq`, so `sluice dlq replay` can later publish the event
+   * under its original id without the stream's duplicate window taking it for the record.
+   */
+  async #deadLetter(c: SourceChange, reason: string): Promise<PublishRequest> {
     const d = this.#d;
     const src = c.event.source;
     const id = msgId(d.adapter.name, c.position, c.index);
-    let payload = JSON.stringify(c.event);
-    let subject = this.#subject(src.schema, src.table, c.event.op);
+    const payload = JSON.stringify(c.event);
+    const subject = this.#subject(src.schema, src.table, c.event.op);
+    const bytes = Buffer.byteLength(payload);
     const max = d.publisher.maxPayload;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
-    const bytes = payload.length * 3 + HEADER_ALLOWANCE > max ? Buffer.byteLength(payload) : 0;
-    if (bytes + HEADER_ALLOWANCE > max) {
-      // A poison event: too large for the server. Record it on the dead-letter subject (in order,
-      // under the same Nats-Msg-Id scheme) instead of stopping the pipeline.
-      d.log.error(
-        { subject, msgId: id, bytes, max },
-        'event larger than max_payload; sent to the dead-letter subject',
-      );
-      metrics.deadLettered.inc({ source: d.adapter.name });
-      payload = JSON.stringify({
-        reason: 'max_payload exceeded',
+    d.log.error({ subject, msgId: id, bytes, max, reason }, 'event sent to the dead-letter subject');
+    metrics.deadLettered.inc({ source: d.adapter.name });
+    let body: { bucket: string; name: string } | null = null;
+    let bodyError: string | undefined;
+    try {
+      body = d.keepDeadLetter ? await d.keepDeadLetter(id, payload) : null;
+    } catch (err) {
+      // Recorded without its body rather than stopping the source on one event.
+      bodyError = err instanceof Error ? err.message : String(err);
+      d.log.error({ msgId: id, err: bodyError }, 'cannot keep the body of a dead letter');
+    }
+    return {
+      subject: deadLetterSubject(d.prefix, d.adapter.name),
+      payload: JSON.stringify({
+        reason,
         bytes,
         maxPayload: max,
         subject,
@@ -127,19 +179,12 @@ export class Dispatcher {
         key: c.key,
         source: src,
         op: c.event.op,
-      });
-      subject = deadLetterSubject(d.prefix, d.adapter.name);
-    }
-    const origin = c.event.origin;
-    return {
-      subject,
-      payload,
-      msgId: id,
-      headers:
-        origin === undefined
-          ? `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`
-          : `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`,
-      committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
+        body,
+        ...(bodyError !== undefined ? { bodyError } : {}),
+      }),
+      msgId: `${id}/dlq`,
+      headers: eventHeaders(c),
+      committedAtMs: undefined,
     };
   }
 
@@ -184,4 +229,12 @@ export class Dispatcher {
       d.onFailed?.(this.#error);
     }
   }
+}
+
+/** An event's headers besides Nats-Msg-Id: its key, its content type and, for a sink's write, its origin. */
+export function eventHeaders(c: Pick<SourceChange, 'key' | 'event'>): string {
+  const origin = c.event.origin;
+  return origin === undefined
+    ? `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`
+    : `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`;
 }

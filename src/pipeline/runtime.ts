@@ -6,6 +6,7 @@ import { SourceRoutes, routedSources } from '../delivery/resource-events.js';
 import { ResourceRouter } from '../delivery/router.js';
 import { NatsBus } from '../nats/bus.js';
 import { Fleet } from '../nats/fleet.js';
+import { OutboxRouter } from './outbox-router.js';
 import { connectNats } from '../nats/connection.js';
 import { provision } from '../nats/provision.js';
 import { startWebhooks, type WebhookRuntime } from '../delivery/webhooks/index.js';
@@ -58,11 +59,15 @@ export async function startRuntime(
           publishTimeoutMs: cfg.nats.publish.timeout,
           leaseTtlMs: cfg.nats.leaseTtl,
           ...(fleet ? { instance: fleet.instance } : {}),
+          replicas: cfg.nats.streamConfig.replicas,
+          storage: cfg.nats.streamConfig.storage,
         }),
         prefix: cfg.nats.subjectPrefix,
         commitIntervalMs: cfg.nats.commitInterval,
         log: slog,
         ...(fleet ? { fleet } : {}),
+        outbox:
+          s.outbox.length > 0 ? new OutboxRouter(s.outbox, s.name, cfg.nats.subjectPrefix, slog) : undefined,
       }),
     );
   }

@@ -17,6 +17,12 @@ export const metrics = {
     labelNames: ['source'],
     registers: [registry],
   }),
+  snapshotRows: new Counter({
+    name: 'sluice_snapshot_rows_total',
+    help: 'Snapshot reads (op r) handed to the publisher: the initial snapshot and online re-snapshots',
+    labelNames: ['source'],
+    registers: [registry],
+  }),
   publishRetries: new Counter({
     name: 'sluice_publish_retries_total',
     help: 'Times the publish window stopped to resend unacknowledged events',

@@ -77,3 +77,14 @@ export function exited(p: ChildProcess): Promise<void> {
     ? Promise.resolve()
     : new Promise((r) => p.once('exit', () => r()));
 }
+
+/** A deterministic pseudo-random sequence, so a failure can be replayed. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x1_0000_0000;
+  };
+}

@@ -9,7 +9,7 @@ import { Harness } from '../support/harness.js';
 import { waitFor } from '../support/ports.js';
 import { readTableStates } from '../support/postgres-state.js';
 import { toVerifiedEvent, verifyStream } from '../support/stream-verifier.js';
-import { exited } from './fault-support.js';
+import { exited, rng } from './fault-support.js';
 
 const ROWS = 20_000;
 let h: Harness;
@@ -23,17 +23,6 @@ afterAll(async () => {
   child?.kill('SIGKILL');
   await h?.stop();
 });
-
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const keyAt = (n: number, suffix: number): string => `C${String(n).padStart(6, '0')}-${suffix}`;
 

@@ -11,6 +11,7 @@ import { registerMigrate } from './migrate.js';
 import { registerWebhooks } from './webhooks.js';
 import { registerVerify } from './verify.js';
 import { registerSink } from './sink.js';
+import { registerSnapshot } from './snapshot.js';
 
 /** The verbs of the `sluice` command (README "Using it"); each verb adds one line here. */
 export function registerCommands(program: Command): void {
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerWebhooks(program);
   registerVerify(program);
   registerSink(program);
+  registerSnapshot(program);
 }

@@ -11,7 +11,7 @@ import { formatAttempt, readDeliveries } from '../../delivery/webhooks/delivery-
 import { listDeadLetters, replayDeadLetters } from '../../delivery/webhooks/webhook-dlq.js';
 import { resumeWebhook } from '../../delivery/webhooks/webhook-state.js';
 import { connectNats } from '../../nats/connection.js';
-import { formatSourceDeadLetter, listSourceDeadLetters } from './source-dlq.js';
+import { formatSourceDeadLetter, listSourceDeadLetters, replaySourceDeadLetters } from './source-dlq.js';
 
 function findWebhook(cfg: SluiceConfig, name: string): WebhookConfig {
   const w = cfg.webhooks.find((x) => x.name === name);
@@ -55,7 +55,9 @@ export function registerWebhooks(program: Command): void {
       },
     );
 
-  const dlq = program.command('dlq').description('dead letters of a webhook: list them, or send them again');
+  const dlq = program
+    .command('dlq')
+    .description('dead letters of a webhook or a source: list them, or send them again');
   dlq
     .command('list')
     .argument('<name>', 'a webhook or a source')
@@ -82,11 +84,31 @@ export function registerWebhooks(program: Command): void {
     });
   dlq
     .command('replay')
-    .argument('<webhook>', 'webhook name')
+    .argument('<name>', 'a webhook or a source')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
-    .option('--max-age <duration>', "retry each one this long (default: the webhook's retry.maxAge)")
-    .action(async (name: string, opts: { config: string; maxAge?: string }) => {
+    .option(
+      '--max-age <duration>',
+      "webhooks: retry each one this long (default: the webhook's retry.maxAge)",
+    )
+    .option('--force', 'sources: also replay events the stream holds a later change of the same key for')
+    .action(async (name: string, opts: { config: string; maxAge?: string; force?: boolean }) => {
       const cfg = await loadConfig(opts.config);
+      if (cfg.sources.some((s) => s.name === name)) {
+        const report = await withNats(cfg, (nc) =>
+          replaySourceDeadLetters(nc, cfg, name, {
+            force: opts.force ?? false,
+            onResult: (d, o) =>
+              out(
+                o.kind === 'replayed'
+                  ? `#${d.seq} replayed as #${o.seq}${o.duplicate ? ' (the stream already held it)' : ''}`
+                  : `#${d.seq} kept: ${o.reason}`,
+              ),
+          }),
+        );
+        out(`replayed ${report.replayed}, kept ${report.kept} for source ${name}`);
+        if (report.kept > 0) process.exitCode = 1;
+        return;
+      }
       const w = findWebhook(cfg, name);
       const maxAgeMs = opts.maxAge === undefined ? w.retry.maxAge : parseDuration(opts.maxAge);
       if (maxAgeMs === null)
