@@ -103,10 +103,15 @@ export class Dispatcher {
 
   #request(c: SourceChange): PublishRequest {
     const d = this.#d;
-    const src = c.event.source;
     const id = msgId(d.adapter.name, c.position, c.index);
-    let payload = JSON.stringify(c.event);
-    let subject = this.#subject(src.schema, src.table, c.event.op);
+    // An adapter that wrote the JSON itself (EncodedChange) has no event object to read or stringify.
+    const e = c.encoded;
+    let payload = e ? e.json : JSON.stringify(c.event);
+    const keyJson = e ? e.keyJson : JSON.stringify(c.key);
+    const op = e ? e.op : c.event.op;
+    let subject = e
+      ? this.#subject(e.schema, e.table, op)
+      : this.#subject(c.event.source.schema, c.event.source.table, op);
     const max = d.publisher.maxPayload;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
     const bytes = payload.length * 3 + HEADER_ALLOWANCE > max ? Buffer.byteLength(payload) : 0;
@@ -125,21 +130,22 @@ export class Dispatcher {
         subject,
         msgId: id,
         key: c.key,
-        source: src,
-        op: c.event.op,
+        source: c.event.source,
+        op,
       });
       subject = deadLetterSubject(d.prefix, d.adapter.name);
     }
-    const origin = c.event.origin;
+    const origin = e ? e.origin : c.event.origin;
+    const snapshot = e ? e.snapshot : c.event.source.snapshot;
     return {
       subject,
       payload,
       msgId: id,
       headers:
         origin === undefined
-          ? `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`
-          : `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`,
-      committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
+          ? `Sluice-Key: ${keyJson}\r\nContent-Type: application/json\r\n`
+          : `Sluice-Key: ${keyJson}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`,
+      committedAtMs: snapshot === 'false' ? (e ? e.tsMs : c.event.source.ts_ms) : undefined,
     };
   }
 
