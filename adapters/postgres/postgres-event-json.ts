@@ -1,7 +1,7 @@
 // Writes a streamed change's event JSON straight from the pgoutput tuple's text values, with no
 // row, key, source or event object in between: byte for byte what JSON.stringify makes of the
 // event makeChange builds (test/unit/postgres-event-json.test.ts compares the two).
-import { EncodedChange } from '../../src/core/encoded-change.js';
+import { EncodedChange, namesKeepOrder } from '../../src/core/encoded-change.js';
 import type { Op } from '../../src/core/change-event.js';
 import type { TupleValues } from './postgres-pgoutput.js';
 import type { JsonWriter } from './postgres-types.js';
@@ -20,19 +20,13 @@ export interface RelationJson {
   readonly sourceMid: string;
 }
 
-/**
- * Column names an object would not keep in column order (integer-like keys come first in a JS
- * object) or at all (`__proto__`): events of such relations are built as objects instead.
- */
-const UNSAFE_NAME = /^(?:0|[1-9]\d*|__proto__)$/;
-
 export function relationJson(
   origin: { version: string; source: string; db: string },
   schema: string,
   table: string,
   columns: readonly { name: string; json: JsonWriter }[],
 ): RelationJson | null {
-  if (columns.some((c) => UNSAFE_NAME.test(c.name))) return null;
+  if (!namesKeepOrder(columns.map((c) => c.name))) return null;
   const q = JSON.stringify;
   return {
     schema,

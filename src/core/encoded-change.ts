@@ -39,3 +39,14 @@ export class EncodedChange implements SourceChange, EncodedEvent {
 export function plainChange(c: SourceChange): SourceChange {
   return { event: c.event, key: c.key, position: c.position, index: c.index };
 }
+
+/**
+ * Column names a JS object would not keep in column order (integer-like keys come first) or at
+ * all (`__proto__`): an adapter that writes rows as JSON itself builds such tables' events as
+ * objects instead, so its bytes never differ from JSON.stringify of the object path.
+ */
+const UNSAFE_NAME = /^(?:0|[1-9]\d*|__proto__)$/;
+
+export function namesKeepOrder(names: readonly string[]): boolean {
+  return !names.some((n) => UNSAFE_NAME.test(n));
+}
