@@ -237,7 +237,7 @@ async function backlog(
 }
 
 /** nats.publish.window's default: the bare publisher keeps as many in flight as Sluice does. */
-const PUBLISH_WINDOW = 2048;
+export const PUBLISH_WINDOW = 2048;
 
 /** A backlog's drain rate beside the rate of a baseline reading the same backlog. */
 export function backlogResult(
@@ -380,7 +380,15 @@ export async function runCdcBench(opts: BenchOptions): Promise<BenchResult[]> {
     ],
     [
       'backlog, single-row transactions',
-      (env) => backlog(env, 'small', opts.quick ? 20_000 : 200_000, 1, opts.log),
+      // SLUICE_BENCH_SMALL_TXN_ROWS=N: a longer drain when comparing CPU per row on a loaded machine.
+      (env) =>
+        backlog(
+          env,
+          'small',
+          Number(process.env.SLUICE_BENCH_SMALL_TXN_ROWS) || (opts.quick ? 20_000 : 200_000),
+          1,
+          opts.log,
+        ),
     ],
     ['latency at 2k rows/s', (env) => latency(env, 2000, opts.quick ? 5 : 15, opts.log)],
     ['latency at 10k rows/s', (env) => latency(env, 10_000, opts.quick ? 5 : 15, opts.log)],
