@@ -12,7 +12,7 @@ import type { BenchOptions, BenchResult } from './types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** SLUICE_BENCH_ROOT=dir runs the sluice of another checkout (e.g. an older commit) against this bench. */
-const SLUICE_ROOT = process.env.SLUICE_BENCH_ROOT ?? ROOT;
+export const SLUICE_ROOT = process.env.SLUICE_BENCH_ROOT ?? ROOT;
 
 interface Env {
   pg: TestPostgres;

@@ -2,7 +2,7 @@
 // from the same backlog and what mariadb-binlog reads of it, measured in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import ZongJi from '@vlasky/zongji';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -10,10 +10,16 @@ import mysql from 'mysql2/promise';
 import { mariadbMissing, TestMariaDB } from '../test/support/mariadb-server.js';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { barePublish } from './bare-publisher.js';
-import { backlogResult, drainTime, PUBLISH_WINDOW, profileArgs, stopChild } from './cdc.js';
+import {
+  backlogResult,
+  drainTime,
+  PUBLISH_WINDOW,
+  profileArgs,
+  SLUICE_ROOT,
+  stopChild,
+} from './cdc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** zongji alone from `start` until `rows` inserted rows are decoded: seconds and CPU seconds. */
@@ -88,9 +94,9 @@ export async function runMysqlBench(opts: BenchOptions): Promise<BenchResult[]> 
     const run = () =>
       spawn(
         process.execPath,
-        [...profileArgs(), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', file],
+        [...profileArgs(), '--import', 'tsx', join(SLUICE_ROOT, 'src/cli/main.ts'), 'run', '-c', file],
         {
-          cwd: ROOT,
+          cwd: SLUICE_ROOT,
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );
