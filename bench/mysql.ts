@@ -10,14 +10,7 @@ import mysql from 'mysql2/promise';
 import { mariadbMissing, TestMariaDB } from '../test/support/mariadb-server.js';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { barePublish } from './bare-publisher.js';
-import {
-  backlogResult,
-  drainTime,
-  PUBLISH_WINDOW,
-  profileArgs,
-  SLUICE_ROOT,
-  stopChild,
-} from './cdc.js';
+import { backlogResult, drainTime, PUBLISH_WINDOW, profileArgs, SLUICE_ROOT, stopChild } from './cdc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const round = (x: number) => Math.round(x * 100) / 100;
