@@ -6,10 +6,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { TestNatsServer } from '../test/support/nats-server.js';
 import { TestPostgres } from '../test/support/postgres-server.js';
+import { barePublish } from './bare-publisher.js';
 import { cpuSeconds, peakRssBytes } from './proc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** SLUICE_BENCH_ROOT=dir runs the sluice of another checkout (e.g. an older commit) against this bench. */
+export const SLUICE_ROOT = process.env.SLUICE_BENCH_ROOT ?? ROOT;
 
 interface Env {
   pg: TestPostgres;
@@ -50,9 +53,9 @@ function spawnSluice(
   return writeFile(file, JSON.stringify(cfg)).then(() =>
     spawn(
       process.execPath,
-      [...profileArgs(), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', file],
+      [...profileArgs(), '--import', 'tsx', join(SLUICE_ROOT, 'src/cli/main.ts'), 'run', '-c', file],
       {
-        cwd: ROOT,
+        cwd: SLUICE_ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     ),
@@ -212,17 +215,29 @@ async function backlog(
     publication: `pub_${name}`,
     createPublication: false,
   });
+  let t: Awaited<ReturnType<typeof drainTime>>;
   try {
-    const t = await drainTime(env, `sluice.${name}.>`, rows, 600_000, child.pid);
-    return backlogResult(
-      perTxn >= 100 ? 'pg.cdc.backlog' : 'pg.cdc.backlog.small_txn',
-      { rows, perTxn, drain: t },
-      { name: 'pg_recvlogical', seconds: baseSeconds },
-    );
+    t = await drainTime(env, `sluice.${name}.>`, rows, 600_000, child.pid);
   } finally {
     await stopChild(child);
   }
+  log('  bare JetStream publisher sending the same events (the transport ceiling)…');
+  const bare = await barePublish(env.nats.url, 'SLUICE', 'sluice', name, PUBLISH_WINDOW);
+  if (bare.rows !== rows) throw new Error(`the bare publisher read ${bare.rows} of ${rows} events back`);
+  return backlogResult(
+    perTxn >= 100 ? 'pg.cdc.backlog' : 'pg.cdc.backlog.small_txn',
+    { rows, perTxn, drain: t },
+    { name: 'bare JetStream publisher, same events and window', seconds: bare.seconds },
+    {
+      bareCpuUsPerRow: round((bare.cpuSeconds * 1e6) / rows),
+      pgRecvlogicalRowsPerSecond: Math.round(rows / baseSeconds),
+      ratioToPgRecvlogical: round(baseSeconds / Math.max(t.seconds, 1e-3)),
+    },
+  );
 }
+
+/** nats.publish.window's default: the bare publisher keeps as many in flight as Sluice does. */
+export const PUBLISH_WINDOW = 2048;
 
 /** A backlog's drain rate beside the rate of a baseline reading the same backlog. */
 export function backlogResult(
@@ -365,7 +380,15 @@ export async function runCdcBench(opts: BenchOptions): Promise<BenchResult[]> {
     ],
     [
       'backlog, single-row transactions',
-      (env) => backlog(env, 'small', opts.quick ? 20_000 : 200_000, 1, opts.log),
+      // SLUICE_BENCH_SMALL_TXN_ROWS=N: a longer drain when comparing CPU per row on a loaded machine.
+      (env) =>
+        backlog(
+          env,
+          'small',
+          Number(process.env.SLUICE_BENCH_SMALL_TXN_ROWS) || (opts.quick ? 20_000 : 200_000),
+          1,
+          opts.log,
+        ),
     ],
     ['latency at 2k rows/s', (env) => latency(env, 2000, opts.quick ? 5 : 15, opts.log)],
     ['latency at 10k rows/s', (env) => latency(env, 10_000, opts.quick ? 5 : 15, opts.log)],

@@ -2,17 +2,17 @@
 // from the same backlog and what mariadb-binlog reads of it, measured in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import ZongJi from '@vlasky/zongji';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import mysql from 'mysql2/promise';
 import { mariadbMissing, TestMariaDB } from '../test/support/mariadb-server.js';
 import { TestNatsServer } from '../test/support/nats-server.js';
-import { backlogResult, drainTime, profileArgs, stopChild } from './cdc.js';
+import { barePublish } from './bare-publisher.js';
+import { backlogResult, drainTime, PUBLISH_WINDOW, profileArgs, SLUICE_ROOT, stopChild } from './cdc.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** zongji alone from `start` until `rows` inserted rows are decoded: seconds and CPU seconds. */
@@ -87,9 +87,9 @@ export async function runMysqlBench(opts: BenchOptions): Promise<BenchResult[]> 
     const run = () =>
       spawn(
         process.execPath,
-        [...profileArgs(), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-c', file],
+        [...profileArgs(), '--import', 'tsx', join(SLUICE_ROOT, 'src/cli/main.ts'), 'run', '-c', file],
         {
-          cwd: ROOT,
+          cwd: SLUICE_ROOT,
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );
@@ -124,23 +124,30 @@ export async function runMysqlBench(opts: BenchOptions): Promise<BenchResult[]> 
     const tool = binlogToolSeconds(my, start, files);
     opts.log('  sluice draining it…');
     child = run();
+    let t: Awaited<ReturnType<typeof drainTime>>;
     try {
       const probes = await streamTotal();
-      const t = await drainTime({ nc }, 'sluice.mybl.>', rows + probes, 600_000, child.pid);
-      return [
-        backlogResult(
-          'mysql.cdc.backlog',
-          { rows, perTxn, drain: t },
-          { name: '@vlasky/zongji decode alone', seconds: bare.seconds },
-          {
-            zongjiCpuUsPerRow: round((bare.cpuSeconds * 1e6) / rows),
-            mariadbBinlogRowsPerSecond: Math.round(rows / tool),
-          },
-        ),
-      ];
+      t = await drainTime({ nc }, 'sluice.mybl.>', rows + probes, 600_000, child.pid);
     } finally {
       await stopChild(child);
     }
+    opts.log('  bare JetStream publisher sending the same events (the transport ceiling)…');
+    const ceiling = await barePublish(nats.url, 'SLUICE', 'sluice', 'mybl', PUBLISH_WINDOW);
+    return [
+      backlogResult(
+        'mysql.cdc.backlog',
+        { rows, perTxn, drain: t },
+        { name: '@vlasky/zongji decode alone', seconds: bare.seconds },
+        {
+          zongjiCpuUsPerRow: round((bare.cpuSeconds * 1e6) / rows),
+          mariadbBinlogRowsPerSecond: Math.round(rows / tool),
+          // Probe rows included: the ceiling publishes every event the stream holds for the source.
+          bareJetStreamRowsPerSecond: Math.round(ceiling.rows / ceiling.seconds),
+          bareCpuUsPerRow: round((ceiling.cpuSeconds * 1e6) / ceiling.rows),
+          ratioToCeiling: round(t.seconds > 0 ? ceiling.seconds / ceiling.rows / (t.seconds / rows) : NaN),
+        },
+      ),
+    ];
   } finally {
     await c.end();
     await nc.close();

@@ -37,6 +37,16 @@ import {
 } from './mysql-offset.js';
 import type { MysqlSession, ServerFacts } from './mysql-session.js';
 import { decodeRow, kindOfBinlogType, type ColumnDecoder } from './mysql-types.js';
+import {
+  encodeBinlogRow,
+  keyJson,
+  rowJson,
+  tableJson,
+  txnJson,
+  type TableJson,
+  type TxnJson,
+} from './mysql-event-json.js';
+import { VERSION } from '../../src/version.js';
 
 /** Binlog events queued before the socket is paused, and the level at which it resumes. */
 const HIGH_WATER = 2048;
@@ -57,6 +67,11 @@ interface Rel {
   readonly schema: string;
   readonly name: string;
   readonly decoders: readonly ColumnDecoder[];
+  /** Writes its events' JSON directly (null: a column name needs the object path); made on first use. */
+  json?: TableJson | null;
+  /** Key column positions, for the table info they were worked out from. */
+  keyIdx?: readonly number[];
+  keyFrom?: unknown;
 }
 
 interface Txn {
@@ -71,6 +86,8 @@ interface Txn {
   index: number;
   readonly perTable: Map<string, number>;
   pending: SourceChange[];
+  /** Its part of the source block, written at its first row. */
+  json?: TxnJson;
 }
 
 const TRUNCATE = /^\s*TRUNCATE\s+(?:TABLE\s+)?(`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(`(?:[^`]|``)+`|[\w$]+))?/i;
@@ -429,11 +446,70 @@ export class BinlogStream {
     }
     const table = this.s.tables.get(qualified);
     const json = new Set(table?.columns.filter((c) => c.json).map((c) => c.name));
-    this.#rels.set(e.tableId, {
-      qualified,
-      schema: e.schemaName,
-      name: e.tableName,
-      decoders: cols.map((c) => ({ name: c.name, kind: kindOfBinlogType(c.type, json.has(c.name)) })),
+    const decoders = cols.map((c) => ({ name: c.name, kind: kindOfBinlogType(c.type, json.has(c.name)) }));
+    // Every transaction maps its tables again: keep what was worked out while nothing changed.
+    const prev = this.#rels.get(e.tableId);
+    if (
+      prev &&
+      prev.qualified === qualified &&
+      prev.decoders.length === decoders.length &&
+      prev.decoders.every((d, i) => d.name === decoders[i]!.name && d.kind === decoders[i]!.kind)
+    )
+      return;
+    this.#rels.set(e.tableId, { qualified, schema: e.schemaName, name: e.tableName, decoders });
+  }
+
+  #tableJson(rel: Rel): TableJson | null {
+    if (rel.json === undefined) {
+      const s = this.s;
+      rel.json = tableJson(
+        { version: VERSION, source: s.cfg.name, db: s.db },
+        rel.schema,
+        rel.name,
+        rel.decoders,
+      );
+    }
+    return rel.json;
+  }
+
+  /** Positions of the table's key columns in the table map. */
+  #keyIdx(rel: Rel): readonly number[] {
+    const t = this.s.tables.get(rel.qualified);
+    if (rel.keyIdx === undefined || rel.keyFrom !== t) {
+      rel.keyIdx = (t?.key ?? []).map((k) => rel.decoders.findIndex((d) => d.name === k));
+      rel.keyFrom = t;
+    }
+    return rel.keyIdx;
+  }
+
+  /** The change as JSON written from zongji's row (see mysql-event-json.ts). */
+  #encode(
+    txn: Txn,
+    rel: Rel,
+    t: TableJson,
+    op: 'c' | 'u' | 'd',
+    before: Readonly<Record<string, unknown>> | null,
+    after: Readonly<Record<string, unknown>> | null,
+    row: number,
+  ): SourceChange {
+    const zero: string[] = [];
+    const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
+    txn.perTable.set(rel.qualified, n);
+    const idx = txn.index++;
+    const afterJson = after ? rowJson(t, after, zero) : 'null';
+    const beforeJson = before ? rowJson(t, before, op === 'd' ? zero : null) : 'null';
+    return encodeBinlogRow(t, (txn.json ??= txnJson(txn)), {
+      op,
+      before: beforeJson,
+      after: afterJson,
+      keyJson: keyJson(t, (op === 'd' ? before : after)!, this.#keyIdx(rel)),
+      row,
+      tsMs: txn.tsMs,
+      zero,
+      totalOrder: idx + 1,
+      tableOrder: n,
+      position: txn.id,
+      index: idx,
     });
   }
 
@@ -442,6 +518,18 @@ export class BinlogStream {
     if (!rel) return [];
     const out: SourceChange[] = [];
     const name = e.getEventName();
+    const t = this.#tableJson(rel);
+    if (t) {
+      for (let i = 0; i < e.rows.length; i++) {
+        if (name === 'updaterows') {
+          const r = (e as UpdateRowsEvent).rows[i]!;
+          out.push(this.#encode(txn, rel, t, 'u', r.before, r.after, i));
+        } else if (name === 'writerows')
+          out.push(this.#encode(txn, rel, t, 'c', null, (e as WriteRowsEvent).rows[i]!, i));
+        else out.push(this.#encode(txn, rel, t, 'd', (e as DeleteRowsEvent).rows[i]!, null, i));
+      }
+      return out;
+    }
     for (let i = 0; i < e.rows.length; i++) {
       const zero: string[] = [];
       let before: Record<string, unknown> | null = null;

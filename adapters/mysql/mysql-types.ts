@@ -72,6 +72,11 @@ export interface ColumnDecoder {
 
 const ZERO = /^0000-00-00(?:[ T]00:00:00(?:\.0+)?Z?)?$/;
 
+/** A zero date (`0000-00-00…`) in a date, datetime or timestamp column: null in the event. */
+export function isZeroDate(kind: ValueKind, v: string): boolean {
+  return (kind === 'date' || kind === 'datetime' || kind === 'timestamp') && ZERO.test(v);
+}
+
 /** The shortest decimal that reads back as the same float32 (zongji decodes FLOAT exactly). */
 export function float32(v: number): number {
   if (!Number.isFinite(v)) return v;
@@ -82,7 +87,8 @@ export function float32(v: number): number {
   return v;
 }
 
-function decodeValue(kind: ValueKind, v: unknown): unknown {
+/** One binlog value as an event value (a zero date is the caller's: see isZeroDate). */
+export function decodeValue(kind: ValueKind, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   switch (kind) {
     case 'timestamp':
@@ -113,11 +119,7 @@ export function decodeRow(
   const row: Record<string, unknown> = {};
   for (const c of cols) {
     const v = raw[c.name];
-    if (
-      (c.kind === 'date' || c.kind === 'datetime' || c.kind === 'timestamp') &&
-      typeof v === 'string' &&
-      ZERO.test(v)
-    ) {
+    if (typeof v === 'string' && isZeroDate(c.kind, v)) {
       row[c.name] = null;
       if (zero && !zero.includes(c.name)) zero.push(c.name);
       continue;

@@ -8,15 +8,17 @@
 // adds one to the LSN, so we pass LSN - 1 to report exactly the commit end; type parsers off so
 // values keep every digit.
 import lr from 'pg-logical-replication';
-import type { Pgoutput } from 'pg-logical-replication';
 import type pg from 'pg';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { BridgeError, OffsetLostError } from '../../src/core/errors.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { notYetRead, rangesPending, type ResumeJudge } from '../../src/core/snapshot-resume.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
-import { slotInfo } from './postgres-catalog.js';
+import { VERSION } from '../../src/version.js';
+import { slotInfo, type TableInfo } from './postgres-catalog.js';
 import { classifyPgError, PostgresError } from './postgres-errors.js';
+import { encodeStreamed, keyJson, relationJson, rowJson, type RelationJson } from './postgres-event-json.js';
+import { RawPgoutputPlugin, type PgMessage, type RowMessage, type TupleValues } from './postgres-pgoutput.js';
 import {
   bigIntToLsn,
   compareLsn,
@@ -29,20 +31,9 @@ import type { PgSession } from './postgres-session.js';
 import type { Decoder } from './postgres-types.js';
 import { parseRequest, RESNAPSHOT_PREFIX, Resnapshot, WATERMARK_PREFIX } from './postgres-resnapshot.js';
 
-const { LogicalReplicationService, PgoutputPlugin } = lr;
+const { LogicalReplicationService } = lr;
 
 export const HEARTBEAT_PREFIX = 'sluice-heartbeat';
-
-const rawText = (v: unknown) => v;
-
-/** pgoutput parser with pg-types off: every text value stays as PostgreSQL printed it. */
-class RawPgoutputPlugin extends PgoutputPlugin {
-  override parse(buffer: Buffer): Pgoutput.Message {
-    const msg = super.parse(buffer);
-    if (msg.tag === 'relation') for (const c of msg.columns) c.parser = rawText;
-    return msg;
-  }
-}
 
 interface Relation {
   readonly schema: string;
@@ -51,6 +42,14 @@ interface Relation {
   readonly columns: readonly { name: string; decode: Decoder }[];
   readonly replicaKey: readonly string[];
   readonly captured: boolean;
+  /** Writes its events' JSON directly; null when a column name needs the object path. */
+  readonly json: RelationJson | null;
+  /** Key column positions, for the table info they were worked out from. */
+  keyIdx: readonly number[];
+  keyFrom: TableInfo | undefined | null;
+  /** The transaction `tableOrder` counts in (data_collection_order), and the count so far. */
+  orderTxn: Txn | null;
+  tableOrder: number;
 }
 
 interface Txn {
@@ -60,7 +59,6 @@ interface Txn {
   readonly commitLsn: string;
   readonly commitMs: number;
   index: number;
-  readonly perTable: Map<string, number>;
   pending: SourceChange[];
   /** The Sluice sink that wrote this transaction (its replication origin), if one did. */
   origin?: string;
@@ -71,7 +69,7 @@ interface Txn {
 /** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
 const SINK_ORIGIN = /^sluice_sink_(.+)$/;
 
-type Item = { lsn: string; msg: Pgoutput.Message } | { lsn: string; msg: { tag: 'keepalive' } };
+type Item = { lsn: string; msg: PgMessage } | { lsn: string; msg: { tag: 'keepalive' } };
 
 /** Messages queued before the replication socket is paused, and the level at which it resumes. */
 const HIGH_WATER = 8192;
@@ -143,7 +141,7 @@ export class PgReplicationStream {
       }
     };
     let paused = false;
-    service.on('data', (lsn: string, msg: Pgoutput.Message) => {
+    service.on('data', (lsn: string, msg: PgMessage) => {
       queue.pushNow({ lsn, msg });
       if (!paused && queue.size >= HIGH_WATER) {
         paused = true;
@@ -208,15 +206,14 @@ export class PgReplicationStream {
       for await (const { lsn, msg } of queue) {
         switch (msg.tag) {
           case 'begin': {
-            const commitLsn = normalize(msg.commitLsn ?? lsn);
+            const commitLsn = msg.commitLsn ?? normalize(lsn);
             txn = {
               xid: msg.xid,
               xidText: String(msg.xid),
               position: commitLsn,
               commitLsn,
-              commitMs: Number(BigInt(msg.commitTime as bigint) / 1000n),
+              commitMs: msg.commitMs,
               index: 0,
-              perTable: new Map(),
               pending: [],
             };
             break;
@@ -245,7 +242,7 @@ export class PgReplicationStream {
           }
           case 'commit': {
             if (!txn) break;
-            const end = normalize(msg.commitEndLsn ?? lsn);
+            const end = msg.commitEndLsn ?? normalize(lsn);
             if (resumed && !rangesPending(resumed, (at) => compareLsn(txn!.commitLsn, at) < 0))
               resumed = undefined;
             lastOffsetLsn = end;
@@ -367,7 +364,7 @@ export class PgReplicationStream {
     }
   }
 
-  async #onRelation(admin: pg.Client, msg: Pgoutput.MessageRelation): Promise<void> {
+  async #onRelation(admin: pg.Client, msg: Extract<PgMessage, { tag: 'relation' }>): Promise<void> {
     const s = this.s;
     const qualified = `${msg.schema}.${msg.name}`;
     const captured = this.captured.has(qualified);
@@ -380,6 +377,7 @@ export class PgReplicationStream {
       // A new Relation message after DDL: reload the key (and columns) from the catalog.
       if (!known || known.columns.length !== msg.columns.length) await s.loadTable(admin, qualified);
     }
+    const origin = { version: VERSION, source: s.cfg.name, db: s.db };
     this.#relations.set(msg.relationOid, {
       schema: msg.schema,
       name: msg.name,
@@ -387,25 +385,84 @@ export class PgReplicationStream {
       columns: msg.columns.map((c) => ({ name: c.name, decode: s.types.decoder(c.typeOid) })),
       replicaKey: msg.keyColumns,
       captured,
+      json: relationJson(
+        origin,
+        msg.schema,
+        msg.name,
+        msg.columns.map((c) => ({ name: c.name, json: s.types.jsonWriter(c.typeOid) })),
+      ),
+      keyIdx: [],
+      keyFrom: null,
+      orderTxn: null,
+      tableOrder: 0,
     });
   }
 
-  #decode(
-    rel: Relation,
-    tuple: Record<string, unknown> | null,
-    unavailable?: string[],
-  ): Record<string, unknown> | null {
+  #decode(rel: Relation, tuple: TupleValues | null, unavailable?: string[]): Record<string, unknown> | null {
     if (!tuple) return null;
     const row: Record<string, unknown> = {};
-    for (const c of rel.columns) {
-      const v = tuple[c.name];
+    const cols = rel.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
+      const v = tuple[i];
       if (v === undefined) {
         unavailable?.push(c.name);
         continue;
       }
-      row[c.name] = v === null ? null : c.decode(v as string);
+      row[c.name] = v === null ? null : c.decode(v);
     }
     return row;
+  }
+
+  /** data_collection_order: this change's place among its table's changes in the transaction. */
+  #tableOrder(txn: Txn, rel: Relation): number {
+    if (rel.orderTxn !== txn) {
+      rel.orderTxn = txn;
+      rel.tableOrder = 0;
+    }
+    return ++rel.tableOrder;
+  }
+
+  /** Positions of the event key's columns: the table's key, else the replica identity's. */
+  #keyIdx(rel: Relation): readonly number[] {
+    const t = this.s.tables.get(rel.qualified);
+    if (rel.keyFrom !== t) {
+      const cols = t && t.key.length > 0 ? t.key : rel.replicaKey;
+      rel.keyIdx = cols.map((k) => rel.columns.findIndex((c) => c.name === k));
+      rel.keyFrom = t;
+    }
+    return rel.keyIdx;
+  }
+
+  /** The change as JSON written from the tuple (no origin: a sink-written change takes #make). */
+  #encode(
+    txn: Txn,
+    lsn: string,
+    rel: Relation,
+    json: RelationJson,
+    op: 'c' | 'u' | 'd',
+    before: TupleValues | null,
+    after: TupleValues | null,
+  ): SourceChange {
+    const unavailable: string[] | null = op === 'u' ? [] : null;
+    const afterJson = after ? rowJson(json, after, unavailable) : 'null';
+    const beforeJson = before ? rowJson(json, before, null) : 'null';
+    const idx = txn.index++;
+    return encodeStreamed(json, {
+      op,
+      before: beforeJson,
+      after: afterJson,
+      keyJson: keyJson(json, (op === 'd' ? before : after)!, this.#keyIdx(rel)),
+      lsn,
+      commitMs: txn.commitMs,
+      xid: txn.xid,
+      xidText: txn.xidText,
+      totalOrder: idx + 1,
+      tableOrder: this.#tableOrder(txn, rel),
+      unavailable,
+      position: txn.position,
+      index: idx,
+    });
   }
 
   #make(
@@ -418,8 +475,7 @@ export class PgReplicationStream {
     unavailable?: string[],
   ): SourceChange {
     const s = this.s;
-    const n = (txn.perTable.get(rel.qualified) ?? 0) + 1;
-    txn.perTable.set(rel.qualified, n);
+    const n = this.#tableOrder(txn, rel);
     const idx = txn.index++;
     const keySource = op === 'd' ? before : after;
     return s.change({
@@ -444,32 +500,34 @@ export class PgReplicationStream {
   #toChanges(
     txn: Txn,
     lsn: string,
-    msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete | Pgoutput.MessageTruncate,
+    msg: RowMessage | Extract<PgMessage, { tag: 'truncate' }>,
   ): SourceChange[] {
     // No closures here: this runs once per change (and tsx wraps each closure it creates).
     const rels = this.#relations;
     switch (msg.tag) {
       case 'insert': {
-        const rel = rels.get(msg.relation.relationOid);
-        return rel?.captured ? [this.#make(txn, lsn, rel, 'c', null, this.#decode(rel, msg.new))] : [];
+        const rel = rels.get(msg.relationOid);
+        if (!rel?.captured) return [];
+        if (rel.json && txn.origin === undefined)
+          return [this.#encode(txn, lsn, rel, rel.json, 'c', null, msg.new)];
+        return [this.#make(txn, lsn, rel, 'c', null, this.#decode(rel, msg.new))];
       }
       case 'update': {
-        const rel = rels.get(msg.relation.relationOid);
+        const rel = rels.get(msg.relationOid);
         if (!rel?.captured) return [];
+        if (rel.json && txn.origin === undefined)
+          return [this.#encode(txn, lsn, rel, rel.json, 'u', msg.old ?? msg.key, msg.new)];
         const unavailable: string[] = [];
         const after = this.#decode(rel, msg.new, unavailable);
-        const before = msg.old
-          ? this.#decode(rel, msg.old)
-          : msg.key
-            ? this.#decode(rel, onlyDefined(msg.key))
-            : null;
+        const before = this.#decode(rel, msg.old ?? msg.key);
         return [this.#make(txn, lsn, rel, 'u', before, after, unavailable)];
       }
       case 'delete': {
-        const rel = rels.get(msg.relation.relationOid);
+        const rel = rels.get(msg.relationOid);
         if (!rel?.captured) return [];
-        const before = msg.old ? this.#decode(rel, msg.old) : this.#decode(rel, onlyDefined(msg.key ?? {}));
-        return [this.#make(txn, lsn, rel, 'd', before, null)];
+        if (rel.json && txn.origin === undefined)
+          return [this.#encode(txn, lsn, rel, rel.json, 'd', msg.old ?? msg.key, null)];
+        return [this.#make(txn, lsn, rel, 'd', this.#decode(rel, msg.old ?? msg.key), null)];
       }
       case 'truncate':
         return msg.relations.flatMap((r) => {
@@ -517,12 +575,6 @@ async function inRanges(
     if (rows[0]?.hit === 't' || rows[0]?.hit === true) return true;
   }
   return false;
-}
-
-function onlyDefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 function toText(v: unknown): unknown {

@@ -60,6 +60,27 @@ export interface SourceChange {
   readonly key: Readonly<Record<string, unknown>>;
   readonly position: string;
   readonly index: number;
+  /**
+   * Set when the adapter wrote the event's JSON itself (EncodedChange): the dispatcher publishes
+   * these bytes and never builds or stringifies `event`.
+   */
+  readonly encoded?: EncodedEvent;
+}
+
+/**
+ * An event already written as JSON, with what the dispatcher needs besides the bytes. `json` must
+ * be exactly `JSON.stringify(event)` and `keyJson` exactly `JSON.stringify(key)`.
+ */
+export interface EncodedEvent {
+  readonly json: string;
+  readonly keyJson: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly op: Op;
+  /** `source.ts_ms`: commit (or read) time at the source. */
+  readonly tsMs: number;
+  readonly snapshot: SourceInfo['snapshot'];
+  readonly origin: string | undefined;
 }
 
 /**

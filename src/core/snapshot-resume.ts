@@ -6,6 +6,7 @@
 import type { SourceChange } from './change-event.js';
 import type { KeysetTable } from './keyset-snapshot.js';
 import type { SourceContext } from './source-adapter.js';
+import { plainChange } from './encoded-change.js';
 
 /** Rows of `table` with a key after `after` (null: from the start) up to and including `upTo` (null: to the end) were read at `at`. */
 export interface ResumedRange<P> {
@@ -138,6 +139,8 @@ export async function notYetRead<P>(
   if (!before || !oldKey || JSON.stringify(oldKey) === JSON.stringify(key)) return read ? null : c;
   const oldRead = await judge.inRanges(candidates, oldKey);
   if (read === oldRead) return read ? null : c;
-  if (read) return { ...c, key: judge.keyOf(t, before), event: { ...c.event, op: 'd', after: null } };
-  return { ...c, event: { ...c.event, op: 'c', before: null } };
+  // A plain copy first: an EncodedChange's event and key are getters, which a spread would drop.
+  const p = plainChange(c);
+  if (read) return { ...p, key: judge.keyOf(t, before), event: { ...p.event, op: 'd', after: null } };
+  return { ...p, event: { ...p.event, op: 'c', before: null } };
 }

@@ -63,7 +63,7 @@ export class Dispatcher {
         const publisher = this.#d.publisher;
         let reads = 0;
         for (const c of batch.changes) {
-          if (c.event.op === 'r') reads++;
+          if ((c.encoded ? c.encoded.op : c.event.op) === 'r') reads++;
           // Synchronous while the window has room, so a batch leaves in one tick.
           const route = this.#d.outbox?.route(c);
           let req: PublishRequest | null;
@@ -121,15 +121,21 @@ export class Dispatcher {
   /** The publish request of `c`; null when it is too large for the server (see #deadLetter). */
   #request(c: SourceChange): PublishRequest | null {
     const d = this.#d;
-    const src = c.event.source;
-    const payload = JSON.stringify(c.event);
+    // An adapter that wrote the JSON itself (EncodedChange) has no event object to read or stringify.
+    const e = c.encoded;
+    const payload = e ? e.json : JSON.stringify(c.event);
     if (!this.#fits(payload)) return null;
+    const op = e ? e.op : c.event.op;
+    const subject = e
+      ? this.#subject(e.schema, e.table, op)
+      : this.#subject(c.event.source.schema, c.event.source.table, op);
+    const snapshot = e ? e.snapshot : c.event.source.snapshot;
     return {
-      subject: this.#subject(src.schema, src.table, c.event.op),
+      subject,
       payload,
       msgId: msgId(d.adapter.name, c.position, c.index),
       headers: eventHeaders(c),
-      committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
+      committedAtMs: snapshot === 'false' ? (e ? e.tsMs : c.event.source.ts_ms) : undefined,
     };
   }
 
@@ -232,9 +238,12 @@ export class Dispatcher {
 }
 
 /** An event's headers besides Nats-Msg-Id: its key, its content type and, for a sink's write, its origin. */
-export function eventHeaders(c: Pick<SourceChange, 'key' | 'event'>): string {
-  const origin = c.event.origin;
+export function eventHeaders(c: Pick<SourceChange, 'key' | 'event' | 'encoded'>): string {
+  // An EncodedChange carries its key JSON and origin: reading c.key or c.event would parse them back.
+  const e = c.encoded;
+  const keyJson = e ? e.keyJson : JSON.stringify(c.key);
+  const origin = e ? e.origin : c.event.origin;
   return origin === undefined
-    ? `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\n`
-    : `Sluice-Key: ${JSON.stringify(c.key)}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`;
+    ? `Sluice-Key: ${keyJson}\r\nContent-Type: application/json\r\n`
+    : `Sluice-Key: ${keyJson}\r\nContent-Type: application/json\r\nSluice-Origin: ${origin}\r\n`;
 }

@@ -58,8 +58,9 @@ export class OutboxRouter {
 
   /** The route of `c`, or undefined when its table is not an outbox. */
   route(c: SourceChange): OutboxRoute | undefined {
-    const src = c.event.source;
-    const o = this.#tables.get(`${src.schema}.${src.table}`);
+    // An EncodedChange names its table without parsing its JSON back.
+    const e = c.encoded;
+    const o = e ? this.#tables.get(`${e.schema}.${e.table}`) : this.#tables.get(qualifiedTable(c));
     if (!o) return undefined;
     const op = c.event.op;
     switch (op) {
@@ -111,8 +112,13 @@ export class OutboxRouter {
         payload: jsonBody(payload),
         msgId,
         headers,
-        committedAtMs: src.snapshot === 'false' ? src.ts_ms : undefined,
+        committedAtMs: c.event.source.snapshot === 'false' ? c.event.source.ts_ms : undefined,
       },
     };
   }
+}
+
+function qualifiedTable(c: SourceChange): string {
+  const src = c.event.source;
+  return `${src.schema}.${src.table}`;
 }
