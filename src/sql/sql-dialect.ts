@@ -110,6 +110,19 @@ export interface SqlDialect {
    * replication origin). Default: sourceKnexConfig; with an origin, an error (not supported yet).
    */
   sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config>;
+  /**
+   * Conflicts `newerWins`: the commit time of a target row's last change, as the database keeps
+   * it. `sql` is selected with the row (a timestamp, or null when unknown); `check` says why it
+   * cannot be used on this server (null: it can). null where the database keeps no such time:
+   * a table then needs `changedAt`. Default null.
+   */
+  readonly rowCommitTime: RowCommitTime | null;
+}
+
+/** How a target database tells when a row last changed (`SqlDialect.rowCommitTime`). */
+export interface RowCommitTime {
+  readonly sql: string;
+  check(knex: Knex): Promise<string | null>;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -228,6 +241,7 @@ export const dialectBase = {
   isRowVersion: () => false,
   sinkValue: baseSinkValue,
   chunkHashSql: () => null,
+  rowCommitTime: null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
