@@ -283,6 +283,17 @@ export class SinkApplier {
   }
 }
 
+/**
+ * Whether the target refused an event because of its data (the kind: unique, check, ...), so it
+ * goes to the dead-letter subject; null for anything a retry may cure (unreachable, deadlock).
+ */
+export function rejectionOf(dialect: SqlDialect): (err: unknown) => string | null {
+  return (err) => {
+    const kind = dialect.classifyError(err);
+    return kind === null || kind === 'concurrency' ? null : kind;
+  };
+}
+
 /** The column alias the target's commit time is read under (newerWins without `changedAt`). */
 const COMMIT_TIME = 'sluice_commit_time';
 

@@ -25,7 +25,13 @@ import type { SqlDialect } from '../sql/sql-dialect.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
-import { SinkApplier, type RejectedEvent, type SinkConflict, type SinkEvent } from './sink-apply.js';
+import {
+  rejectionOf,
+  SinkApplier,
+  type RejectedEvent,
+  type SinkConflict,
+  type SinkEvent,
+} from './sink-apply.js';
 import { checkConflictPolicy } from './conflict-policy-check.js';
 import { SinkMapping } from './sink-mapping.js';
 import { advancePosition, ensurePositionTable, loadPosition, type SinkPosition } from './sink-position.js';
@@ -253,10 +259,7 @@ export class SinkRunner {
       updatedMs: Date.now(),
     };
     const end = metrics.sinkBatchSeconds.startTimer({ sink: name });
-    const rejection = (err: unknown): string | null => {
-      const kind = dialect.classifyError(err);
-      return kind === null || kind === 'concurrency' ? null : kind;
-    };
+    const rejection = rejectionOf(dialect);
     try {
       await knex.transaction(async (trx) => {
         await applier.apply(trx, events);
