@@ -19,6 +19,7 @@ import { sinkDeadLetterSubject, sourceWildcard, unescapeToken } from '../nats/su
 import { dialectForUrl } from '../sql/dialects.js';
 import { rejectionOf, SinkApplier, type SinkEvent } from './sink-apply.js';
 import { SinkMapping } from './sink-mapping.js';
+import { ensureMarkerTable, writeMarker } from './sink-marker.js';
 import { ensurePositionTable, loadPosition, POSITION_TABLE } from './sink-position.js';
 import { sinkOrigin } from './sink-runner.js';
 
@@ -77,11 +78,15 @@ export async function replaySinkDeadLetters(
   try {
     await ensurePositionTable(knex);
     await loadPosition(knex, sink.name); // creates the row when missing, so it can be locked
+    const marks = sink.twoWay && dialect.sinkMarks === 'marker';
+    if (marks) await ensureMarkerTable(knex);
     const applier = new SinkApplier(dialect, new SinkMapping(sink, cfg.api?.resources ?? {}));
     await knex.transaction(async (trx) => {
       const q = trx(POSITION_TABLE).where({ sink: sink.name }).first('stream_seq');
       const row = (await (dialect.rowLocks ? q.forUpdate() : q)) as { stream_seq: unknown };
       const applied = Number(row.stream_seq);
+      // Two-way: the replay's writes are the sink's too (a value the sink never writes, so it changes).
+      if (marks) await writeMarker(trx, dialect, sink.name, -Date.now());
       const dead = new Set(letters.map((l) => l.eventSeq));
       const minSeq = Math.min(...letters.map((l) => l.eventSeq));
       const later = await laterEventsByKey(nc, cfg, sink.from, minSeq, applied, dead);

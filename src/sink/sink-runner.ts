@@ -34,6 +34,7 @@ import {
 } from './sink-apply.js';
 import { checkConflictPolicy } from './conflict-policy-check.js';
 import { SinkMapping } from './sink-mapping.js';
+import { ensureMarkerTable, writeMarker } from './sink-marker.js';
 import { advancePosition, ensurePositionTable, loadPosition, type SinkPosition } from './sink-position.js';
 
 /** The events of one batch, converted as they arrive; `count` includes what is not applied. */
@@ -182,6 +183,7 @@ export class SinkRunner {
     const name = d.cfg.name;
     await ensurePositionTable(knex);
     await checkConflictPolicy(knex, dialect, d.cfg);
+    if (this.#marks(dialect)) await ensureMarkerTable(knex);
     let pos = await loadPosition(knex, name);
     this.#position = pos;
     const messages = await openSinkConsumer(
@@ -262,6 +264,7 @@ export class SinkRunner {
     const rejection = rejectionOf(dialect);
     try {
       await knex.transaction(async (trx) => {
+        if (this.#marks(dialect)) await writeMarker(trx, dialect, name, to.seq);
         await applier.apply(trx, events);
         for (const c of applier.conflicts) await this.#conflict(c);
         await advancePosition(trx, name, from, to);
@@ -272,6 +275,7 @@ export class SinkRunner {
       // and send the refused ones to the dead-letter subject before the commit (their Nats-Msg-Id
       // is the stream sequence, so a retry after a crash is deduplicated).
       await knex.transaction(async (trx) => {
+        if (this.#marks(dialect)) await writeMarker(trx, dialect, name, to.seq);
         const rejected = await applier.applyEach(trx, events, rejection);
         for (const r of rejected) await this.#deadLetter(r);
         for (const c of applier.conflicts) await this.#conflict(c);
@@ -281,6 +285,11 @@ export class SinkRunner {
     end();
     metrics.sinkEventsApplied.inc({ sink: name }, batch.count);
     return to;
+  }
+
+  /** Two-way on a target that tells a sink's writes by a marker row (MySQL/MariaDB). */
+  #marks(dialect: SqlDialect): boolean {
+    return this.#d.cfg.twoWay && dialect.sinkMarks === 'marker';
   }
 
   async #deadLetter(r: RejectedEvent): Promise<void> {

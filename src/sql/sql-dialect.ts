@@ -111,6 +111,13 @@ export interface SqlDialect {
    */
   sinkKnexConfig(url: string, origin: string | null): Promise<Knex.Config>;
   /**
+   * How a two-way sink's writes are told apart here: `origin` (the sessions' replication origin,
+   * set by sinkKnexConfig), `marker` (a sluice_sink_marker row written first in each transaction,
+   * which the source capturing this database recognises), null (not supported: a twoWay sink
+   * fails at start). Default null.
+   */
+  readonly sinkMarks: 'origin' | 'marker' | null;
+  /**
    * Conflicts `newerWins`: the commit time of a target row's last change, as the database keeps
    * it. `sql` is selected with the row (a timestamp, or null when unknown); `check` says why it
    * cannot be used on this server (null: it can). null where the database keeps no such time:
@@ -242,15 +249,16 @@ export const dialectBase = {
   sinkValue: baseSinkValue,
   chunkHashSql: () => null,
   rowCommitTime: null,
+  sinkMarks: null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string): Promise<Knex.Config> {
     return this.knexConfig(url);
   },
   async sinkKnexConfig(this: SqlDialect, url: string, origin: string | null): Promise<Knex.Config> {
-    if (origin !== null)
+    if (origin !== null && this.sinkMarks !== 'marker')
       throw new BridgeError(
-        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL`,
+        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL and MySQL/MariaDB`,
       );
     return this.sourceKnexConfig(url);
   },

@@ -41,6 +41,7 @@ export const postgresDialect: SqlDialect = {
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
   chunkHashSql: postgresChunkHash,
+  sinkMarks: 'origin',
   rowCommitTime: {
     // The commit time of the transaction that wrote the row's current version (its xmin): kept
     // only with track_commit_timestamp = on, and null for a version older than that setting.
