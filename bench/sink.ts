@@ -16,6 +16,12 @@ import { TestNatsServer } from '../test/support/nats-server.js';
 import { TestPostgres } from '../test/support/postgres-server.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
+/** CPU seconds (user + system) this process used since `from`. */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
@@ -29,7 +35,14 @@ export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
     const cfg = parseConfig({
       nats: { servers: nats.url },
       sources: [{ name: 'erp', kind: 'postgres', url: pg.url(), tables: ['public.items'] }],
-      sinks: [{ name: 'bench', url: pg.url('target'), from: 'erp', batchSize: 500 }],
+      sinks: [
+        {
+          name: 'bench',
+          url: pg.url('target'),
+          from: 'erp',
+          batchSize: Number(process.env.SINK_BATCH ?? 500),
+        },
+      ],
     });
     const { jsm, kv } = await provision(nc, cfg.nats);
     o.log(`sink: publishing ${n} events`);
@@ -78,10 +91,12 @@ export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
       leaseTtlMs: 10_000,
       log: quiet,
     });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const run = runner.run();
     while ((runner.position?.seq ?? 0) < last) await new Promise((r) => setTimeout(r, 5));
     const sinkSeconds = (performance.now() - t0) / 1000;
+    const sinkCpu = cpuSecondsSince(cpu0);
     runner.stop();
     await run;
     const hist = await metrics.sinkBatchSeconds.get();
@@ -90,6 +105,7 @@ export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
 
     o.log('sink: bare batched INSERT … ON CONFLICT');
     const knex = knexFactory(await postgresDialect.knexConfig(pg.url('target')));
+    const cpu1 = process.cpuUsage();
     const t1 = performance.now();
     for (let i = 0; i < n; i += 500)
       await knex.transaction((trx) =>
@@ -99,6 +115,7 @@ export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
           .merge(['v', 'note']),
       );
     const bareSeconds = (performance.now() - t1) / 1000;
+    const bareCpu = cpuSecondsSince(cpu1);
     await knex.destroy();
     const value = Math.round(n / sinkSeconds);
     const baseline = Math.round(n / bareSeconds);
@@ -114,6 +131,10 @@ export async function runSinkBench(o: BenchOptions): Promise<BenchResult[]> {
           batches,
           applySeconds: batchSum.toFixed(2),
           totalSeconds: sinkSeconds.toFixed(2),
+          // This process's CPU (the sink or the bare loop; PostgreSQL and nats-server are other
+          // processes): less sensitive to a loaded machine than the rates.
+          sinkCpuUsPerEvent: Math.round((sinkCpu * 1e6) / n),
+          bareCpuUsPerEvent: Math.round((bareCpu * 1e6) / n),
         },
       },
     ];

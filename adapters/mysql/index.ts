@@ -25,6 +25,7 @@ export class MysqlAdapter implements SourceAdapter<MysqlOffset> {
     transactions: true,
     truncate: true,
     schemaChanges: true,
+    origins: 'marker', // a Sluice sink writes a sluice_sink_marker row first in each transaction
   };
   readonly offsets = mysqlOffsetCodec;
   readonly #s: MysqlSession;

@@ -24,6 +24,7 @@ import type {
 } from '@vlasky/zongji';
 import type { SourceChange } from '../../src/core/change-event.js';
 import { OffsetLostError, SourceUnavailableError } from '../../src/core/errors.js';
+import { SINK_MARKER_TABLE } from '../../src/core/sink-marker.js';
 import type { ChangeBatch, SourceContext } from '../../src/core/source-adapter.js';
 import { notYetRead, rangesPending, type ResumeJudge } from '../../src/core/snapshot-resume.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
@@ -88,6 +89,8 @@ interface Txn {
   pending: SourceChange[];
   /** Its part of the source block, written at its first row. */
   json?: TxnJson;
+  /** The Sluice sink that wrote this transaction (its marker row came first), if one did. */
+  origin?: string;
 }
 
 const TRUNCATE = /^\s*TRUNCATE\s+(?:TABLE\s+)?(`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(`(?:[^`]|``)+`|[\w$]+))?/i;
@@ -97,6 +100,8 @@ const unquote = (s: string) => (s.startsWith('`') ? s.slice(1, -1).replace(/``/g
 export class BinlogStream {
   #zongji: ZongJi | null = null;
   #rels = new Map<number, Rel | null>();
+  /** Table ids of sluice_sink_marker tables (two-way: a Sluice sink wrote the transaction). */
+  readonly #markers = new Set<number>();
 
   constructor(
     readonly s: MysqlSession,
@@ -248,6 +253,7 @@ export class BinlogStream {
       const dot = q.indexOf('.');
       (schemas[q.slice(0, dot)] ??= []).push(q.slice(dot + 1));
     }
+    for (const tables of Object.values(schemas)) tables.push(SINK_MARKER_TABLE);
     const useGtid = facts.gtids && !!from.gtid;
     zongji.start({
       serverId: s.serverId,
@@ -361,6 +367,10 @@ export class BinlogStream {
           case 'updaterows':
           case 'deleterows': {
             txn ??= begin(item, e.gtid ?? null, facts.serverId, null);
+            if (this.#markers.has((e as WriteRowsEvent).tableId)) {
+              txn.origin = markerSink(e as WriteRowsEvent | UpdateRowsEvent) ?? txn.origin;
+              break;
+            }
             for (const c of this.#toChanges(txn, e as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent)) {
               const unread = resumed ? await notYetRead(resumed, c, this.#judge(txn, facts)) : c;
               if (unread) txn.pending.push(unread);
@@ -440,6 +450,8 @@ export class BinlogStream {
     cols: readonly { name: string; type: number }[],
   ): void {
     const qualified = `${e.schemaName}.${e.tableName}`;
+    if (e.tableName === SINK_MARKER_TABLE) this.#markers.add(e.tableId);
+    else this.#markers.delete(e.tableId);
     if (!this.captured.has(qualified)) {
       this.#rels.set(e.tableId, null);
       return;
@@ -518,7 +530,8 @@ export class BinlogStream {
     if (!rel) return [];
     const out: SourceChange[] = [];
     const name = e.getEventName();
-    const t = this.#tableJson(rel);
+    // A sink-written transaction (its marker row came first) takes #make, which carries the origin.
+    const t = txn.origin === undefined ? this.#tableJson(rel) : null;
     if (t) {
       for (let i = 0; i < e.rows.length; i++) {
         if (name === 'updaterows') {
@@ -588,6 +601,7 @@ export class BinlogStream {
       transaction: { id: txn.id, total_order: idx + 1, data_collection_order: n },
       position: txn.id,
       index: idx,
+      origin: txn.origin,
     });
   }
 
@@ -679,4 +693,12 @@ export function parseMariadbPosition(text: string): Map<number, { server: number
     if (m) out.set(Number(m[1]), { server: Number(m[2]), seq: BigInt(m[3]!) });
   }
   return out;
+}
+
+/** The sink named by a marker row event (its after image's `sink`). */
+function markerSink(e: WriteRowsEvent | UpdateRowsEvent): string | undefined {
+  const r = e.rows[0] as Record<string, unknown> | undefined;
+  const row = (e.getEventName() === 'updaterows' ? r?.after : r) as Record<string, unknown> | undefined;
+  const sink = row?.sink;
+  return typeof sink === 'string' ? sink : undefined;
 }

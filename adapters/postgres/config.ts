@@ -41,6 +41,12 @@ export const postgresSourceSchema = z.strictObject({
   slotBusyTimeout: duration('90s').describe(
     'How long to retry when the slot is still active for a previous connection',
   ),
+  sinkWrites: z
+    .enum(['tag', 'drop'])
+    .default('tag')
+    .describe(
+      "Changes a Sluice sink wrote into this database (two-way): tag publishes them with the sink's name (Sluice-Origin; the other direction's sink skips them); drop never publishes them (PostgreSQL >= 16 filters in the server with pgoutput origin 'none', which drops every change written under any replication origin; older servers send them and the source drops those of Sluice sinks)",
+    ),
 });
 
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;

@@ -65,6 +65,28 @@ export class RawPgoutputPlugin extends PgoutputPlugin {
   /** Per relation OID, which columns are part of the replica identity (flag bit 1). */
   readonly #keyMasks = new Map<number, boolean[]>();
 
+  /** With `originNone`, START_REPLICATION asks for `origin 'none'` (PostgreSQL >= 16). */
+  constructor(
+    options: ConstructorParameters<typeof PgoutputPlugin>[0],
+    private readonly originNone = false,
+  ) {
+    super(options);
+  }
+
+  override start(
+    client: Parameters<InstanceType<typeof PgoutputPlugin>['start']>[0],
+    slotName: string,
+    lastLsn: string,
+  ) {
+    if (!this.originNone) return super.start(client, slotName, lastLsn);
+    // The library's start() with the one option it does not know; the same statement otherwise.
+    const o = this.options as { protoVersion: number; publicationNames: string[]; messages?: boolean };
+    return client.query(
+      `START_REPLICATION SLOT "${slotName}" LOGICAL ${lastLsn} (proto_version '${o.protoVersion}', ` +
+        `publication_names '${o.publicationNames.join(',')}', messages '${o.messages ?? false}', origin 'none')`,
+    );
+  }
+
   override parse(buffer: Buffer): Pgoutput.Message {
     return this.parseMessage(buffer) as unknown as Pgoutput.Message;
   }

@@ -66,6 +66,12 @@ interface Txn {
   resnap?: Uint8Array;
 }
 
+/** The server's version as a number (160002 for 16.2). */
+async function serverVersionNum(admin: { query(sql: string): Promise<{ rows: Record<string, unknown>[] }> }) {
+  const r = await admin.query('SHOW server_version_num');
+  return Number(r.rows[0]?.server_version_num);
+}
+
 /** The replication origin a Sluice sink marks its writes with (src/sql/postgres/postgres-dialect.ts). */
 const SINK_ORIGIN = /^sluice_sink_(.+)$/;
 
@@ -164,11 +170,12 @@ export class PgReplicationStream {
       if (shouldRespond) this.#sendStatus().catch(() => {});
     });
     service.on('error', (err: unknown) => queue.fail(classifyPgError(err, 'replication connection failed')));
-    const plugin = new RawPgoutputPlugin({
-      protoVersion: 1,
-      publicationNames: [s.publication],
-      messages: true,
-    });
+    // sinkWrites: drop — filtered in the server where it can (PostgreSQL >= 16), else below.
+    const dropSinkWrites = s.cfg.sinkWrites === 'drop';
+    const plugin = new RawPgoutputPlugin(
+      { protoVersion: 1, publicationNames: [s.publication], messages: true },
+      dropSinkWrites && (await serverVersionNum(admin)) >= 160_000,
+    );
     service.subscribe(plugin, s.slot, from.lsn).then(
       () =>
         queue.fail(
@@ -226,6 +233,7 @@ export class PgReplicationStream {
           case 'delete':
           case 'truncate': {
             if (!txn) throw new BridgeError(`pgoutput ${msg.tag} outside a transaction at ${lsn}`);
+            if (dropSinkWrites && txn.origin !== undefined) break; // a sink's write, never published
             // The library prints XLogData LSNs the way PostgreSQL does (no padding): no normalize.
             const changes = this.#toChanges(txn, lsn, msg);
             for (const c of changes) {

@@ -6,6 +6,14 @@ import { duration } from './duration.js';
 const token = /^[A-Za-z0-9_-]+$/;
 const tableName = /^[^.\s]+(\.[^.\s]+)?$/;
 
+const changedAt = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    "conflicts newerWins: a target column holding the row's last-change time (kept by the target's writers and by this sink); default: the target's commit timestamp where it keeps one (PostgreSQL with track_commit_timestamp)",
+  );
+
 /** A source table landed as a table of the target, with column renames. */
 const tableTargetSchema = z
   .strictObject({
@@ -19,6 +27,7 @@ const tableTargetSchema = z
       .default({})
       .describe('source column → target column; unlisted columns keep their names'),
     exclude: z.array(z.string().min(1)).default([]).describe('Source columns not written to the target'),
+    changedAt,
   })
   .superRefine((t, ctx) => {
     const targets = new Map<string, string>();
@@ -42,6 +51,7 @@ const resourceTargetSchema = z.strictObject({
     .regex(tableName, 'expected table or schema.table')
     .optional()
     .describe('Target table; default: the resource name'),
+  changedAt,
 });
 
 export const sinkTableSchema = z.union([resourceTargetSchema, tableTargetSchema]);

@@ -71,21 +71,30 @@ export async function sinkConsumerPending(
   }
 }
 
-/** A stored change event as the sink applies it; null for what is not a change (a source's dead letters). */
-export function toSinkEvent(m: JsMsg): SinkEvent | null {
+/** The source position in a message's Nats-Msg-Id (null when it has none). */
+export function msgPosition(m: JsMsg): string | null {
+  const id = m.headers?.get('Nats-Msg-Id');
+  return id ? (parseMsgId(id)?.position ?? null) : null;
+}
+
+/**
+ * A stored change event as the sink applies it; null for what is not a change (a source's dead
+ * letters). `position` is read only when `withPosition` (the sink needs it for a batch's last event).
+ */
+export function toSinkEvent(m: JsMsg, withPosition = false): SinkEvent | null {
   if (m.subject.endsWith('._dlq')) return null;
   const e = m.json<ChangeEvent>();
-  const id = m.headers?.get('Nats-Msg-Id');
-  const origin = m.headers?.get('Sluice-Origin');
+  const h = m.headers;
+  const origin = h?.get('Sluice-Origin');
   return {
     seq: m.seq,
-    position: id ? (parseMsgId(id)?.position ?? null) : null,
+    position: withPosition ? msgPosition(m) : null,
     schema: e.source.schema,
     table: e.source.table,
     op: e.op,
     before: e.before,
     after: e.after,
-    key: JSON.parse(m.headers?.get('Sluice-Key') || 'null') as Record<string, unknown> | null,
+    key: JSON.parse(h?.get('Sluice-Key') || 'null') as Record<string, unknown> | null,
     unavailable: (e.source as { unavailable?: string[] }).unavailable,
     origin: origin || e.origin,
     tsMs: e.source.ts_ms,

@@ -15,7 +15,7 @@ type Row = Record<string, unknown>;
 export interface SinkEvent {
   /** JetStream stream sequence. */
   readonly seq: number;
-  /** The source position from the event's Nats-Msg-Id (null when it has none). */
+  /** The source position from the event's Nats-Msg-Id (null when it has none or was not read). */
   readonly position: string | null;
   readonly schema: string;
   readonly table: string;
@@ -47,6 +47,8 @@ export interface SinkConflict {
   readonly target: Row | null;
   readonly policy: ConflictPolicy;
   readonly winner: 'source' | 'target';
+  /** newerWins: when the target row last changed (ms; null when the target does not know). */
+  readonly targetTsMs?: number | null;
 }
 
 export type ConflictPolicy = 'sourceWins' | 'targetWins' | 'newerWins';
@@ -129,7 +131,10 @@ export class SinkApplier {
         const after = e.after ?? {};
         const key = e.key ?? {};
         const old = e.before ? this.#keyChange(t, key, e.before, after) : null;
-        if (old) await this.#add(trx, t, 'delete', t.key(old), Object.keys(t.key(old)));
+        if (old) {
+          const oldKey = t.key(old);
+          await this.#add(trx, t, 'delete', oldKey, Object.keys(oldKey));
+        }
         const row = t.row(after, e.unavailable);
         await this.#add(trx, t, 'upsert', row, Object.keys(t.key(key)));
         return;
@@ -153,8 +158,9 @@ export class SinkApplier {
   /**
    * Two-way: whether the target row is what the event expects (its before image, or nothing for an
    * insert). When it is not, the row changed on both sides: recorded as a conflict, and the event
-   * applies only when the source wins (newerWins: when its commit is not older than the target's
-   * last applied change from the other side, which this sink cannot see: treated as sourceWins).
+   * applies only when the source wins. newerWins compares the event's commit time at the source
+   * (`ts_ms`) with the target row's last change (`changedAt`, or the target's commit timestamp):
+   * the source wins when it is not older, or when the target's time is unknown.
    */
   async #resolve(trx: Knex.Transaction, t: TargetTable, e: SinkEvent): Promise<boolean> {
     let expected: Row | null;
@@ -164,18 +170,32 @@ export class SinkApplier {
     else return true; // only the key in the before image (REPLICA IDENTITY DEFAULT): nothing to compare
     const key = t.key(e.key ?? e.before ?? {});
     await this.#flush(trx);
-    const current =
-      ((await trx(t.table)
-        .where(key as Record<string, Knex.Value>)
-        .first()) as Row | undefined) ?? null;
+    const commitTime =
+      this.#policy === 'newerWins' && t.changedAt === undefined ? this.#dialect.rowCommitTime : null;
+    const q = trx(t.table).where(key as Record<string, Knex.Value>);
+    const found = (await (commitTime
+      ? q.first('*', trx.raw(`${commitTime.sql} AS ${this.#dialect.quoteIdentifier(COMMIT_TIME)}`))
+      : q.first())) as Row | undefined;
+    let changed: unknown = null;
+    if (found && commitTime) {
+      changed = found[COMMIT_TIME];
+      delete found[COMMIT_TIME];
+    } else if (found && t.changedAt !== undefined) changed = found[t.changedAt];
+    const current = found ?? null;
     const same =
       expected === null
         ? current === null || (e.after !== null && sameRow(t.row(e.after, e.unavailable), current))
         : current !== null && sameRow(expected, current);
     if (same) return true;
     if (e.op === 'd' && current === null) return true; // deleted on both sides
-    const winner = this.#policy === 'targetWins' ? 'target' : 'source';
-    this.conflicts.push({ event: e, table: t.table, key, target: current, policy: this.#policy!, winner });
+    const policy = this.#policy!;
+    let winner: 'source' | 'target' = policy === 'targetWins' ? 'target' : 'source';
+    let targetTsMs: number | null | undefined;
+    if (policy === 'newerWins') {
+      targetTsMs = timeMs(changed);
+      winner = targetTsMs === null || e.tsMs >= targetTsMs ? 'source' : 'target';
+    }
+    this.conflicts.push({ event: e, table: t.table, key, target: current, policy, winner, targetTsMs });
     return winner === 'source';
   }
 
@@ -220,11 +240,9 @@ export class SinkApplier {
     this.#pending = null;
     if (!p || p.rows.size === 0) return;
     const types = await this.#columnTypes(trx, p.target);
-    const rows = [...p.rows.values()].map((r) => {
-      const out: Row = {};
-      for (const c in r) out[c] = this.#dialect.sinkValue(r[c], types.get(c) ?? '');
-      return out;
-    });
+    // The rows are this applier's own objects (TargetTable.row/key build them): bound in place.
+    const rows = [...p.rows.values()];
+    for (const r of rows) for (const c in r) r[c] = this.#dialect.sinkValue(r[c], types.get(c) ?? '');
     const width = Math.max(1, Object.keys(rows[0]!).length);
     if (p.kind === 'upsert') {
       const per = Math.max(1, Math.floor(MAX_PARAMS / width));
@@ -263,6 +281,37 @@ export class SinkApplier {
     }
     return types;
   }
+}
+
+/**
+ * Whether the target refused an event because of its data (the kind: unique, check, ...), so it
+ * goes to the dead-letter subject; null for anything a retry may cure (unreachable, deadlock).
+ */
+export function rejectionOf(dialect: SqlDialect): (err: unknown) => string | null {
+  return (err) => {
+    const kind = dialect.classifyError(err);
+    return kind === null || kind === 'concurrency' ? null : kind;
+  };
+}
+
+/** The column alias the target's commit time is read under (newerWins without `changedAt`). */
+const COMMIT_TIME = 'sluice_commit_time';
+
+/**
+ * A target's time value as epoch ms: a Date, a number (already ms), or text (ISO, or a zone-less
+ * `YYYY-MM-DD hh:mm:ss` read as UTC, which is how the sink's sessions run). null when absent.
+ */
+export function timeMs(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return null;
+  let s = v.trim().replace(' ', 'T');
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) s += 'T00:00:00';
+  if (/[+-]\d{2}$/.test(s)) s += ':00';
+  else if (!/(Z|[+-]\d{2}:?\d{2})$/.test(s)) s += 'Z';
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 function sameRow(want: Row, have: Row): boolean {

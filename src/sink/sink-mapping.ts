@@ -11,6 +11,8 @@ export interface TargetTable {
   readonly table: string;
   readonly schema: string | undefined;
   readonly name: string;
+  /** conflicts newerWins: the target column holding the row's last-change time, if configured. */
+  readonly changedAt: string | undefined;
   /**
    * An event's row image (source column names, event values) → target columns. Columns the source
    * did not send (`unavailable`) are left out, so an update never overwrites them with null.
@@ -31,6 +33,7 @@ function renamedTable(
   ref: string,
   columns: Readonly<Record<string, string>>,
   exclude: readonly string[],
+  changedAt?: string,
 ): TargetTable {
   const skip = new Set(exclude);
   const rename = (image: Readonly<Row>): Row => {
@@ -41,17 +44,19 @@ function renamedTable(
   return {
     table: ref,
     ...splitTable(ref),
+    changedAt,
     row: rename,
     key: rename,
     sourceKeyColumns: (key) => Object.keys(key),
   };
 }
 
-function resourceTable(ref: string, mapping: ResourceMapping): TargetTable {
+function resourceTable(ref: string, mapping: ResourceMapping, changedAt?: string): TargetTable {
   const fields = mapping.allFields;
   return {
     table: ref,
     ...splitTable(ref),
+    changedAt,
     row(image, unavailable) {
       const out: Row = {};
       for (const f of fields) {
@@ -113,8 +118,8 @@ export class SinkMapping {
     if ('resource' in t) {
       const spec = this.#resources[t.resource];
       if (!spec) throw new RangeError(`sink ${this.#cfg.name}: no resource ${t.resource}`);
-      return resourceTable(t.table ?? t.resource, new ResourceMapping(t.resource, spec));
+      return resourceTable(t.table ?? t.resource, new ResourceMapping(t.resource, spec), t.changedAt);
     }
-    return renamedTable(t.table ?? table, t.columns, t.exclude);
+    return renamedTable(t.table ?? table, t.columns, t.exclude, t.changedAt);
   }
 }

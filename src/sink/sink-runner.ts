@@ -14,20 +14,53 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Knex } from 'knex';
 import type { SinkConfig } from '../config/sinks.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { ResourceSpec } from '../core/mapping.js';
 import type { Logger } from '../core/source-adapter.js';
 import { SourceLease } from '../nats/lease.js';
-import { openSinkConsumer, toSinkEvent } from '../nats/sink-consumer.js';
+import { msgPosition, openSinkConsumer, toSinkEvent } from '../nats/sink-consumer.js';
 import { conflictSubject, kvKey, sinkDeadLetterSubject } from '../nats/subjects.js';
 import { dialectForUrl } from '../sql/dialects.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { metrics } from '../util/metrics.js';
 import { sleep } from '../util/sleep.js';
-import { SinkApplier, type RejectedEvent, type SinkConflict, type SinkEvent } from './sink-apply.js';
+import {
+  rejectionOf,
+  SinkApplier,
+  type RejectedEvent,
+  type SinkConflict,
+  type SinkEvent,
+} from './sink-apply.js';
+import { checkConflictPolicy } from './conflict-policy-check.js';
 import { SinkMapping } from './sink-mapping.js';
+import { ensureMarkerTable, writeMarker } from './sink-marker.js';
 import { advancePosition, ensurePositionTable, loadPosition, type SinkPosition } from './sink-position.js';
+
+/** The events of one batch, converted as they arrive; `count` includes what is not applied. */
+interface Batch {
+  readonly events: SinkEvent[];
+  count: number;
+  last: JsMsg | null;
+}
+
+function newBatch(): Batch {
+  return { events: [], count: 0, last: null };
+}
+
+/** A message off the consumer, with its event (null: not a change). */
+interface Arrived {
+  readonly m: JsMsg;
+  readonly seq: number;
+  readonly e: SinkEvent | null;
+}
+
+function add(b: Batch, { m, e }: Arrived): void {
+  b.count++;
+  b.last = m;
+  // Not a change, or a change a sink wrote (two-way: its echo must not come back).
+  if (e && e.origin === undefined) b.events.push(e);
+}
 
 /** The replication origin (or marker) a sink's writes carry; postgres sources read the sink's name back from it. */
 export function sinkOrigin(sink: string): string {
@@ -112,6 +145,7 @@ export class SinkRunner {
           await this.#runHeld(knex, dialect, applier, held.signal, () => (attempt = 0));
         } catch (err) {
           if (signal.aborted) break;
+          if (err instanceof ConfigError) throw err; // no retry fixes the setup
           attempt++;
           const wait = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
           this.#detail = errorMessage(err);
@@ -148,6 +182,8 @@ export class SinkRunner {
     const d = this.#d;
     const name = d.cfg.name;
     await ensurePositionTable(knex);
+    await checkConflictPolicy(knex, dialect, d.cfg);
+    if (this.#marks(dialect)) await ensureMarkerTable(knex);
     let pos = await loadPosition(knex, name);
     this.#position = pos;
     const messages = await openSinkConsumer(
@@ -158,10 +194,11 @@ export class SinkRunner {
     );
     // The consumer's messages go through a bounded queue, so a batch is "what has arrived, up to
     // batchSize": applied at once when nothing more is waiting, bigger under a backlog.
-    const queue = new AsyncQueue<JsMsg>(d.cfg.batchSize * 4);
+    // Each message is parsed here, while the previous batch's transaction is in flight.
+    const queue = new AsyncQueue<Arrived>(d.cfg.batchSize * 4);
     const pump = (async () => {
       try {
-        for await (const m of messages) await queue.push(m);
+        for await (const m of messages) await queue.push({ m, seq: m.seq, e: toSinkEvent(m) });
         queue.end();
       } catch (err) {
         queue.fail(err);
@@ -174,23 +211,24 @@ export class SinkRunner {
     held.addEventListener('abort', onAbort, { once: true });
     this.#set('applying');
     d.log.info({ sink: name, after: pos.seq }, 'sink applying');
-    let batch: JsMsg[] = [];
+    let batch: Batch = newBatch();
     try {
-      for await (const m of queue) {
-        if (m.seq <= pos.seq) continue; // already in the target (a redelivery)
-        batch.push(m);
-        this.#lag = m.info.pending;
-        if (batch.length < d.cfg.batchSize) {
+      for await (const a of queue) {
+        if (a.seq <= pos.seq) continue; // already in the target (a redelivery)
+        const { m } = a;
+        add(batch, a);
+        if (batch.count < d.cfg.batchSize) {
           if (queue.size > 0) continue;
           // One turn of the event loop lets messages already received (or in the socket) in.
           await new Promise((r) => setImmediate(r));
           if (queue.size > 0) continue;
         }
+        this.#lag = m.info.pending;
         await this.#lease.assertHeld();
         pos = await this.#applyBatch(knex, dialect, applier, pos, batch);
         this.#position = pos;
-        batch[batch.length - 1]!.ack(); // AckPolicy.All: covers the whole batch
-        batch = [];
+        m.ack(); // AckPolicy.All: covers the whole batch
+        batch = newBatch();
         onProgress();
         metrics.sinkLag.set({ sink: name }, this.#lag);
         this.#writeStatus(false);
@@ -210,31 +248,23 @@ export class SinkRunner {
     dialect: SqlDialect,
     applier: SinkApplier,
     from: SinkPosition,
-    msgs: readonly JsMsg[],
+    batch: Batch,
   ): Promise<SinkPosition> {
     const d = this.#d;
     const name = d.cfg.name;
-    const events: SinkEvent[] = [];
-    for (const m of msgs) {
-      const e = toSinkEvent(m);
-      // Not a change, or a change a sink wrote (two-way: its echo must not come back).
-      if (e && e.origin === undefined) events.push(e);
-    }
-    const last = msgs[msgs.length - 1]!;
-    const lastEvent = toSinkEvent(last);
+    const { events } = batch;
+    const last = batch.last!;
     const to: SinkPosition = {
       seq: last.seq,
-      sourcePosition: lastEvent?.position ?? from.sourcePosition,
-      events: from.events + msgs.length,
+      sourcePosition: (last.subject.endsWith('._dlq') ? null : msgPosition(last)) ?? from.sourcePosition,
+      events: from.events + batch.count,
       updatedMs: Date.now(),
     };
     const end = metrics.sinkBatchSeconds.startTimer({ sink: name });
-    const rejection = (err: unknown): string | null => {
-      const kind = dialect.classifyError(err);
-      return kind === null || kind === 'concurrency' ? null : kind;
-    };
+    const rejection = rejectionOf(dialect);
     try {
       await knex.transaction(async (trx) => {
+        if (this.#marks(dialect)) await writeMarker(trx, dialect, name, to.seq);
         await applier.apply(trx, events);
         for (const c of applier.conflicts) await this.#conflict(c);
         await advancePosition(trx, name, from, to);
@@ -245,6 +275,7 @@ export class SinkRunner {
       // and send the refused ones to the dead-letter subject before the commit (their Nats-Msg-Id
       // is the stream sequence, so a retry after a crash is deduplicated).
       await knex.transaction(async (trx) => {
+        if (this.#marks(dialect)) await writeMarker(trx, dialect, name, to.seq);
         const rejected = await applier.applyEach(trx, events, rejection);
         for (const r of rejected) await this.#deadLetter(r);
         for (const c of applier.conflicts) await this.#conflict(c);
@@ -252,8 +283,13 @@ export class SinkRunner {
       });
     }
     end();
-    metrics.sinkEventsApplied.inc({ sink: name }, msgs.length);
+    metrics.sinkEventsApplied.inc({ sink: name }, batch.count);
     return to;
+  }
+
+  /** Two-way on a target that tells a sink's writes by a marker row (MySQL/MariaDB). */
+  #marks(dialect: SqlDialect): boolean {
+    return this.#d.cfg.twoWay && dialect.sinkMarks === 'marker';
   }
 
   async #deadLetter(r: RejectedEvent): Promise<void> {
@@ -285,6 +321,7 @@ export class SinkRunner {
         winner: c.winner,
         source: { op: c.event.op, before: c.event.before, after: c.event.after, ts_ms: c.event.tsMs },
         target: c.target,
+        ...(c.targetTsMs === undefined ? {} : { target_ts_ms: c.targetTsMs }),
       }),
       { msgID: `conflict:${d.cfg.name}:${c.event.seq}` },
     );

@@ -114,6 +114,26 @@ export interface SqlDialect {
    * replication origin). Default: sourceKnexConfig; with an origin, an error (not supported yet).
    */
   sinkKnexConfig(url: string, origin: string | null, tls?: DbTls): Promise<Knex.Config>;
+  /**
+   * How a two-way sink's writes are told apart here: `origin` (the sessions' replication origin,
+   * set by sinkKnexConfig), `marker` (a sluice_sink_marker row written first in each transaction,
+   * which the source capturing this database recognises), null (not supported: a twoWay sink
+   * fails at start). Default null.
+   */
+  readonly sinkMarks: 'origin' | 'marker' | null;
+  /**
+   * Conflicts `newerWins`: the commit time of a target row's last change, as the database keeps
+   * it. `sql` is selected with the row (a timestamp, or null when unknown); `check` says why it
+   * cannot be used on this server (null: it can). null where the database keeps no such time:
+   * a table then needs `changedAt`. Default null.
+   */
+  readonly rowCommitTime: RowCommitTime | null;
+}
+
+/** How a target database tells when a row last changed (`SqlDialect.rowCommitTime`). */
+export interface RowCommitTime {
+  readonly sql: string;
+  check(knex: Knex): Promise<string | null>;
 }
 
 /** The table reference knex takes for `schema.table` (a bare name when there is no schema). */
@@ -232,6 +252,8 @@ export const dialectBase = {
   isRowVersion: () => false,
   sinkValue: baseSinkValue,
   chunkHashSql: () => null,
+  rowCommitTime: null,
+  sinkMarks: null,
   introspectName: (_schema: string, table: string) => table,
   databaseName: (url: string) => urlParts(url).database ?? '',
   sourceKnexConfig(this: SqlDialect, url: string, tls?: DbTls): Promise<Knex.Config> {
@@ -243,9 +265,9 @@ export const dialectBase = {
     origin: string | null,
     tls?: DbTls,
   ): Promise<Knex.Config> {
-    if (origin !== null)
+    if (origin !== null && this.sinkMarks !== 'marker')
       throw new BridgeError(
-        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL`,
+        `marking a sink's writes (two-way sync) is not supported on ${this.name} targets yet: only PostgreSQL and MySQL/MariaDB`,
       );
     return this.sourceKnexConfig(url, tls);
   },

@@ -13,9 +13,11 @@ import { waitFor } from '../support/ports.js';
 let h: Harness;
 let rt: Runtime | null = null;
 let config: ReturnType<typeof parseConfig>;
+let raw: { sinks: Record<string, unknown>[] } & Record<string, unknown>;
 
 beforeAll(async () => {
-  h = await Harness.start();
+  // Commit timestamps: conflicts newerWins reads the target row's (pg_xact_commit_timestamp).
+  h = await Harness.start({ pgFlags: ['-c', 'track_commit_timestamp=on'] });
   await h.pg.query('CREATE DATABASE newdb');
   for (const db of ['postgres', 'newdb'])
     await h.pg.query('CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, side text)', [], db);
@@ -41,12 +43,38 @@ async function write(db: string, from: number, n: number, side: string): Promise
 
 const rows = (db: string) => h.pg.query('SELECT id, v, side FROM items ORDER BY id', [], db);
 
+/** The conflicts published on row `id`, by sink, once both sinks have published one. */
+async function conflictsOn(id: number): Promise<Record<string, Record<string, unknown>>> {
+  const conflicts = await waitFor(
+    async () => {
+      const c = (await h.events('conflicts')).filter((x) => (x.event.key as { id: number }).id === id);
+      return c.length >= 2 ? c : null;
+    },
+    `two conflicts on row ${id}`,
+    60_000,
+    200,
+  );
+  return Object.fromEntries(conflicts.map((c) => [c.event.sink as string, c.event]));
+}
+
+async function bothEqualAgain(): Promise<void> {
+  await waitFor(
+    async () => {
+      const [a, b] = await Promise.all([rows('postgres'), rows('newdb')]);
+      return JSON.stringify(a) === JSON.stringify(b) ? a : null;
+    },
+    'both databases equal again',
+    30_000,
+    200,
+  );
+}
+
 test(
   'writes on both sides arrive on the other side once and never come back',
   { timeout: 120_000 },
   async () => {
     const common = { kind: 'postgres', heartbeatInterval: '1s', tables: ['public.items'] };
-    config = parseConfig({
+    raw = {
       nats: { servers: h.nats.url, commitInterval: '50ms', leaseTtl: '2s' },
       sources: [
         { ...common, name: 'erp', url: h.pg.url() },
@@ -58,7 +86,8 @@ test(
         { name: 'toOld', url: h.pg.url(), from: 'app', twoWay: true, conflicts: 'targetWins' },
       ],
       log: { level: 'warn' },
-    });
+    };
+    config = parseConfig(raw);
     rt = await h.runInProcess(config);
     await h.waitStreaming(rt);
     await Promise.all([write('postgres', 1, 200, 'old'), write('newdb', 100_001, 200, 'new')]);
@@ -147,16 +176,7 @@ test(
     await h.pg.query('UPDATE items SET v = 1 WHERE id = 900', [], 'postgres');
     await h.pg.query('UPDATE items SET v = 2 WHERE id = 900', [], 'newdb');
     rt = await h.runInProcess(config);
-    const conflicts = await waitFor(
-      async () => {
-        const c = await h.events('conflicts');
-        return c.length >= 2 ? c : null;
-      },
-      'two conflicts',
-      60_000,
-      200,
-    );
-    const bySink = Object.fromEntries(conflicts.map((c) => [c.event.sink as string, c.event]));
+    const bySink = await conflictsOn(900);
     expect(bySink.toNew).toMatchObject({
       policy: 'sourceWins',
       winner: 'source',
@@ -172,16 +192,63 @@ test(
       target: { v: 1 },
     });
     // Both sides end with the old side's value, and stay there.
-    await waitFor(
-      async () => {
-        const [a, b] = await Promise.all([rows('postgres'), rows('newdb')]);
-        return JSON.stringify(a) === JSON.stringify(b) ? a : null;
-      },
-      'both databases equal again',
-      30_000,
-      200,
-    );
+    await bothEqualAgain();
     expect((await rows('newdb')).find((r) => r.id === 900)?.v).toBe(1);
     expect((await h.events('conflicts')).length).toBe(2);
+  },
+);
+
+test(
+  'newerWins: the later of the two changes wins on both sides, by commit time; both conflicts published',
+  { timeout: 120_000 },
+  async () => {
+    await h.pg.query('INSERT INTO items VALUES (901, 0, $1)', ['newer']);
+    await waitFor(
+      async () => (await rows('newdb')).some((r) => r.id === 901),
+      'row 901 on the new side',
+      30_000,
+    );
+    await rt!.stop();
+    const newer = parseConfig({ ...raw, sinks: raw.sinks.map((s) => ({ ...s, conflicts: 'newerWins' })) });
+    const t1 = Date.parse(
+      (
+        await h.pg.query(`UPDATE items SET v = 1 WHERE id = 901 RETURNING now()::text AS t`, [], 'postgres')
+      )[0]!.t as string,
+    );
+    // The new side's change commits measurably later (millisecond commit times), without sleeping.
+    await waitFor(
+      async () =>
+        Number((await h.pg.query(`SELECT extract(epoch FROM clock_timestamp()) * 1000 AS ms`))[0]!.ms) >
+        t1 + 5,
+      "the clock past the old side's commit",
+      5_000,
+      1,
+    );
+    await h.pg.query('UPDATE items SET v = 2 WHERE id = 901', [], 'newdb');
+    rt = await h.runInProcess(newer);
+    const bySink = await conflictsOn(901);
+    // toNew brings the old side's earlier change: the new side's later row stays.
+    expect(bySink.toNew).toMatchObject({
+      policy: 'newerWins',
+      winner: 'target',
+      source: { op: 'u', before: { v: 0 }, after: { v: 1 } },
+      target: { v: 2 },
+    });
+    // toOld brings the new side's later change: it replaces the old side's row.
+    expect(bySink.toOld).toMatchObject({
+      policy: 'newerWins',
+      winner: 'source',
+      source: { op: 'u', before: { v: 0 }, after: { v: 2 } },
+      target: { v: 1 },
+    });
+    for (const c of Object.values(bySink)) {
+      const ev = c as { source: { ts_ms: number }; target_ts_ms: number };
+      expect(typeof ev.target_ts_ms).toBe('number');
+    }
+    expect((bySink.toNew as { source: { ts_ms: number }; target_ts_ms: number }).source.ts_ms).toBeLessThan(
+      (bySink.toNew as { target_ts_ms: number }).target_ts_ms,
+    );
+    await bothEqualAgain();
+    expect((await rows('postgres')).find((r) => r.id === 901)?.v).toBe(2);
   },
 );

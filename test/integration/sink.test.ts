@@ -220,6 +220,51 @@ describe('sinks', () => {
   );
 
   test(
+    'dlq replay applies a refused row after the target is fixed, skips a letter a later change superseded, keeps what is still refused',
+    { timeout: 90_000 },
+    async () => {
+      // Refused everywhere (balance < 0), then changed at the source into a row every target takes:
+      // the target holds the newer version, which the old letter must not overwrite.
+      await h.pg.query(`INSERT INTO custmast VALUES ('NEG00002', 'NEGATIVE', 'Y', -7)`);
+      await h.pg.query(`UPDATE custmast SET bal_amt = 7 WHERE cust_no = 'NEG00002'`);
+      await settled();
+      // The fix: PostgreSQL and MariaDB targets now take negative balances; SQLite is left as it is.
+      for (const name of ['pg', 'maria'])
+        await targets[name]?.raw('ALTER TABLE customers DROP CONSTRAINT balance_not_negative');
+      const { listSinkDeadLetters, replaySinkDeadLetters } = await import('../../src/sink/sink-dlq.js');
+      const nc = await h.natsConnection();
+      for (const [name, k] of Object.entries(targets)) {
+        const letters = await listSinkDeadLetters(nc, cfg, name);
+        expect(letters.map((l) => l.event.after?.cust_no).sort(), name).toEqual(['NEG00001', 'NEG00002']);
+        const outcomes: string[] = [];
+        const report = await replaySinkDeadLetters(
+          nc,
+          cfg,
+          cfg.sinks.find((s) => s.name === name)!,
+          (d, o) => outcomes.push(`${String(d.event.after?.cust_no)} ${o}`),
+        );
+        const fixed = name !== 'lite';
+        expect(outcomes.sort(), name).toEqual([
+          `NEG00001 ${fixed ? 'replayed' : 'refused'}`,
+          'NEG00002 superseded',
+        ]);
+        expect(report, name).toEqual({ replayed: fixed ? 1 : 0, superseded: 1, refused: fixed ? 0 : 1 });
+        const neg1 = await k('customers').where({ id: 'NEG00001' }).first();
+        if (fixed) expect(Number(neg1?.balance), name).toBe(-5);
+        else expect(neg1, name).toBeUndefined();
+        expect(Number((await k('customers').where({ id: 'NEG00002' }).first())?.balance), name).toBe(7);
+        // Replayed and superseded letters are gone from the stream; the refused one stays.
+        expect(
+          (await listSinkDeadLetters(nc, cfg, name)).map((l) => l.event.after?.cust_no),
+          name,
+        ).toEqual(fixed ? [] : ['NEG00001']);
+      }
+      // The sinks go on after the replay (the position row was locked, not moved).
+      await settled();
+    },
+  );
+
+  test(
     'truncate empties the target table; the position row counts every event of the source once',
     { timeout: 60_000 },
     async () => {

@@ -38,10 +38,10 @@ export class Harness {
   ) {}
 
   /** With `natsNodes` > 1, a JetStream cluster of that many nodes instead of one server. */
-  static async start(opts: { natsNodes?: number } = {}): Promise<Harness> {
+  static async start(opts: { natsNodes?: number; pgFlags?: string[] } = {}): Promise<Harness> {
     const nodes = opts.natsNodes ?? 1;
     const [pg, nats] = await Promise.all([
-      TestPostgres.start(),
+      TestPostgres.start(opts.pgFlags),
       nodes > 1 ? TestNatsCluster.start(nodes) : TestNatsServer.start(),
     ]);
     return new Harness(pg, nats, await mkdtemp(join(tmpdir(), 'sluice-test-')));

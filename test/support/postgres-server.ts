@@ -14,6 +14,22 @@ export interface TestPostgresSsl {
   readonly ca: string;
 }
 
+/** One statement on a connection of its own. */
+export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+  ssl?: pg.ClientConfig['ssl'],
+): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url, ssl });
+  await c.connect();
+  try {
+    return (await c.query<R>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
 export class TestPostgres {
   private constructor(
     readonly pgInstance: EmbeddedPostgres,
@@ -93,13 +109,7 @@ export class TestPostgres {
     params: unknown[] = [],
     database = 'postgres',
   ): Promise<R[]> {
-    const c = new pg.Client({ connectionString: this.url(database), ssl: this.clientSsl });
-    await c.connect();
-    try {
-      return (await c.query<R>(sql, params)).rows;
-    } finally {
-      await c.end();
-    }
+    return pgQuery<R>(this.url(database), sql, params, this.clientSsl);
   }
 
   async client(database = 'postgres'): Promise<pg.Client> {

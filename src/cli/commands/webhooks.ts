@@ -57,10 +57,10 @@ export function registerWebhooks(program: Command): void {
 
   const dlq = program
     .command('dlq')
-    .description('dead letters of a webhook or a source: list them, or send them again');
+    .description('dead letters of a webhook, a sink or a source: list them, or send (apply) them again');
   dlq
     .command('list')
-    .argument('<name>', 'a webhook or a source')
+    .argument('<name>', 'a webhook, a sink or a source')
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option('--json', 'one JSON object per line')
     .action(async (name: string, opts: { config: string; json?: boolean }) => {
@@ -70,6 +70,14 @@ export function registerWebhooks(program: Command): void {
         for (const d of letters) out(opts.json ? JSON.stringify(d) : formatSourceDeadLetter(d));
         if (!opts.json)
           out(`${letters.length} dead letter${letters.length === 1 ? '' : 's'} for source ${name}`);
+        return;
+      }
+      if (cfg.sinks.some((s) => s.name === name)) {
+        const { formatSinkDeadLetter, listSinkDeadLetters } = await import('../../sink/sink-dlq.js');
+        const letters = await withNats(cfg, (nc) => listSinkDeadLetters(nc, cfg, name));
+        for (const d of letters) out(opts.json ? JSON.stringify(d) : formatSinkDeadLetter(d));
+        if (!opts.json)
+          out(`${letters.length} dead letter${letters.length === 1 ? '' : 's'} for sink ${name}`);
         return;
       }
       findWebhook(cfg, name);
@@ -84,7 +92,10 @@ export function registerWebhooks(program: Command): void {
     });
   dlq
     .command('replay')
-    .argument('<name>', 'a webhook or a source')
+    .argument(
+      '<name>',
+      'a webhook (sends again), a sink (applies again, after the target was fixed) or a source (publishes again)',
+    )
     .option('-c, --config <file>', 'config file', 'sluice.yaml')
     .option(
       '--max-age <duration>',
@@ -107,6 +118,18 @@ export function registerWebhooks(program: Command): void {
         );
         out(`replayed ${report.replayed}, kept ${report.kept} for source ${name}`);
         if (report.kept > 0) process.exitCode = 1;
+        return;
+      }
+      const sink = cfg.sinks.find((s) => s.name === name);
+      if (sink) {
+        const { formatSinkDeadLetter, replaySinkDeadLetters } = await import('../../sink/sink-dlq.js');
+        const report = await withNats(cfg, (nc) =>
+          replaySinkDeadLetters(nc, cfg, sink, (d, o, why) =>
+            out(`${formatSinkDeadLetter(d)} -> ${o}${why ? `: ${why}` : ''}`),
+          ),
+        );
+        out(`replayed ${report.replayed}, superseded ${report.superseded}, still refused ${report.refused}`);
+        if (report.refused > 0) process.exitCode = 1;
         return;
       }
       const w = findWebhook(cfg, name);

@@ -78,6 +78,7 @@ export const mysqlDialect: SqlDialect = {
   // knex compiles onConflict().merge() to ON DUPLICATE KEY UPDATE (the key list is not part of it).
   upsert: onConflictUpsert,
   chunkHashSql: mysqlChunkHash,
+  sinkMarks: 'marker', // the binlog source recognises the marker row (adapters/mysql)
   introspector: async () => (await import('./mysql-introspector.js')).mysqlIntrospector,
   isUnavailable(err: unknown): boolean {
     if (dialectBase.isUnavailable(err)) return true;

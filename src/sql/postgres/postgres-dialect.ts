@@ -51,6 +51,18 @@ export const postgresDialect: SqlDialect = {
   introspectName: (schema: string, table: string) => `${schema}.${table}`,
   upsert: onConflictUpsert,
   chunkHashSql: postgresChunkHash,
+  sinkMarks: 'origin',
+  rowCommitTime: {
+    // The commit time of the transaction that wrote the row's current version (its xmin): kept
+    // only with track_commit_timestamp = on, and null for a version older than that setting.
+    sql: 'pg_xact_commit_timestamp(xmin)',
+    async check(knex: Knex): Promise<string | null> {
+      const r = await knex.raw<{ rows: { track_commit_timestamp: string }[] }>('SHOW track_commit_timestamp');
+      return r.rows[0]?.track_commit_timestamp === 'on'
+        ? null
+        : 'track_commit_timestamp is off on the target (set it on and restart PostgreSQL)';
+    },
+  },
   // An array column takes a JS array (pg writes the array literal); json/jsonb take JSON text.
   sinkValue: (value: unknown, columnType: string) =>
     columnType === 'ARRAY' && Array.isArray(value) ? value : baseSinkValue(value, columnType),
