@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [-- --only pg,rest,polling,mysql,delivery.feed,delivery.webhook,sink.apply]`:
+// `npm run bench [-- --quick] [-- --peers] [-- --only pg,rest,polling,mysql,delivery.feed,delivery.webhook,sink.apply,peers]`:
 // every figure beside a baseline measured in the same run; prints a table and writes
-// bench-results.json at the repository root.
+// bench-results.json at the repository root. `--peers` adds the peers suite (Platformatic DB,
+// installed into a temporary directory), which otherwise runs only when `--only` names it.
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ const quick = args.includes('--quick');
 const onlyArg =
   args.find((a) => a.startsWith('--only='))?.slice(7) ??
   (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
+const peers = args.includes('--peers');
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -26,10 +28,16 @@ const suites: Suite[] = [
   ['delivery.feed', async () => (await import('./feed.js')).runFeedBench(opts)],
   ['delivery.webhook', async () => (await import('./webhook.js')).runWebhookBench(opts)],
   ['sink.apply', async () => (await import('./sink.js')).runSinkBench(opts)],
+  ['peers', async () => (await import('./peers.js')).runPeersBench(opts)],
 ];
+const skipped = peers || only?.has('peers') ? new Set<string>() : new Set(['peers']);
 
 const started = Date.now();
-const outcome = await runSuites(suites, only, log);
+const outcome = await runSuites(
+  suites.filter(([n]) => !skipped.has(n)),
+  only,
+  log,
+);
 const { results, failed } = outcome;
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 100 ? 0 : 2));
@@ -60,7 +68,7 @@ const machine = {
 const file = join(resolve(import.meta.dirname, '..'), 'bench-results.json');
 await writeFile(
   file,
-  `${JSON.stringify({ quick, machine, seconds: Math.round((Date.now() - started) / 1000), failed, results }, null, 2)}\n`,
+  `${JSON.stringify({ quick, peers, machine, seconds: Math.round((Date.now() - started) / 1000), failed, results }, null, 2)}\n`,
 );
 log(`wrote ${file}`);
 const code = exitCode(outcome);

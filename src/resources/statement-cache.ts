@@ -1,6 +1,8 @@
 // Compiled SELECTs per query shape. knex builds and compiles a statement once per shape (filters'
 // fields and operators, order, columns, limit, parameter types); later requests of that shape only
-// bind their values into the cached text and run it through knex.raw on the same pool and driver.
+// bind their values into the cached text and run it on the same pool and driver: straight on a
+// pooled connection where the dialect can (no knex building, formatting or runner per request),
+// else through knex.raw.
 import type { Knex } from 'knex';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SlotValue } from './query-filters.js';
@@ -12,6 +14,8 @@ export type StatementBuilder = (value: SlotValue) => Knex.QueryBuilder;
 type Binding = { readonly slot: number } | { readonly constant: Knex.Value };
 interface Statement {
   readonly sql: string;
+  /** The text with the driver's own placeholders ($1 on PostgreSQL). */
+  readonly native: string;
   readonly bindings: readonly Binding[];
 }
 
@@ -72,7 +76,27 @@ export class StatementCache {
     }
     if (st === null) return built();
     const bindings = st.bindings.map((b) => ('slot' in b ? params[b.slot]! : b.constant));
+    const direct = this.dialect.queryOnConnection;
+    if (direct) return this.onConnection(direct, st.native, bindings);
     return this.knex.raw(st.sql, bindings).then(rawRows);
+  }
+
+  /** `run` on a connection of knex's pool, given back afterwards (knex's pool drops broken ones). */
+  private async onConnection(
+    run: NonNullable<SqlDialect['queryOnConnection']>,
+    sql: string,
+    values: readonly Knex.Value[],
+  ): Promise<Record<string, unknown>[]> {
+    const client = this.knex.client as {
+      acquireConnection(): Promise<unknown>;
+      releaseConnection(connection: unknown): Promise<void>;
+    };
+    const connection = await client.acquireConnection();
+    try {
+      return await run(connection, sql, values);
+    } finally {
+      void client.releaseConnection(connection);
+    }
   }
 
   /**
@@ -94,6 +118,6 @@ export class StatementCache {
     const native = real.toNative();
     const raw = this.knex.raw(real.sql, values).toSQL().toNative();
     if (raw.sql !== native.sql || !sameBindings(raw.bindings, native.bindings)) return null;
-    return { sql: real.sql, bindings };
+    return { sql: real.sql, native: native.sql, bindings };
   }
 }

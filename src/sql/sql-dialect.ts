@@ -36,6 +36,14 @@ export interface SqlDialect {
    */
   readonly rawRows: ((result: unknown) => Record<string, unknown>[]) | null;
   /**
+   * Runs a compiled statement (native placeholders) on a pooled driver connection and returns its
+   * rows, skipping knex's per-query building and runner for cached statements. null where not
+   * implemented: cached statements then go through `knex.raw`. Default null.
+   */
+  readonly queryOnConnection:
+    | ((connection: unknown, sql: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>)
+    | null;
+  /**
    * Most bound values one `IN (...)` key list of an embed carries; longer lists are split into
    * several statements. 1000 keeps under Oracle's 1000-item IN list and, with the other
    * parameters of the statement, under SQL Server's 2100 parameters. Default 1000.
@@ -241,6 +249,7 @@ const SOCKET_CODES = new Set([
 
 export const dialectBase = {
   rawRows: null,
+  queryOnConnection: null,
   inListChunk: 1000,
   supportsReturning: true,
   nullsSortHigh: false,

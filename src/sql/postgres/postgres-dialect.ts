@@ -67,6 +67,12 @@ export const postgresDialect: SqlDialect = {
   sinkValue: (value: unknown, columnType: string) =>
     columnType === 'ARRAY' && Array.isArray(value) ? value : baseSinkValue(value, columnType),
   rawRows: (result) => (result as { rows: Record<string, unknown>[] }).rows, // a pg Result
+  queryOnConnection: async (connection, text, values) => {
+    const client = connection as {
+      query(q: { text: string; values: readonly unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+    };
+    return (await client.query({ text, values })).rows;
+  },
   introspector: async () => (await import('./postgres-introspector.js')).postgresIntrospector,
   isUnavailable(err: unknown): boolean {
     if (dialectBase.isUnavailable(err)) return true;

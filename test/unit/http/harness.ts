@@ -8,6 +8,9 @@ import type { Hono } from 'hono';
 import { openDatabase } from '../../../src/sql/database.js';
 import { apiSchema, type ApiConfig } from '../../../src/config/api.js';
 import type { AppEnv } from '../../../src/http/env.js';
+import type { ResourceMapping } from '../../../src/core/mapping.js';
+import { parseFilterParam } from '../../../src/resources/filter-grammar.js';
+import type { ListRequest } from '../../../src/resources/resource-store.js';
 import { createApiRuntime, createAppFromRuntime, type ApiRuntime } from '../../../src/http/server.js';
 import { createApp } from '../../../src/http/app.js';
 import { createLegacySchema } from '../../fixtures/rest/legacy-db.js';
@@ -55,5 +58,21 @@ export async function startHarness(patch?: (api: Json) => void, now?: () => numb
       await rt.close();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A store list request over every field of `mapping`: `params` as query filters, 5 rows. */
+export function listRequest(
+  mapping: ResourceMapping,
+  params: Record<string, string>,
+  more: Partial<ListRequest> = {},
+): ListRequest {
+  return {
+    filters: Object.entries(params).map(([k, v]) => parseFilterParam(k, v)),
+    lookup: (n) => mapping.field(n),
+    order: [],
+    limit: 5,
+    fields: [...mapping.fields.values()],
+    ...more,
   };
 }

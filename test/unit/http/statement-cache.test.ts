@@ -5,7 +5,7 @@ import type { ApiDatabase } from '../../../src/sql/database.js';
 import { parseFilterParam } from '../../../src/resources/filter-grammar.js';
 import { ResourceStore, type ListRequest } from '../../../src/resources/resource-store.js';
 import { StatementCache } from '../../../src/resources/statement-cache.js';
-import { startHarness, type Harness } from './harness.js';
+import { listRequest, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let store: ResourceStore;
@@ -20,15 +20,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 function request(params: Record<string, string>, more: Partial<ListRequest> = {}): ListRequest {
-  const m = store.mapping;
-  return {
-    filters: Object.entries(params).map(([k, v]) => parseFilterParam(k, v)),
-    lookup: (n) => m.field(n),
-    order: [],
-    limit: 5,
-    fields: [...m.fields.values()],
-    ...more,
-  };
+  return listRequest(store.mapping, params, more);
 }
 
 /** The same page through the knex builder alone. */
