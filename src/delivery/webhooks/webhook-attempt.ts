@@ -71,6 +71,12 @@ function networkError(err: unknown, url: string): string {
   const cert = certificateError((err as { cause?: unknown }).cause ?? err, new URL(url).origin);
   if (cert) return cert.message;
   if (err instanceof BridgeError) return err.message;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  // undici's "other side closed": over TLS 1.3 also how a refused client certificate shows.
+  if (cause?.code === 'UND_ERR_SOCKET')
+    return `the endpoint closed the connection (${cause.message ?? 'UND_ERR_SOCKET'})${
+      url.startsWith('https:') ? '; if it requires a client certificate, set tls.cert and tls.key' : ''
+    }`;
   const e = err as { message?: string; cause?: { code?: string; message?: string } };
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }
