@@ -2,7 +2,7 @@
 // how it checks the server. Mapped to each driver by its dialect (src/sql/sql-tls.ts).
 import { z } from 'zod';
 
-const pemOrFile = z
+export const pemOrFile = z
   .string()
   .min(1)
   .describe('A PEM file path, or the PEM text itself (e.g. from ${file:/run/secrets/name})');

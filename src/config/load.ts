@@ -54,6 +54,8 @@ function registerSecrets(cfg: SluiceConfig): void {
   for (const w of cfg.webhooks) {
     secrets.add(w.secret);
     for (const v of Object.values(w.headers ?? {})) secrets.add(v);
+    // An inline PEM key (e.g. from ${VAR}); a file path is not a secret, its content is never logged.
+    if (w.tls?.key?.includes('-----BEGIN')) secrets.add(w.tls.key);
   }
   if (cfg.api) {
     secrets.addUrlPassword(cfg.api.database);

@@ -6,6 +6,7 @@ import { QuerySyntaxError } from '../resources/filter-grammar.js';
 import { compileRowPredicate, parseFilterQuery } from '../resources/filter-match.js';
 import { resourceEventTypes } from '../delivery/resource-event.js';
 import type { ApiConfig } from './api.js';
+import { pemOrFile } from './db-tls.js';
 import { byteSize, duration } from './duration.js';
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -14,6 +15,25 @@ const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export function isLoopbackUrl(url: URL): boolean {
   return loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
+
+/** TLS to an https:// endpoint: a private CA, a client certificate; the server is always verified. */
+export const webhookTlsSchema = z
+  .strictObject({
+    ca: pemOrFile
+      .optional()
+      .describe("CA certificate(s) the endpoint's certificate must chain to (PEM; replaces the system CAs)"),
+    cert: pemOrFile.optional().describe('Client certificate for mutual TLS (PEM)'),
+    key: pemOrFile.optional().describe('Private key of the client certificate (PEM; never logged)'),
+    servername: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Name the endpoint's certificate must carry, when it differs from the URL's host"),
+  })
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+    message: 'set cert and key together (mutual TLS), or neither',
+  })
+  .describe('TLS to the endpoint (verify-full always); absent: the system CAs, no client certificate');
 
 const secretPattern = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
@@ -52,6 +72,7 @@ export const webhookSchema = z
       .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
       .default({})
       .describe('Extra request headers (values are never logged)'),
+    tls: webhookTlsSchema.optional(),
     timeout: duration('10s').describe('Per-attempt timeout'),
     concurrency: z.number().int().min(1).max(1024).default(16).describe('Keys delivered in parallel'),
     maxPending: z
@@ -85,6 +106,8 @@ export const webhookSchema = z
         path: ['url'],
         message: 'expected https:// (http:// only to a loopback host, or with allowInsecure: true)',
       });
+    if (w.tls && url.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls needs an https:// url' });
     if (url.username || url.password)
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'put credentials in headers, not in the URL' });
     if (w.retry.initialDelay > w.retry.maxDelay)

@@ -1,7 +1,8 @@
 // Every hop on TLS with real servers on loopback and a throwaway CA: nats-server with
 // `tls { verify: true }` (mutual TLS) and nkey users, PostgreSQL with ssl=on and hostssl only,
 // MariaDB with TLS, and `sluice run` serving the REST API over HTTPS. The change stream, REST and
-// a webhook work over them; a wrong CA, an expired certificate and a wrong nkey each fail at once
+// a webhook (HTTPS to a receiver that requires a client certificate, `webhooks[].tls`) work over
+// them; a wrong CA, an expired certificate and a wrong nkey each fail at once
 // with a clear error (connection attempts counted through a TCP proxy); secrets given as files
 // appear in no log line and in no `status`/`validate` output.
 import { randomBytes } from 'node:crypto';
@@ -61,6 +62,7 @@ describe('every hop on TLS', () => {
   let natsCert: IssuedCert;
   let clientCert: IssuedCert;
   let apiCert: IssuedCert;
+  let hookClient: IssuedCert;
   let nats: TestNatsServer;
   let pg: TestPostgres;
   let receiver: WebhookReceiver;
@@ -76,6 +78,10 @@ describe('every hop on TLS', () => {
     natsCert = await ca.issue('nats');
     clientCert = await ca.issue('sluice', { client: true });
     apiCert = await ca.issue('api');
+    hookClient = await ca.issue('sluice-webhook', { client: true });
+    // The webhook endpoint's own CA: a company CA the system does not know.
+    const hookCa = otherCa;
+    const hookCert = await hookCa.issue('hooks.example');
     const pgCert = await ca.issue('postgres');
     for (const [k, v] of [
       ['seed', seed],
@@ -103,7 +109,12 @@ describe('every hop on TLS', () => {
     [nats, pg, receiver] = await Promise.all([
       TestNatsServer.start(['-c', conf]),
       TestPostgres.start([], { ssl: { cert: pgCert.cert, key: pgCert.key, ca: ca.caFile } }),
-      WebhookReceiver.start(whsec),
+      // HTTPS, and only for a client certificate from `ca` (mutual TLS).
+      WebhookReceiver.start(whsec, undefined, {
+        cert: hookCert.certPem,
+        key: hookCert.keyPem,
+        ca: ca.caPem,
+      }),
     ]);
     await pg.query(LEGACY_DDL);
     await pg.query(`CREATE ROLE sluice_app LOGIN SUPERUSER REPLICATION PASSWORD '${pgPassword}'`);
@@ -148,7 +159,22 @@ describe('every hop on TLS', () => {
         tls: { cert: apiCert.cert, key: apiCert.key },
       },
       webhooks: [
-        { name: 'crm', url: receiver.url, secret: `\${file:${files.whsec}}`, resources: ['customers'] },
+        {
+          name: 'crm',
+          url: receiver.url,
+          secret: `\${file:${files.whsec}}`,
+          resources: ['customers'],
+          tls: { ca: otherCa.caFile, cert: hookClient.cert, key: hookClient.key },
+        },
+        // Without the endpoint's CA: every attempt meets an untrusted certificate (and is retried).
+        {
+          name: 'crm-noca',
+          url: receiver.url,
+          secret: `\${file:${files.whsec}}`,
+          resources: ['customers'],
+          tls: { cert: hookClient.cert, key: hookClient.key },
+          retry: { initialDelay: '100ms', maxDelay: '500ms' },
+        },
       ],
     };
   }
@@ -162,7 +188,7 @@ describe('every hop on TLS', () => {
   function expectNoSecret(text: string): void {
     for (const secret of [seed, pgPassword, whsec, whsec.slice(6)]) expect(text).not.toContain(secret);
     // No line of a private key either (the API's and the NATS client's).
-    for (const pem of [apiCert.keyPem, clientCert.keyPem])
+    for (const pem of [apiCert.keyPem, clientCert.keyPem, hookClient.keyPem])
       for (const line of pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')))
         expect(text).not.toContain(line);
   }
@@ -207,6 +233,30 @@ describe('every hop on TLS', () => {
       );
       expect(receiver.accepted[0]!.event).toMatchObject({ type: 'customers.updated' });
       expect(receiver.attempts.every((a) => a.signatureValid)).toBe(true);
+
+      // The webhook without `ca`: its attempts fail on the certificate, are logged in words and
+      // retried; none reaches the receiver (all the attempts above came from `crm`, once each).
+      const failed = await waitFor(
+        async () => {
+          const r = await sluice(['deliveries', 'crm-noca', '-c', file, '--failed', '--json']);
+          const rows = r.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { eventId: string; attempt: number; error: string | null });
+          return rows.some((a) => a.attempt >= 2) ? rows : null;
+        },
+        'failed and retried attempts of crm-noca in the delivery log',
+        60_000,
+        1000,
+      );
+      for (const a of failed)
+        expect(a.error).toMatch(
+          /certificate.*does not chain to the configured CA.*UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+        );
+      const human = await sluice(['deliveries', 'crm-noca', '-c', file, '--failed']);
+      expect(human.stdout).toContain('does not chain to the configured CA');
+      expect(new Set(receiver.attempts.map((a) => a.webhookId)).size).toBe(receiver.attempts.length);
+      expectNoSecret(human.stdout);
 
       const ssl = await pg.query<{ total: string; plain: string }>(
         `SELECT count(*) AS total, count(*) FILTER (WHERE NOT s.ssl) AS plain

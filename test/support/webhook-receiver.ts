@@ -1,7 +1,8 @@
-// A real HTTP webhook receiver on loopback (node:http) whose answers a test scripts: it can be
-// down (not listening), answer any status, be slow, and it verifies every signature with the
-// Standard Webhooks reference library.
+// A real HTTP webhook receiver on loopback (node:http, or node:https with `tls`) whose answers a
+// test scripts: it can be down (not listening), answer any status, be slow, and it verifies every
+// signature with the Standard Webhooks reference library.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -25,6 +26,13 @@ export interface Reply {
   readonly delayMs?: number;
 }
 
+/** HTTPS: the server's certificate and key (PEM text); with `ca`, a client certificate from it is required. */
+export interface ReceiverTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
+}
+
 export type ReceiverHandler = (attempt: ReceivedAttempt, n: number) => Reply;
 
 export class WebhookReceiver {
@@ -38,24 +46,37 @@ export class WebhookReceiver {
   private constructor(
     private readonly secret: string,
     public handler: ReceiverHandler,
+    private readonly tls?: ReceiverTls,
   ) {}
 
   static async start(
     secret: string,
     handler: ReceiverHandler = () => ({ status: 204 }),
+    tls?: ReceiverTls,
   ): Promise<WebhookReceiver> {
-    const r = new WebhookReceiver(secret, handler);
+    const r = new WebhookReceiver(secret, handler, tls);
     await r.listen();
     return r;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}/hook`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.#port}/hook`;
   }
 
   /** Starts listening (again, on the same port after `down()`). */
   async listen(): Promise<void> {
-    const server = createServer((req, res) => this.#handle(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    const { tls } = this;
+    const server: Server = tls
+      ? createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handle,
+        )
+      : createServer(handle);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#port, '127.0.0.1', () => resolve());

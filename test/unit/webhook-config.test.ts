@@ -84,6 +84,21 @@ describe('webhooks config', () => {
       [],
     );
   });
+
+  test('tls: cert and key together, https only, no option to skip verification', () => {
+    const url = 'https://hooks.example.com/x';
+    expect(problems([{ name: 'a', url, secret, tls: { ca: '/etc/ca.pem' } }])).toEqual([]);
+    expect(
+      problems([{ name: 'a', url, secret, tls: { cert: '/c.pem', key: '/k.pem', servername: 'h' } }]),
+    ).toEqual([]);
+    expect(problems([{ name: 'a', url, secret, tls: { cert: '/c.pem' } }])).toEqual([
+      'webhooks[0].tls: set cert and key together (mutual TLS), or neither',
+    ]);
+    expect(problems([{ name: 'a', url: 'http://127.0.0.1:9/x', secret, tls: {} }])).toEqual([
+      'webhooks[0].tls: tls needs an https:// url',
+    ]);
+    expect(problems([{ name: 'a', url, secret, tls: { rejectUnauthorized: false } }])).toHaveLength(1);
+  });
 });
 
 describe('retry timing', () => {

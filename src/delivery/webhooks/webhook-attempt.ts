@@ -1,6 +1,9 @@
 // One HTTP attempt: POST the signed body to the configured URL, redirects not followed, bounded
 // by a timeout, and the response read only as far as a short excerpt.
+import { BridgeError } from '../../core/errors.js';
+import { certificateError } from '../../sql/sql-tls.js';
 import { parseRetryAfter } from './webhook-retry.js';
+import { globalTransport, type WebhookTransport } from './webhook-transport.js';
 
 /** How an attempt ended, as metrics count it. */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network';
@@ -26,6 +29,8 @@ export interface AttemptRequest {
   readonly body: string;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** How the request is sent (the `tls` of the webhook); default: the global fetch. */
+  readonly transport?: () => Promise<WebhookTransport>;
 }
 
 /** How much of a failed response's body is kept for the dead letter and the log. */
@@ -61,7 +66,17 @@ function classOf(status: number): StatusClass {
   return '5xx';
 }
 
-function networkError(err: unknown): string {
+function networkError(err: unknown, url: string): string {
+  // A certificate failure says so in words (the endpoint may fix its certificate: retried).
+  const cert = certificateError((err as { cause?: unknown }).cause ?? err, new URL(url).origin);
+  if (cert) return cert.message;
+  if (err instanceof BridgeError) return err.message;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  // undici's "other side closed": over TLS 1.3 also how a refused client certificate shows.
+  if (cause?.code === 'UND_ERR_SOCKET')
+    return `the endpoint closed the connection (${cause.message ?? 'UND_ERR_SOCKET'})${
+      url.startsWith('https:') ? '; if it requires a client certificate, set tls.cert and tls.key' : ''
+    }`;
   const e = err as { message?: string; cause?: { code?: string; message?: string } };
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }
@@ -72,7 +87,8 @@ export async function postOnce(req: AttemptRequest): Promise<AttemptResult> {
   const start = performance.now();
   const latency = () => Math.round(performance.now() - start);
   try {
-    const res = await fetch(req.url, {
+    const transport = req.transport ? await req.transport() : globalTransport;
+    const res = await transport.fetch(req.url, {
       method: 'POST',
       headers: req.headers,
       body: req.body,
@@ -106,7 +122,7 @@ export async function postOnce(req: AttemptRequest): Promise<AttemptResult> {
       status: null,
       statusClass: timedOut ? 'timeout' : 'network',
       latencyMs: latency(),
-      error: timedOut ? `no response within ${req.timeoutMs} ms` : networkError(err),
+      error: timedOut ? `no response within ${req.timeoutMs} ms` : networkError(err, req.url),
       excerpt: null,
       retryAfterMs: null,
     };

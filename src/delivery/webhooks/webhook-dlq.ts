@@ -103,28 +103,32 @@ export async function replayDeadLetters(
     { log: deliveryLogWriter(js, cfg.nats.subjectPrefix, () => {}), replay: true },
   );
   const report: ReplayReport = { replayed: 0, failed: 0, gone: false };
-  for (const d of await listDeadLetters(nc, cfg, webhook.name)) {
-    const { letter } = d;
-    const outcome = await sender.send(
-      {
-        id: letter.eventId,
-        body: letter.body,
-        resource: letter.resource,
-        type: letter.type,
-        key: letter.key,
-      },
-      opts.signal,
-    );
-    opts.onResult?.(d, outcome);
-    if (outcome.kind === 'delivered') {
-      await jsm.streams.deleteMessage(cfg.nats.stream, d.seq, false);
-      report.replayed++;
-    } else report.failed++;
-    if (outcome.kind === 'gone') {
-      report.gone = true;
-      break;
+  try {
+    for (const d of await listDeadLetters(nc, cfg, webhook.name)) {
+      const { letter } = d;
+      const outcome = await sender.send(
+        {
+          id: letter.eventId,
+          body: letter.body,
+          resource: letter.resource,
+          type: letter.type,
+          key: letter.key,
+        },
+        opts.signal,
+      );
+      opts.onResult?.(d, outcome);
+      if (outcome.kind === 'delivered') {
+        await jsm.streams.deleteMessage(cfg.nats.stream, d.seq, false);
+        report.replayed++;
+      } else report.failed++;
+      if (outcome.kind === 'gone') {
+        report.gone = true;
+        break;
+      }
+      if (outcome.kind === 'aborted') break;
     }
-    if (outcome.kind === 'aborted') break;
+  } finally {
+    await sender.close(); // the TLS agent's connections, if any
   }
   return report;
 }

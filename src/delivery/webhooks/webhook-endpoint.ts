@@ -169,6 +169,7 @@ export class WebhookEndpoint {
       }
     } finally {
       unwatch();
+      await this.#sender.close();
       await lease.drop();
     }
   }

@@ -8,6 +8,7 @@ import { postOnce, type AttemptResult } from './webhook-attempt.js';
 import { countAttempt } from './webhook-metrics.js';
 import { backoffDelay } from './webhook-retry.js';
 import { cloudEventsContentType, WebhookSigner } from './webhook-signer.js';
+import { webhookTransport, type WebhookTransport } from './webhook-transport.js';
 
 /** One event to send: its id (the webhook-id) and the exact CloudEvent bytes as stored. */
 export interface Outgoing {
@@ -42,6 +43,8 @@ export interface SenderOptions {
 export class WebhookSender {
   readonly #signer: WebhookSigner;
   readonly #headers: Record<string, string>;
+  /** Built at the first attempt (undici and the PEM files only then); again after it failed. */
+  #transport: Promise<WebhookTransport> | null = null;
 
   constructor(
     readonly cfg: WebhookConfig,
@@ -49,6 +52,21 @@ export class WebhookSender {
   ) {
     this.#signer = new WebhookSigner(cfg.secret);
     this.#headers = { ...cfg.headers, 'content-type': cloudEventsContentType };
+  }
+
+  #getTransport = (): Promise<WebhookTransport> => {
+    const t = (this.#transport ??= webhookTransport(this.cfg.tls));
+    t.catch(() => {
+      if (this.#transport === t) this.#transport = null;
+    });
+    return t;
+  };
+
+  /** Closes the connections of the endpoint's TLS agent (if any). */
+  async close(): Promise<void> {
+    const t = this.#transport;
+    this.#transport = null;
+    await t?.then((x) => x.close()).catch(() => {});
   }
 
   /** The endpoint's origin, safe to log (no path, query or credentials). */
@@ -60,11 +78,7 @@ export class WebhookSender {
    * `mayAttempt` runs before every attempt (the running endpoint checks its lease there): false
    * stops the send as aborted, so an instance that lost its endpoint sends nothing more.
    */
-  async send(
-    ev: Outgoing,
-    signal: AbortSignal,
-    mayAttempt?: () => Promise<boolean>,
-  ): Promise<SendOutcome> {
+  async send(ev: Outgoing, signal: AbortSignal, mayAttempt?: () => Promise<boolean>): Promise<SendOutcome> {
     const { retry } = this.cfg;
     let firstAttemptAt: Date | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -78,6 +92,7 @@ export class WebhookSender {
         body: ev.body,
         timeoutMs: this.cfg.timeout,
         signal,
+        transport: this.#getTransport,
       });
       if (signal.aborted && result.kind !== 'ok') return { kind: 'aborted' };
       countAttempt(this.cfg.name, result.statusClass, result.latencyMs);
